@@ -57,6 +57,15 @@ class AmiEvent:
         return self.headers.get("Linkedid") or None
 
     @property
+    def call_linkedid(self) -> str | None:
+        """The Linkedid this event belongs to, also for events that only name prefixed ids
+        (``TransfererLinkedid`` of a BlindTransfer)."""
+        lid = self.headers.get("Linkedid")
+        if lid:
+            return lid
+        return next((v for k, v in self.headers.items() if v and k.endswith("Linkedid")), None)
+
+    @property
     def key(self) -> str:
         """A natural dedupe key: the same event seen twice (re-ingest, replay) has the same key."""
         return event_key(self.headers)

@@ -1,0 +1,1 @@
+"""``callmon ami-server``: registered by callmon.ami.server (see issue 3)."""

@@ -1,0 +1,285 @@
+"""The repository: every read and write callmon makes goes through :class:`Store`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+from sqlalchemy import create_engine, delete, event, func, insert, select
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+
+from callmon.errors import StoreError
+from callmon.model import Call, Leg, Score
+from callmon.storage.schema import calls, journal, legs, live_calls, metadata
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SQLITE = "callmon.db"
+CHUNK = 500  # ids per IN (...) clause
+
+
+def default_db_url() -> str:
+    """``$CALLMON_DB``, else a SQLite file ``callmon.db`` in the current directory."""
+    return os.environ.get("CALLMON_DB") or f"sqlite:///{DEFAULT_SQLITE}"
+
+
+def normalize_url(url: str) -> str:
+    """Accept plain ``postgresql://`` (and a bare file path for SQLite); use psycopg 3."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    if "://" not in url:
+        return f"sqlite:///{url}"
+    return url
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password hidden, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid database URL>"
+
+
+@dataclass(frozen=True, slots=True)
+class JournalRow:
+    """One raw input (an AMI event, a file row) as the journal keeps it."""
+
+    kind: str
+    event_key: str
+    ts: float | None
+    name: str
+    linkedid: str | None
+    uniqueid: str | None
+    payload: dict[str, Any]
+    line: int | None = None
+
+
+class Store:
+    """SQLite or PostgreSQL, migrated to the current schema on open.
+
+    >>> store = Store("sqlite://")   # in memory
+    >>> store.count_journal("default")
+    0
+    """
+
+    def __init__(self, url: str | None = None, *, migrate: bool = True):
+        self.url = normalize_url(url or default_db_url())
+        try:
+            kwargs: dict[str, Any] = {}
+            if self.url.startswith("sqlite"):
+                kwargs["connect_args"] = {"timeout": 30}
+            self.engine: Engine = create_engine(self.url, **kwargs)
+        except (ArgumentError, ImportError) as exc:
+            raise StoreError(f"bad database URL {safe_url(self.url)}: {exc}") from exc
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        if migrate:
+            self.migrate()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        from alembic import command
+        from alembic.config import Config as AlembicConfig
+
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+        try:
+            with self.engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except OperationalError as exc:
+            raise StoreError(f"cannot reach database {safe_url(self.url)}: {exc.orig}") from exc
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot migrate database {safe_url(self.url)}: {exc}") from exc
+
+    def begin(self):
+        """A transaction: ``with store.begin() as conn: ...`` (all or nothing)."""
+        return self.engine.begin()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- journal ---------------------------------------------------------------------------
+    def journal(self, conn: Connection, pbx: str, source: str, rows: Sequence[JournalRow]) -> int:
+        """Append rows to the journal, skipping those already there; return how many were new."""
+        if not rows:
+            return 0
+        now = time.time()
+        params = [
+            {
+                "pbx": pbx, "kind": r.kind, "event_key": r.event_key, "ts": r.ts, "name": r.name[:64],
+                "linkedid": r.linkedid, "uniqueid": r.uniqueid, "line": r.line, "source": source[:255],
+                "payload": json.dumps(r.payload, ensure_ascii=False, separators=(",", ":")), "ingested_at": now,
+            }
+            for r in rows
+        ]
+        # RETURNING counts the rows really inserted (rowcount of an executemany is not reliable
+        # on every driver); both SQLite >= 3.35 and PostgreSQL batch it as multi-row VALUES
+        stmt = _insert_ignore(self.dialect, journal).returning(journal.c.id)
+        return len(conn.execute(stmt, params).all())
+
+    def count_journal(self, pbx: str, kind: str | None = None) -> int:
+        q = select(func.count()).select_from(journal).where(journal.c.pbx == pbx)
+        if kind:
+            q = q.where(journal.c.kind == kind)
+        with self.engine.connect() as conn:
+            return conn.execute(q).scalar_one()
+
+    def journal_rows(self, conn: Connection, pbx: str, kind: str, linkedids: Iterable[str] | None = None,
+                     exclude_names: Iterable[str] = ()) -> Iterator[dict[str, Any]]:
+        """Journal payloads of one kind, oldest first (all, or those of some linkedids)."""
+        base = select(journal.c.id, journal.c.ts, journal.c.payload, journal.c.linkedid).where(
+            journal.c.pbx == pbx, journal.c.kind == kind
+        )
+        exclude = list(exclude_names)
+        if exclude:
+            base = base.where(journal.c.name.not_in(exclude))
+        order = (journal.c.ts.asc().nulls_first(), journal.c.id)
+        if linkedids is None:
+            for row in conn.execute(base.order_by(*order)).yield_per(5000):
+                yield json.loads(row.payload)
+            return
+        ids = sorted(set(linkedids))
+        found = []
+        for i in range(0, len(ids), CHUNK):
+            found.extend(conn.execute(base.where(journal.c.linkedid.in_(ids[i:i + CHUNK]))).all())
+        found.sort(key=lambda r: (r.ts is not None, r.ts or 0.0, r.id))
+        for row in found:
+            yield json.loads(row.payload)
+
+    def linkedids_of_uniqueids(self, conn: Connection, pbx: str, kind: str, uniqueids: Iterable[str]) -> set[str]:
+        ids = sorted(set(uniqueids))
+        out: set[str] = set()
+        for i in range(0, len(ids), CHUNK):
+            q = select(journal.c.linkedid).where(
+                journal.c.pbx == pbx, journal.c.kind == kind, journal.c.uniqueid.in_(ids[i:i + CHUNK])
+            ).distinct()
+            out.update(lid for (lid,) in conn.execute(q) if lid)
+        return out
+
+    # -- calls -----------------------------------------------------------------------------
+    def replace_calls(self, conn: Connection, pbx: str, scored: Sequence[tuple[Call, Score]]) -> None:
+        """Write calls (and their legs), replacing any stored record with the same call_id."""
+        if not scored:
+            return
+        ids = [c.call_id for c, _ in scored]
+        self.delete_calls(conn, pbx, ids)
+        conn.execute(insert(calls), [call_row(c, s) for c, s in scored])
+        leg_params = [leg_row(c, leg) for c, _ in scored for leg in c.legs]
+        if leg_params:
+            conn.execute(insert(legs), leg_params)
+
+    def delete_calls(self, conn: Connection, pbx: str, call_ids: Sequence[str] | None = None) -> None:
+        if call_ids is None:
+            conn.execute(delete(legs).where(legs.c.pbx == pbx))
+            conn.execute(delete(calls).where(calls.c.pbx == pbx))
+            return
+        for i in range(0, len(call_ids), CHUNK):
+            chunk = list(call_ids[i:i + CHUNK])
+            conn.execute(delete(legs).where(legs.c.pbx == pbx, legs.c.call_id.in_(chunk)))
+            conn.execute(delete(calls).where(calls.c.pbx == pbx, calls.c.call_id.in_(chunk)))
+
+    def query_calls(self, pbx: str | None = None, since: float | None = None, until: float | None = None,
+                    with_legs: bool = True) -> list[dict[str, Any]]:
+        """Stored calls (all PBXs when ``pbx`` is None), oldest first, as plain dicts."""
+        q = select(calls)
+        if pbx is not None:
+            q = q.where(calls.c.pbx == pbx)
+        if since is not None:
+            q = q.where(calls.c.arrived_at >= since)
+        if until is not None:
+            q = q.where(calls.c.arrived_at < until)
+        q = q.order_by(calls.c.arrived_at, calls.c.pbx, calls.c.call_id)
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(q)]
+            if with_legs and rows:
+                by_key = {(r["pbx"], r["call_id"]): r for r in rows}
+                for r in rows:
+                    r["legs"] = []
+                lq = select(legs).order_by(legs.c.created_at, legs.c.id)
+                if pbx is not None:
+                    lq = lq.where(legs.c.pbx == pbx)
+                call_ids = sorted({r["call_id"] for r in rows})
+                for i in range(0, len(call_ids), CHUNK):
+                    for leg in conn.execute(lq.where(legs.c.call_id.in_(call_ids[i:i + CHUNK]))):
+                        parent = by_key.get((leg.pbx, leg.call_id))
+                        if parent is not None:
+                            parent["legs"].append(dict(leg._mapping))
+        for r in rows:
+            r["uniqueids"] = json.loads(r["uniqueids"])
+        return rows
+
+    # -- live state ------------------------------------------------------------------------
+    def set_live_calls(self, conn: Connection, pbx: str, rows: Sequence[dict[str, Any]], ended: Sequence[str]) -> None:
+        """Upsert the calls in progress and drop the ones that ended."""
+        if ended:
+            for i in range(0, len(ended), CHUNK):
+                conn.execute(delete(live_calls).where(live_calls.c.pbx == pbx, live_calls.c.call_id.in_(list(ended[i:i + CHUNK]))))
+        if rows:
+            ids = [r["call_id"] for r in rows]
+            for i in range(0, len(ids), CHUNK):
+                conn.execute(delete(live_calls).where(live_calls.c.pbx == pbx, live_calls.c.call_id.in_(ids[i:i + CHUNK])))
+            conn.execute(insert(live_calls), [{**r, "pbx": pbx} for r in rows])
+
+    def query_live_calls(self, pbx: str | None = None) -> list[dict[str, Any]]:
+        q = select(live_calls).order_by(live_calls.c.arrived_at)
+        if pbx is not None:
+            q = q.where(live_calls.c.pbx == pbx)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def call_row(call: Call, score: Score) -> dict[str, Any]:
+    """The ``calls`` table row of a scored call."""
+    return {
+        "pbx": call.pbx, "call_id": call.call_id, "direction": call.direction, "caller": call.caller,
+        "called": call.called, "queue": call.queue, "arrived_at": call.arrived_at,
+        "first_ring_at": call.first_ring_at, "answered_at": call.answered_at, "ended_at": call.ended_at,
+        "outcome": call.outcome, "answered_by": call.answered_by, "answered_leg": call.answered_leg,
+        "agent": score.agent, "team": score.team, "ring_seconds": call.ring_seconds, "rings": score.rings,
+        "wait_seconds": call.wait_seconds, "talk_seconds": call.talk_seconds, "hangup_by": call.hangup_by,
+        "hangup_channel": call.hangup_channel, "transferred": call.transferred, "incomplete": call.incomplete,
+        "ring_rule": score.ring_rule.result, "ring_reason": score.ring_rule.reason,
+        "hangup_rule": score.hangup_rule.result, "hangup_reason": score.hangup_rule.reason,
+        "callback_id": score.callback_id, "sources": ",".join(call.sources),
+        "uniqueids": json.dumps(list(call.uniqueids)),
+    }
+
+
+def leg_row(call: Call, leg: Leg) -> dict[str, Any]:
+    return {
+        "pbx": call.pbx, "call_id": call.call_id, "uniqueid": leg.uniqueid, "channel": leg.channel,
+        "endpoint": leg.endpoint, "party": leg.party, "created_at": leg.created_at,
+        "ring_started_at": leg.ring_started_at, "ring_ended_at": leg.ring_ended_at,
+        "answered_at": leg.answered_at, "ended_at": leg.ended_at, "dial_status": leg.dial_status,
+        "hangup_cause": leg.hangup_cause,
+    }
+
+
+def _insert_ignore(dialect: str, table):
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing()
+    raise StoreError(f"unsupported database {dialect!r}: use SQLite or PostgreSQL")
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()

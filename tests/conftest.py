@@ -1,0 +1,104 @@
+"""Shared fixtures: real databases (a SQLite file; PostgreSQL when CALLMON_TEST_PG_URL is set),
+the real captures in sample_cdr/, and the real command line run in-process."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "sample_cdr"
+SCENARIOS = sorted(p.name for p in SAMPLES.iterdir() if (p / "truth.json").exists())
+PG_URL = os.environ.get("CALLMON_TEST_PG_URL")
+
+
+def pytest_report_header(config):
+    return f"callmon PostgreSQL tests: {'on (' + PG_URL.split('@')[-1] + ')' if PG_URL else 'off (set CALLMON_TEST_PG_URL)'}"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'callmon.db'}"
+
+
+@pytest.fixture
+def pg_url() -> str:
+    """A fresh schema on the PostgreSQL server for this test; dropped afterwards.
+
+    Without CALLMON_TEST_PG_URL the test is skipped; with it, an unreachable server is an error.
+    """
+    if not PG_URL:
+        pytest.skip("CALLMON_TEST_PG_URL not set")
+    import sqlalchemy as sa
+
+    from callmon.storage import normalize_url
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(normalize_url(PG_URL))
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request) -> str:
+    """Each test using it runs on SQLite and on PostgreSQL."""
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+
+
+def truth(scenario: str) -> list[dict]:
+    return json.loads((SAMPLES / scenario / "truth.json").read_text())["calls"]
+
+
+def expected(t: dict) -> dict:
+    """A truth.json call in callmon's terms (sample_cdr/README.md gives the mapping)."""
+    internal = t["caller"].isdigit() and len(t["caller"]) <= 6 and len(t["dialled"]) <= 6
+    outbound = not internal and len(t["caller"]) <= 6
+    direction = "internal" if internal else "outbound" if outbound else "inbound"
+    side = {
+        "inbound": {"caller": "customer", "agent": "agent"},
+        "outbound": {"caller": "agent", "agent": "agent", "customer": "customer"},
+        "internal": {"caller": "caller", "agent": "callee"},
+    }[direction]
+    answered_by = t["answered_by"]
+    if answered_by == "customer":
+        answered_by = t["dialled"]
+    if answered_by:
+        outcome = "answered"
+    elif t["rejected"] and "486" in t["rejected"]:
+        outcome = "busy"
+    elif t["hung_up_first"] == "caller":
+        outcome = "abandoned"
+    else:
+        outcome = "no_answer"
+    return {
+        "caller": t["caller"],
+        "called": t["dialled"],
+        "direction": direction,
+        "outcome": outcome,
+        "answered_by": answered_by,
+        "hangup_by": side[t["hung_up_first"]] if t["hung_up_first"] else "system",
+        "transferred": t["transferred"],
+        "ring_seconds": t["ring_seconds"],
+    }
+
+
+def run_cli(*args: str, expect: int | None = 0):
+    """Run ``callmon ARGS`` in-process through the real typer app; return the result."""
+    from typer.testing import CliRunner
+
+    from callmon.cli import _register, app
+
+    _register()
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    if expect is not None:
+        assert result.exit_code == expect, f"exit {result.exit_code}: {result.output}"
+    return result

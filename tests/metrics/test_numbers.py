@@ -16,24 +16,15 @@ def test_mobile_number_dialled_any_way_is_one_number(dialled):
     assert normalize(dialled) == "+821012345678"
 
 
-def test_seoul_landline_gets_its_area_code_in_e164():
-    """02-123-4567 is +82 2 123 4567."""
-    assert normalize("02-123-4567") == "+8221234567"
-
-
-def test_foreign_number_keeps_its_country():
-    """An international number is not forced into Korea."""
-    assert normalize("+1 202-555-0123") == "+12025550123"
-
-
-def test_other_region_reads_national_numbers_there():
-    """With region US, a ten-digit national number is American."""
-    assert normalize("(202) 555-0123", region="US") == "+12025550123"
-
-
-def test_staff_extension_stays_as_dialled():
-    """A short extension is not a public number: its digits are kept."""
-    assert normalize("2001") == "2001"
+@pytest.mark.parametrize("dialled, region, e164", [
+    pytest.param("02-123-4567", "KR", "+8221234567", id="seoul-landline-gets-area-code"),
+    pytest.param("+1 202-555-0123", "KR", "+12025550123", id="foreign-number-keeps-its-country"),
+    pytest.param("(202) 555-0123", "US", "+12025550123", id="region-us-reads-us-national-numbers"),
+    pytest.param("2001", "KR", "2001", id="extension-keeps-its-digits"),
+])
+def test_numbers_normalise_to_e164_or_keep_their_digits(dialled, region, e164):
+    """Landlines get their area code, foreign numbers their country; extensions stay as dialled."""
+    assert normalize(dialled, region=region) == e164
 
 
 @pytest.mark.parametrize("bad, digits", [("12-34", "1234"), ("#99*1", "991"), ("+999 123", "+999123"), ("anonymous", ""), ("", ""), (None, "")])
@@ -65,35 +56,18 @@ def test_mobile_number_is_masked_in_the_middle(number):
     assert mask(number) == "010-****-5678"
 
 
-def test_landline_middle_group_is_masked():
-    """The middle group is hidden whatever its length."""
-    assert mask("0212345678") == "02-****-5678"
-    assert mask("02-123-4567") == "02-***-4567"
-
-
-def test_foreign_number_hides_all_middle_groups():
-    """Only the country code and the last group stay visible."""
-    assert mask("+12025550123") == "+1 ***-***-0123"
-
-
-def test_last_four_style_hides_the_end():
-    """The configurable alternative hides the last four digits."""
-    assert mask("01012345678", style="last4") == "010-1234-****"
-
-
-def test_none_style_shows_the_number():
-    """Roles allowed to see numbers get them as they are."""
-    assert mask("01012345678", style="none") == "01012345678"
-
-
-def test_mask_character_is_configurable():
-    """Another masking character may be chosen."""
-    assert mask("01012345678", char="#") == "010-####-5678"
-
-
-def test_extension_is_not_masked():
-    """A staff extension is not personal data."""
-    assert mask("2001") == "2001"
+@pytest.mark.parametrize("number, options, shown", [
+    pytest.param("0212345678", {}, "02-****-5678", id="landline-middle-group"),
+    pytest.param("02-123-4567", {}, "02-***-4567", id="short-middle-group"),
+    pytest.param("+12025550123", {}, "+1 ***-***-0123", id="foreign-keeps-country-and-last-group"),
+    pytest.param("01012345678", {"style": "last4"}, "010-1234-****", id="last4-style-hides-the-end"),
+    pytest.param("01012345678", {"style": "none"}, "01012345678", id="none-style-for-allowed-roles"),
+    pytest.param("01012345678", {"char": "#"}, "010-####-5678", id="mask-character-configurable"),
+    pytest.param("2001", {}, "2001", id="extension-is-not-personal-data"),
+])
+def test_masking_rules_and_options(number, options, shown):
+    """Middle groups hidden by default; last4 and none styles, another character; extensions shown."""
+    assert mask(number, **options) == shown
 
 
 def test_unformattable_number_shows_only_its_last_four_digits():

@@ -63,12 +63,13 @@ class AnswerBeforeRing:
     def judge(self, seconds: float, answered: bool) -> RuleResult:
         """The verdict on one stretch of ringing: answered after ``seconds``, or rang ``seconds``."""
         rings = self.cadence.rings_at(seconds)
+        in_time = answered_before_ring(seconds, limit=self.limit, cadence=self.cadence)
         limit = f"ring {self.limit} starts at {self.deadline:g} s"
         if answered:
-            ok = answered_before_ring(seconds, limit=self.limit, cadence=self.cadence)
-            return RuleResult(self.name, "pass" if ok else "fail", f"answered during ring {rings} ({seconds:.1f} s; {limit})", rings)
-        if answered_before_ring(seconds, limit=self.limit, cadence=self.cadence):
-            return _na(self.name, f"ringing stopped after {seconds:.1f} s, during ring {rings}, before the limit ({limit})", rings)
+            reason = f"answered during ring {rings} ({seconds:.1f} s; {limit})"
+            return RuleResult(self.name, "pass" if in_time else "fail", reason, rings)
+        if in_time:
+            return _na(self.name, f"ringing stopped after {seconds:.1f} s, during ring {rings} ({limit})", rings)
         return RuleResult(self.name, "fail", f"rang {seconds:.1f} s unanswered, into ring {rings} ({limit})", rings)
 
     def __call__(self, call: Call) -> RuleResult:

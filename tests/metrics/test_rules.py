@@ -10,7 +10,9 @@ import doctest
 
 import pytest
 
-from callmon.config import Employee, config_from_dict
+from callmon.ami.framing import read_capture
+from callmon.ami.tracker import track_events
+from callmon.config import Config, Employee, config_from_dict
 from callmon.metrics import rules as rules_module
 from callmon.metrics.cadence import KR, US
 from callmon.metrics.callbacks import Callback
@@ -23,7 +25,7 @@ from callmon.metrics.rules import (
     hangup_extension,
     score,
 )
-from tests.conftest import truth
+from tests.conftest import SAMPLES, truth
 from tests.metrics.conftest import call_from_truth, make_call, staff_leg
 
 RING = AnswerBeforeRing(limit=3, cadence=KR)
@@ -57,6 +59,14 @@ def test_captures_give_the_rule_results_their_truth_implies(scenario, ring, ring
     result = RING(call)
     assert (result.result, result.value) == (ring, rings), result.reason
     assert HANGUP(call).result == hangup
+
+
+@pytest.mark.parametrize("scenario, ring, rings, hangup", CAPTURES)
+def test_tracked_captures_give_the_same_rule_results(scenario, ring, rings, hangup):
+    """The same captures replayed through the real AMI tracker: the rules judge them alike."""
+    events, _ = read_capture(SAMPLES / scenario / "ami.raw")
+    (call,) = track_events(events, Config())
+    assert (RING(call).result, RING(call).value, HANGUP(call).result) == (ring, rings, hangup)
 
 
 def test_load_capture_answers_pass_exactly_when_under_six_seconds():

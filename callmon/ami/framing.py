@@ -140,9 +140,11 @@ class FrameReader:
     offset). ``close()`` reports a cut-off last frame.
     """
 
-    def __init__(self, source: str = "<stream>"):
+    def __init__(self, source: str = "<stream>", *, keep_responses: bool = False):
         self.source = source
         self.stats = FrameStats()
+        self.keep_responses = keep_responses
+        self.responses: list[dict[str, str]] = []  # with keep_responses: for a client's waiters
         self._buf = ""
         self._pending_cr = False
         self._offset = 0  # characters consumed, for error messages
@@ -200,6 +202,8 @@ class FrameReader:
             return AmiEvent(name, headers)
         if "Response" in headers:
             self.stats.responses += 1
+            if self.keep_responses:
+                self.responses.append(headers)
             return None
         if "Action" in headers:
             self.stats.actions += 1

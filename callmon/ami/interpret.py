@@ -48,6 +48,7 @@ class _Chan:
     hangup_cause: int | None = None
     dial_status: str | None = None
     transferred_at: float | None = None
+    seen_new: bool = False  # its Newchannel was seen: we know how the channel began
 
     @property
     def endpoint(self) -> str:
@@ -115,6 +116,7 @@ def _note_channel(st: _State, ev: AmiEvent, ts: float | None) -> _Chan | None:
 def _newchannel(st: _State, ev: AmiEvent, ts: float | None) -> None:
     c = _note_channel(st, ev, ts)
     if c is not None:
+        c.seen_new = True
         c.caller = c.caller or (ev.get("CallerIDNum") or "")
         c.exten = c.exten or (ev.get("Exten") or "")
         c.created_at = ts if ts is not None else c.created_at
@@ -275,6 +277,9 @@ def assemble(events: list[AmiEvent], config: Config, pbx: str, *, incomplete: bo
         linkedid = next((e.linkedid for e in events if e.linkedid), None) or primary.uniqueid
     if not primary.channel:
         primary.channel = primary.uniqueid
+    # a call whose beginning we did not see (a stream that starts, or resumes, mid-call) is
+    # reported as incomplete: what is known is kept, nothing is guessed
+    incomplete = incomplete or not primary.seen_new
 
     legs_ch = [c for u, c in st.chans.items() if c is not primary and not c.is_local and c.channel]
     staff = config.is_staff_endpoint

@@ -34,6 +34,9 @@ IGNORED = frozenset(
      "PeerStatus", "ContactStatus", "Registry", "VarSetGlobal"}
 )
 DONE_MEMORY = 20_000  # ids of finished calls remembered, so a late event makes no ghost call
+# journaled by the listener, one per call in flight, when its connection dropped: the call ends
+# there, incomplete, so a rebuild from the journal closes it exactly as the listener did
+GAP_EVENT = "CallmonGap"
 KEEP_NEWEXTEN_APPS = frozenset({"VoiceMail", "Queue", "Dial"})
 
 
@@ -80,6 +83,9 @@ class CallTracker:
 
     def feed(self, event: AmiEvent) -> list[Call]:
         name = event.name
+        if name == GAP_EVENT:
+            group = self._by_lid.get(event.linkedid or "")
+            return [c for c in [self._finish(group, incomplete=True)] if c is not None] if group else []
         if name in IGNORED and not (name == "Newexten" and event.get("Application") in KEEP_NEWEXTEN_APPS):
             return []
         uids, lids = _ids(event)
@@ -111,6 +117,16 @@ class CallTracker:
         """Close every open call as incomplete (the stream ended before they did)."""
         groups = {id(g): g for g in self._by_uid.values()} | {id(g): g for g in self._by_lid.values()}
         return [c for g in groups.values() if (c := self._finish(g, incomplete=True)) is not None]
+
+    def open_linkedids(self) -> list[str]:
+        """One Linkedid of each call in progress."""
+        groups = {id(g): g for g in self._by_lid.values()}
+        return [min(g.linkedids) for g in groups.values() if g.linkedids]
+
+    def active_for(self, linkedids: set[str]) -> list[Call]:
+        """Snapshots of the calls in progress among these linkedids."""
+        groups = {id(g): g for lid in linkedids if (g := self._by_lid.get(lid)) is not None}
+        return [c for g in groups.values() if (c := self._assemble(g, incomplete=True)) is not None]
 
     def active(self) -> list[Call]:
         """Snapshots of the calls in progress (``incomplete`` set, nothing removed)."""

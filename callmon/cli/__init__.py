@@ -26,6 +26,7 @@ def _register() -> None:
     # imported for their side effect: each module adds its commands to `app`
     from callmon.cli import calls  # noqa: F401
     from callmon.cli import demo  # noqa: F401
+    from callmon.cli import listen  # noqa: F401
     from callmon.cli import server  # noqa: F401
 
 

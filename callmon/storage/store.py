@@ -71,9 +71,14 @@ class Store:
     def __init__(self, url: str | None = None, *, migrate: bool = True):
         self.url = normalize_url(url or default_db_url())
         try:
-            kwargs: dict[str, Any] = {}
+            # parameters hold callers' numbers (personal data): never in error messages or logs
+            kwargs: dict[str, Any] = {"hide_parameters": True}
             if self.url.startswith("sqlite"):
-                kwargs["connect_args"] = {"timeout": 30}
+                kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+                if self.url in ("sqlite://", "sqlite:///:memory:"):
+                    from sqlalchemy.pool import StaticPool
+
+                    kwargs["poolclass"] = StaticPool  # one shared in-memory database for every thread
             self.engine: Engine = create_engine(self.url, **kwargs)
         except (ArgumentError, ImportError) as exc:
             raise StoreError(f"bad database URL {safe_url(self.url)}: {exc}") from exc

@@ -1,0 +1,235 @@
+"""The live listener: pyst2 over TCP -> journal -> tracker -> store, reconnecting forever.
+
+Threads: pyst2's own (reading, dispatch) hand events to a bounded-latency writer thread, which
+journals each batch before it derives anything, feeds the tracker, writes finished calls and the
+calls in progress (``live_calls``), all in one transaction per batch. The connection loop runs in
+the caller's thread: on a lost connection it journals a ``CallmonGap`` marker for each call in
+flight (they end there, ``incomplete``: a later CDR/CEL import completes them) and reconnects with
+exponential backoff and jitter. Wrong credentials raise :class:`AmiAuthError` at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+from callmon.ami.framing import AmiEvent
+from callmon.ami.pyst2_adapter import BufferedManager, pyst2
+from callmon.ami.tracker import GAP_EVENT, CallTracker
+from callmon.errors import AmiAuthError, AmiError
+from callmon.model import Call
+from callmon.pipeline import Pipeline, journal_row
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ListenerStats:
+    connections: int = 0
+    events: int = 0
+    journaled: int = 0
+    calls: int = 0
+    incomplete_calls: int = 0
+    batches: int = 0
+    malformed: int = 0
+    write_errors: int = 0
+    latencies: list[float] = field(default_factory=list)  # event Timestamp -> committed, seconds
+
+
+class Listener:
+    """Follows one PBX over AMI and keeps the store current.
+
+    ``run()`` blocks until ``stop()`` (or SIGTERM via the CLI); ``max_connections`` bounds it for
+    tests. The secret is passed in and never logged.
+    """
+
+    def __init__(self, pipeline: Pipeline, host: str, port: int, user: str, secret: str, *,
+                 flush_interval: float = 0.2, batch_size: int = 5000, backoff: tuple[float, float] = (0.5, 30.0),
+                 max_connections: int | None = None, on_batch: Callable[[ListenerStats], None] | None = None):
+        self.pipeline = pipeline
+        self.host, self.port, self.user = host, int(port), user
+        self._secret = secret
+        self.flush_interval = flush_interval
+        self.batch_size = batch_size
+        self.backoff = backoff
+        self.max_connections = max_connections
+        self.on_batch = on_batch
+        self.tracker = CallTracker(pipeline.config, pipeline.pbx)
+        self.stats = ListenerStats()
+        self._pending: deque[AmiEvent] = deque()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._writer = threading.Thread(target=self._write_loop, name="callmon-writer", daemon=True)
+        self._manager: BufferedManager | None = None
+        self._last_ts: float | None = None
+        self.source = f"ami://{host}:{port}"
+
+    # -- the connection loop ---------------------------------------------------------------
+    def run(self) -> ListenerStats:
+        self._writer.start()
+        attempt = 0
+        try:
+            while not self._stop.is_set():
+                if self.max_connections is not None and self.stats.connections >= self.max_connections:
+                    break
+                try:
+                    self._connect_once()
+                    attempt = 0
+                except AmiAuthError:
+                    raise
+                except AmiError as exc:
+                    attempt += 1
+                    log.warning("AMI %s:%s: %s", self.host, self.port, exc)
+                if self._stop.is_set():
+                    break
+                if self.max_connections is not None and self.stats.connections >= self.max_connections:
+                    break
+                self._stop.wait(self._delay(attempt))
+        finally:
+            self._stop.set()
+            self._wake.set()
+            self._writer.join()
+        return self.stats
+
+    def stop(self) -> None:
+        """Stop: close the connection; the writer flushes everything received so far."""
+        self._stop.set()
+        self._wake.set()
+        m = self._manager
+        if m is not None:
+            m.disconnected.set()
+
+    def _delay(self, attempt: int) -> float:
+        base, cap = self.backoff
+        return random.uniform(0, min(cap, base * 2 ** max(0, attempt - 1))) + base / 2
+
+    def _connect_once(self) -> None:
+        manager = BufferedManager(self.source)
+        try:
+            manager.connect(self.host, self.port)
+        except pyst2.ManagerSocketException as exc:
+            raise AmiError(f"cannot connect to {self.host}:{self.port}: {exc.args[-1]}") from exc
+        try:
+            response = manager.login(self.user, self._secret)
+        except pyst2.ManagerAuthException as exc:
+            manager.close()
+            raise AmiAuthError(f"{self.host}:{self.port} refused the login of user {self.user!r}: {exc}") from None
+        except pyst2.ManagerException as exc:
+            manager.close()
+            raise AmiError(f"{self.host}:{self.port}: login failed: {exc}") from exc
+        if response is None:
+            manager.close()
+            raise AmiError(f"{self.host}:{self.port} closed the connection during login")
+        self._manager = manager
+        self.stats.connections += 1
+        log.info("AMI connected to %s:%s as %s (connection %d)", self.host, self.port, self.user, self.stats.connections)
+        manager.register_event("*", self._on_event)
+        manager.disconnected.wait()
+        self.stats.malformed += manager.reader.stats.malformed + manager.reader.stats.truncated
+        manager.close()
+        self._manager = None
+        self._gap("connection closed" if not self._stop.is_set() else "listener stopped")
+
+    def _on_event(self, event, _manager) -> None:
+        self._pending.append(event.ami)
+        if len(self._pending) >= self.batch_size:
+            self._wake.set()
+
+    def _gap(self, reason: str) -> None:
+        """Close every call in flight honestly: a marker per call, journaled like an event."""
+        self._pending.append(AmiEvent("__flush__", {}))  # ordering barrier: what came before goes first
+        self._wake.set()
+
+    # -- the writer --------------------------------------------------------------------------
+    def _write_loop(self) -> None:
+        while True:
+            self._wake.wait(self.flush_interval)
+            self._wake.clear()
+            stopping = self._stop.is_set()
+            self._drain()
+            if stopping:
+                self._drain()
+                return
+
+    def _drain(self) -> None:
+        batch: list[AmiEvent] = []
+        while self._pending:
+            ev = self._pending.popleft()
+            if ev.name == "__flush__":
+                if batch:
+                    self._write(batch)
+                    batch = []
+                gaps = self._gap_events()
+                if gaps:
+                    self._write(gaps)
+                continue
+            batch.append(ev)
+            if len(batch) >= self.batch_size:
+                self._write(batch)
+                batch = []
+        if batch:
+            self._write(batch)
+
+    def _gap_events(self) -> list[AmiEvent]:
+        ts = f"{(self._last_ts or time.time()) + 1e-6:.6f}"
+        return [AmiEvent(GAP_EVENT, {"Event": GAP_EVENT, "Timestamp": ts, "Linkedid": lid,
+                                     "Connection": str(self.stats.connections)})
+                for lid in self.tracker.open_linkedids()]
+
+    def _write(self, batch: list[AmiEvent]) -> None:
+        """Feed the tracker, then journal + calls + live state in one transaction (retried)."""
+        finished: list[Call] = []
+        touched: set[str] = set()
+        for ev in batch:
+            finished.extend(self.tracker.feed(ev))
+            lid = ev.call_linkedid
+            if lid:
+                touched.add(lid)
+        if batch[-1].timestamp is not None:
+            self._last_ts = batch[-1].timestamp
+        ended = [c.call_id for c in finished]
+        live = [live_row(c) for c in self.tracker.active_for(touched)]
+        rows = [journal_row(e) for e in batch]
+        store, pbx = self.pipeline.store, self.pipeline.pbx
+        for attempt in range(1, 1000):
+            try:
+                with store.begin() as conn:
+                    self.stats.journaled += store.journal(conn, pbx, self.source, rows)
+                    self.pipeline.write(conn, finished)
+                    store.set_live_calls(conn, pbx, live, ended)
+                break
+            except Exception as exc:  # noqa: BLE001 - a database hiccup must not kill the writer
+                self.stats.write_errors += 1
+                log.error("writing %d events failed (attempt %d): %s; retrying", len(batch), attempt,
+                          str(exc).splitlines()[0][:300])
+                if self._stop.is_set() and attempt >= 3:
+                    log.error("giving up on %d events at shutdown; re-ingest the period's files", len(batch))
+                    return
+                time.sleep(min(5.0, 0.2 * attempt))
+        now = time.time()
+        self.stats.events += len(batch)
+        self.stats.batches += 1
+        self.stats.calls += len(finished)
+        self.stats.incomplete_calls += sum(c.incomplete for c in finished)
+        for ev in (batch[0], batch[-1]):
+            if ev.timestamp is not None:
+                self.stats.latencies.append(now - ev.timestamp)
+        for call in finished:
+            log.info("call %s: %s%s", call.call_id, call.outcome, " (incomplete)" if call.incomplete else "")
+        if self.on_batch is not None:
+            self.on_batch(self.stats)
+
+
+def live_row(call: Call) -> dict:
+    """A call in progress as the wallboard shows it."""
+    state = "talking" if call.answered_at is not None else "ringing" if call.first_ring_at is not None else "queued"
+    return {
+        "call_id": call.call_id, "state": state, "caller": call.caller, "called": call.called, "queue": call.queue,
+        "arrived_at": call.arrived_at, "first_ring_at": call.first_ring_at, "answered_at": call.answered_at,
+        "answered_by": call.answered_by, "updated_at": time.time(),
+    }

@@ -1,0 +1,146 @@
+"""pyst2, with its defects worked around in one thin subclass.
+
+pyst2 0.5.1 (``asterisk.manager``) is the AMI client callmon builds on, but as shipped it:
+
+- reads its socket through an unbuffered file, one byte per ``recv`` (about 1,400 events/s);
+- lets an exception in a callback kill its dispatch thread silently;
+- calls ``dict.has_key`` (Python 2) while parsing any ``ChanVariable`` header;
+- never reconnects, and its threads cannot be restarted.
+
+:class:`BufferedManager` keeps pyst2's public API (``connect``, ``login``, ``send_action``,
+``register_event``, ``close``) and its response/event queues and dispatch thread, and replaces only
+the reading loop: big ``recv`` chunks framed by :class:`callmon.ami.framing.FrameReader`. Callbacks
+are wrapped so one exception is logged, never fatal. Reconnecting is the caller's job: use a new
+``BufferedManager`` per connection (see :mod:`callmon.ami.listener`).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from typing import Callable
+
+import asterisk.manager as pyst2
+
+from callmon.ami.framing import BANNER_PREFIX, AmiEvent, FrameReader
+
+log = logging.getLogger(__name__)
+
+RECV_SIZE = 1 << 16
+
+
+class _Message(pyst2.ManagerMsg):
+    """A response, parsed without pyst2's Python-2-only ``has_key`` path."""
+
+    def __init__(self, headers: dict[str, str]):  # noqa: D401 - pyst2 shape
+        self.response = []
+        self.data = ""
+        self.headers = headers
+
+
+class _Event(pyst2.Event):
+    """An event in pyst2's shape (``.name``, ``.headers``, ``get_header``), plus our ``AmiEvent``."""
+
+    def __init__(self, event: AmiEvent):
+        self.ami = event
+        self.message = None
+        self.data = ""
+        self.headers = event.headers
+        self.name = event.name
+
+
+def safe_callback(func: Callable, counter: dict | None = None) -> Callable:
+    """Wrap a pyst2 callback so an exception is logged and counted, never kills the dispatch thread."""
+
+    def wrapper(event, manager):
+        try:
+            return func(event, manager)
+        except Exception:  # noqa: BLE001 - this is the point: nothing may escape into pyst2
+            if counter is not None:
+                counter["callback_errors"] = counter.get("callback_errors", 0) + 1
+            log.exception("AMI callback %s failed on %s", getattr(func, "__name__", func), getattr(event, "name", "?"))
+            return False
+
+    return wrapper
+
+
+class BufferedManager(pyst2.Manager):
+    """pyst2's Manager reading its socket in 64 KiB chunks (see the module docstring)."""
+
+    def __init__(self, source: str = "ami"):
+        super().__init__()
+        self._raw: socket.socket | None = None
+        self.reader = FrameReader(source, keep_responses=True)
+        self.disconnected = threading.Event()
+
+    def connect(self, host: str, port: int = 5038, timeout: float = 10.0):
+        if self._connected.is_set():
+            raise pyst2.ManagerException("Already connected to manager")
+        try:
+            raw = socket.create_connection((host, int(port)), timeout=timeout)
+            raw.settimeout(None)
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError as exc:
+            raise pyst2.ManagerSocketException(exc.errno or 0, exc.strerror or str(exc)) from exc
+        self._raw = raw
+        self._sock = raw.makefile(mode="wb", buffering=0)  # pyst2's send_action writes here
+        self._connected.set()
+        self._running.set()
+        self.message_thread.start()
+        self.event_dispatch_thread.start()
+        return self._response_queue.get()
+
+    def register_event(self, event, function):
+        super().register_event(event, safe_callback(function))
+
+    def message_loop(self):
+        """Read, frame and route: events to pyst2's dispatch queue, responses to its waiters."""
+        raw = self._raw
+        try:
+            banner_pending = True
+            while self._running.is_set():
+                try:
+                    data = raw.recv(RECV_SIZE)
+                except OSError:
+                    data = b""
+                if not data:
+                    break
+                if banner_pending:
+                    banner_pending = False
+                    first = data.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+                    if first.startswith(BANNER_PREFIX):
+                        self.title, _, self.version = first.partition("/")
+                    self._response_queue.put(_Message({"Response": "Generated Header", "Banner": first}))
+                for event in self.reader.feed(data):
+                    self._event_queue.put(_Event(event))
+                while self.reader.responses:
+                    self._response_queue.put(_Message(self.reader.responses.pop(0)))
+        finally:
+            self._connected.clear()
+            self.disconnected.set()
+            self._event_queue.put(None)
+            for _ in self._reswaiting:
+                self._response_queue.put(None)
+
+    def close(self):
+        """Log off if still connected, then stop both threads (pyst2's own close can hang here)."""
+        if self._running.is_set() and self._connected.is_set():
+            try:
+                self.logoff()
+            except (pyst2.ManagerException, OSError):
+                pass
+        self._running.clear()
+        if self._raw is not None:
+            try:
+                self._raw.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self._raw.close()
+        current = threading.current_thread()
+        for t in (self.message_thread, self.event_dispatch_thread):
+            if t.is_alive() and t is not current:
+                t.join(timeout=5)
+
+
+__all__ = ["BufferedManager", "safe_callback", "pyst2"]

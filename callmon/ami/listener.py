@@ -114,6 +114,8 @@ class Listener:
             manager.connect(self.host, self.port)
         except pyst2.ManagerSocketException as exc:
             raise AmiError(f"cannot connect to {self.host}:{self.port}: {exc.args[-1]}") from exc
+        # before the login: Asterisk streams events right after its login response
+        manager.register_event("*", self._on_event)
         try:
             response = manager.login(self.user, self._secret)
         except pyst2.ManagerAuthException as exc:
@@ -128,7 +130,6 @@ class Listener:
         self._manager = manager
         self.stats.connections += 1
         log.info("AMI connected to %s:%s as %s (connection %d)", self.host, self.port, self.user, self.stats.connections)
-        manager.register_event("*", self._on_event)
         manager.disconnected.wait()
         self.stats.malformed += manager.reader.stats.malformed + manager.reader.stats.truncated
         manager.close()

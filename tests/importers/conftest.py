@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from callmon.config import Config
-from callmon.importers import Reject, read_cdr
+from callmon.importers import Reject, assemble_calls, read_cdr, read_cel, read_queue_log
 from tests.conftest import SAMPLES
 
 CFG = Config(timezone="UTC")
+SOURCES = {"cdr": ("Master.csv", read_cdr), "cel": ("cel.csv", read_cel), "queue_log": ("queue_log", read_queue_log)}
 
 
 def rows_of(path: Path, reader=read_cdr, config: Config = CFG) -> tuple[list, list[Reject]]:
@@ -24,6 +25,24 @@ def rows_of(path: Path, reader=read_cdr, config: Config = CFG) -> tuple[list, li
     for item in reader(path, config):
         (rejects if isinstance(item, Reject) else rows).append(item)
     return rows, rejects
+
+
+def calls_from(scenario: str, *sources: str, config: Config = CFG):
+    """The calls assembled from the named sources of one sample scenario."""
+    found = {k: SOURCES[k][1](SAMPLES / scenario / SOURCES[k][0], config) if k in sources else () for k in SOURCES}
+    return assemble_calls(found["cdr"], found["cel"], found["queue_log"], config, "pbx1")
+
+
+def match(calls, truths: list[dict], within: float):
+    """Pairs (call, truth) matched by caller number and invite time (the nearest within ``within`` s)."""
+    pairs = []
+    for call in calls:
+        near = [t for t in truths if t["caller"] == call.caller]
+        t = min(near, key=lambda t: abs(t["invite_at"] - call.arrived_at))
+        assert abs(t["invite_at"] - call.arrived_at) < within, f"call {call.call_id}: no truth call near its arrival"
+        pairs.append((call, t))
+    assert len({id(t) for _, t in pairs}) == len(truths), "some truth call matched no record"
+    return pairs
 
 
 @pytest.fixture

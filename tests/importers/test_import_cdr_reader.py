@@ -11,10 +11,10 @@ import pytest
 
 from callmon.config import Config
 from callmon.errors import InputError
-from callmon.importers import CdrRow, Reject, observed_utc_offset, read_cdr, read_cdr_batches
+from callmon.importers import CdrRow, Reject, assemble_calls, observed_utc_offset, read_cdr, read_cdr_batches
 from callmon.importers.cdr import FIELDS
 from tests.conftest import SAMPLES
-from tests.importers.conftest import CFG, rows_of
+from tests.importers.conftest import CFG, calls_from, rows_of
 
 HEADER = ",".join(FIELDS[:-2]).encode() + b"\n"
 
@@ -46,6 +46,28 @@ def test_header_row_gives_the_same_rows(master_lines, write):
     assert rejects == []
     assert [r._replace(file="", line=r.line - 1) for r in headed] == [r._replace(file="") for r in plain]
     assert [r.key for r in headed] == [r.key for r in plain]
+
+
+def test_file_without_newcdrcolumns_groups_calls_by_uniqueid(master_lines, write):
+    """18 columns (no peeraccount, linkedid, sequence): read, hashed keys, the same 140 calls."""
+    short = [line.rstrip(b"\n").rsplit(b",", 3)[0] + b"\n" for line in master_lines]
+    rows, rejects = rows_of(write("old.csv", short))
+    assert rejects == [] and len(rows) == 140
+    assert {(r.linkedid, r.sequence) for r in rows} == {("", None)}
+    assert all(r.key.startswith("cdr:h:") for r in rows) and len({r.key for r in rows}) == 140
+    calls = assemble_calls(rows, config=CFG)
+    full = calls_from("j_load", "cdr")
+    assert [(c.call_id, c.outcome, c.answered_by) for c in calls] == [(c.call_id, c.outcome, c.answered_by) for c in full]
+
+
+def test_base_columns_only_group_by_channel_chain(write):
+    """16 columns (no uniqueid either): the two records of a blind transfer are one call by their channel."""
+    lines = (SAMPLES / "h_blind_transfer" / "Master.csv").read_bytes().splitlines(keepends=True)
+    base = [_line(_fields(line)[:16]) for line in lines]
+    rows, rejects = rows_of(write("base.csv", base))
+    assert rejects == [] and {r.uniqueid for r in rows} == {""}
+    (call,) = assemble_calls(rows, config=CFG)
+    assert (call.outcome, call.answered_by, call.transferred) == ("answered", "2001", True)
 
 
 def test_wrong_column_count_is_rejected_and_the_rest_kept(master_lines, write):

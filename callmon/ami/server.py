@@ -38,6 +38,7 @@ import hmac
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -100,6 +101,25 @@ def frame(*pairs: tuple[str, str | None]) -> bytes:
     return ("".join(f"{k}: {v}\r\n" for k, v in pairs if v is not None) + "\r\n").encode()
 
 
+@dataclass(frozen=True)
+class Faults:
+    """The fault switches (see the module docstring); None = off.
+
+    Counts are of the replay's events since the client's login, including any its event mask hides.
+    """
+
+    drop_after: int | None = None
+    inject_malformed_every: int | None = None
+    stall_after: int | None = None
+    stall_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("drop_after", "inject_malformed_every", "stall_after"):
+            n = getattr(self, name)
+            if n is not None and n < 1:
+                raise ValueError(f"{name} must be at least 1")
+
+
 class AmiServer:
     """An AMI server replaying ``events`` on ``host:port`` (``port=0``: a free port, see ``.port``).
 
@@ -127,20 +147,10 @@ class AmiServer:
         stall_after: int | None = None,
         stall_seconds: float = 0.0,
     ):
-        for name, n in (("drop_after", drop_after), ("inject_malformed_every", inject_malformed_every),
-                        ("stall_after", stall_after)):  # fmt: skip
-            if n is not None and n < 1:
-                raise ValueError(f"{name} must be at least 1")
-        self.host = host
-        self.user = user
-        self._secret = secret
-        self.version = version
+        self.faults = Faults(drop_after, inject_malformed_every, stall_after, stall_seconds)
+        self.host, self.user, self._secret, self.version = host, user, secret, version
         self.timeline = Timeline(Capture(events), speed=speed, loop=loop, shift_times=shift_times)
         self.start_on_connect = start_on_connect
-        self.drop_after = drop_after
-        self.inject_malformed_every = inject_malformed_every
-        self.stall_after = stall_after
-        self.stall_seconds = stall_seconds
         self._requested_port = port
         self._port: int | None = None
         self._faults_taken = False
@@ -387,8 +397,10 @@ class _Connection:
         return True
 
     async def _core_show_channels(self, action: dict[str, str], aid: str | None) -> bool:
-        timeline = self.server.timeline
-        rows = timeline.channels(self.position, time.monotonic()) if self.position else []
+        timeline, now = self.server.timeline, time.monotonic()
+        # with events off this client has stopped following: answer for the timeline's "now"
+        seen = timeline.position(now) if self.mask == frozenset() else self.position
+        rows = timeline.channels(seen, now)
         out = [frame(("Response", "Success"), ("ActionID", aid), ("EventList", "start"),
                      ("Message", "Channels will follow"))]  # fmt: skip
         out += [frame(("Event", "CoreShowChannel"), ("ActionID", aid), *row.items()) for row in rows]
@@ -401,10 +413,10 @@ class _Connection:
 
     async def _stream(self, faults: bool) -> None:
         """Send the timeline from the login on, cutting writes where a fault is due."""
-        server, timeline = self.server, self.server.timeline
-        drop = server.drop_after if faults else None
-        stall = server.stall_after if faults else None
-        every = server.inject_malformed_every
+        server, timeline, f = self.server, self.server.timeline, self.server.faults
+        drop = f.drop_after if faults else None
+        stall = f.stall_after if faults else None
+        every = f.inject_malformed_every
         g = self.position = server.join()
         sent = 0
         try:
@@ -441,11 +453,12 @@ class _Connection:
                     self._malformed_sent += 1
                 if stall and sent == stall:
                     log.info("AMI client %s: stalling %.1f s after %d events (fault switch)", self.peer,
-                             server.stall_seconds, sent)  # fmt: skip
-                    self._stalled_until = time.monotonic() + server.stall_seconds
-                    await asyncio.sleep(server.stall_seconds)
+                             f.stall_seconds, sent)  # fmt: skip
+                    self._stalled_until = time.monotonic() + f.stall_seconds
+                    await asyncio.sleep(f.stall_seconds)
                 if drop and sent == drop:
-                    log.info("AMI client %s: dropping the connection after %d events (fault switch)", self.peer, sent)
+                    log.info("AMI client %s: dropping the connection after %d events (fault switch)",
+                             self.peer, sent)  # fmt: skip
                     self.writer.close()
                     return
         except ConnectionError as exc:

@@ -39,11 +39,12 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterable, Sequence, Union
+from typing import Sequence, Union
 
 from callmon.ami.framing import AmiEvent
 
 _ID = re.compile(r"(\d+)\.(\d+)")
+_FRAME_END = re.compile(rb"\r\n\r\n")
 _TIMESTAMP = re.compile(r"(\d+)(?:\.(\d+))?")
 _TV = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(.*)")
 # a channel name's 8-hex-digit sequence suffix: PJSIP/2001-00000007, Local/1000@ctx-0000000a;1
@@ -63,21 +64,23 @@ def value_parts(key: str, value: str) -> list[Part]:
     """Split a header value into literal text and the slots a pass rewrites.
 
     >>> value_parts("Uniqueid", "1795376562.6")
-    [('id', 1795376562, 6)]
+    [('sec', 1795376562), '.', ('seq', 6)]
     >>> value_parts("Value", "PJSIP/2001-0000000a")
     ['PJSIP/2001-', ('ch', 10)]
     """
     key = key.split("#", 1)[0]
     if key == "Timestamp":
         m = _TIMESTAMP.fullmatch(value)
-        return [("ts", int(m[1]), m[2])] if m else [value]
+        if not m:
+            return [value]
+        return [("sec", int(m[1]))] + (["." + m[2]] if m[2] is not None else [])
     if key.endswith(_BRIDGE_KEYS):
         return [("br", value)] if value else [value]
     if key.endswith(_ID_KEYS):
         m = _ID.fullmatch(value)
-        return [("id", int(m[1]), int(m[2]))] if m else [value]
+        return [("sec", int(m[1])), ".", ("seq", int(m[2]))] if m else [value]
     if key in _EPOCH_KEYS:
-        return [("ep", int(value))] if value.isdigit() and value != "0" else [value]
+        return [("sec", int(value))] if value.isdigit() and value != "0" else [value]
     if key in _TV_KEYS:
         return [("tv", value)] if _TV.fullmatch(value) else [value]
     if "/" not in value:
@@ -103,13 +106,10 @@ class Shift:
 
     def render(self, slot: Slot) -> str:
         kind = slot[0]
-        if kind == "ts":
-            sec = slot[1] + self.seconds
-            return f"{sec}.{slot[2]}" if slot[2] is not None else str(sec)
-        if kind == "ep":
+        if kind == "sec":  # whole seconds of a time, or the epoch part of an id
             return str(slot[1] + self.seconds)
-        if kind == "id":
-            return f"{slot[1] + self.seconds}.{slot[2] + self.n * self.id_stride}"
+        if kind == "seq":  # the sequence part of an id
+            return str(slot[1] + self.n * self.id_stride)
         if kind == "ch":
             return f"{slot[1] + self.n * self.chan_stride:08x}"
         if kind == "br":
@@ -130,13 +130,11 @@ class Shift:
 class RenderedPass:
     """One pass's frames as one bytes object; ``view(i, j)`` is events ``i..j-1`` without a copy."""
 
-    def __init__(self, frames: Iterable[bytes]):
-        frames = list(frames)
-        self.blob = b"".join(frames)
-        self.ends = [0]
-        for f in frames:
-            self.ends.append(self.ends[-1] + len(f))
-        self._view = memoryview(self.blob)
+    def __init__(self, blob: bytes):
+        self.blob = blob
+        # every frame ends with the only blank line in it
+        self.ends = [0] + [m.end() for m in _FRAME_END.finditer(blob)]
+        self._view = memoryview(blob)
 
     def view(self, i: int, j: int) -> memoryview:
         return self._view[self.ends[i] : self.ends[j]]
@@ -163,11 +161,14 @@ class Capture:
             self.offsets.append(last)
         self.period = int(math.floor(last)) + 2
         self.classes = [_classes(e) for e in self.events]
-        self._templates = [_template(e) for e in self.events]
-        slots = {s for _, ss in self._templates for s in ss}
-        self.id_stride = 1 + max((s[2] for s in slots if s[0] == "id"), default=0)
-        self.chan_stride = 1 + max((s[1] for s in slots if s[0] == "ch"), default=0)
-        self._slots = slots
+        # the whole pass as literal bytes with slots between: a pass is one join of both
+        literals, slots = _template(self.events)
+        self._parts: list[bytes | None] = [None] * (2 * len(slots) + 1)
+        self._parts[0::2] = [text.encode() for text in literals]
+        self._slots = tuple(slots)
+        self._distinct = set(self._slots)
+        self.id_stride = 1 + max((s[1] for s in self._distinct if s[0] == "seq"), default=0)
+        self.chan_stride = 1 + max((s[1] for s in self._distinct if s[0] == "ch"), default=0)
 
     def __len__(self) -> int:
         return len(self.events)
@@ -177,30 +178,35 @@ class Capture:
         return Shift(n, base + n * self.period, self.id_stride, self.chan_stride)
 
     def render(self, shift: Shift) -> RenderedPass:
-        values = {s: shift.render(s) for s in self._slots}
-        get = values.__getitem__
-        return RenderedPass((fmt % tuple(map(get, slots))).encode() for fmt, slots in self._templates)
+        values = {s: shift.render(s).encode() for s in self._distinct}
+        parts = self._parts.copy()
+        parts[1::2] = map(values.__getitem__, self._slots)
+        return RenderedPass(b"".join(parts))
 
     def offset_index(self, seconds: float) -> int:
         """How many events of a pass are at or before ``seconds`` into it."""
         return bisect.bisect_right(self.offsets, seconds)
 
 
-def _template(event: AmiEvent) -> tuple[str, tuple[Slot, ...]]:
-    """A ``%``-format string of the frame and the slots that fill it, in order."""
-    text: list[str] = []
+def _template(events: Sequence[AmiEvent]) -> tuple[list[str], list[Slot]]:
+    """The frames as literal texts and the slots between them: ``len(literals) == len(slots) + 1``."""
+    literals: list[str] = []
     slots: list[Slot] = []
-    for key, value in event.headers.items():
-        text.append(key.split("#", 1)[0].replace("%", "%%") + ": ")
-        for part in value_parts(key, value):
-            if isinstance(part, str):
-                text.append(part.replace("%", "%%"))
-            else:
-                text.append("%s")
-                slots.append(part)
+    text: list[str] = []
+    for event in events:
+        for key, value in event.headers.items():
+            text.append(key.split("#", 1)[0] + ": ")
+            for part in value_parts(key, value):
+                if isinstance(part, str):
+                    text.append(part)
+                else:
+                    literals.append("".join(text))
+                    slots.append(part)
+                    text = []
+            text.append("\r\n")
         text.append("\r\n")
-    text.append("\r\n")
-    return "".join(text), tuple(slots)
+    literals.append("".join(text))
+    return literals, slots
 
 
 def _classes(event: AmiEvent) -> frozenset[str]:

@@ -12,17 +12,19 @@ journal raw input, assemble calls with the tracker, score them and write them th
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from sqlalchemy.engine import Connection
 
-from callmon.ami.framing import AmiEvent, FrameStats, read_capture
+from callmon.ami.framing import AmiEvent, FrameStats, event_json, event_key, read_capture
 from callmon.ami.tracker import IGNORED, track_events
-from callmon.config import Config
-from callmon.scoring import score
+from callmon.config import Config, Employee
+from callmon.metrics.rules import RuleSet
 from callmon.model import Call, Score
+from callmon.obligations import Obligations
+from callmon.scoring import Scorer
 from callmon.storage.store import JournalRow, Store
 
 log = logging.getLogger(__name__)
@@ -44,9 +46,10 @@ class IngestReport:
 
 
 def journal_row(event: AmiEvent) -> JournalRow:
+    text = event_json(event.headers)
     return JournalRow(
-        kind="ami", event_key=event.key, ts=event.timestamp, name=event.name,
-        linkedid=event.call_linkedid, uniqueid=event.uniqueid, payload=event.headers,
+        kind="ami", event_key=event_key(event.headers, text), ts=event.timestamp, name=event.name,
+        linkedid=event.call_linkedid, uniqueid=event.uniqueid, payload=text,
     )
 
 
@@ -54,16 +57,31 @@ def event_from_payload(payload: dict[str, str]) -> AmiEvent:
     return AmiEvent(payload.get("Event", ""), payload)
 
 
+def merged_directory(config: Config, imported: dict[str, Employee]) -> dict[str, Employee]:
+    """The config's ``[directory]`` with the imported directory over it: an imported extension
+    wins, an extension only the config names is kept."""
+    return {**config.directory, **imported}
+
+
 class Pipeline:
-    """Journal -> tracker -> rules -> store, for one PBX."""
+    """Journal -> tracker -> rules -> store, for one PBX.
+
+    The rule set, the directory (config merged with the imported one) and the scorer are built
+    once here; after each write the callback obligations of the numbers it touched are derived
+    again (:mod:`callmon.obligations`).
+    """
 
     def __init__(self, store: Store, config: Config, pbx: str | None = None):
         self.store = store
-        self.config = config
         self.pbx = pbx or config.pbx
+        imported = store.load_directory(self.pbx)
+        self.config = replace(config, directory=merged_directory(config, imported)) if imported else config
+        self.ruleset = RuleSet.from_config(self.config)
+        self.scorer = Scorer(self.ruleset, self.config.directory)
+        self.obligations = Obligations(store, self.pbx, self.ruleset, self.config.directory)
 
     def score(self, call: Call) -> Score:
-        return score(call, self.config)
+        return self.scorer(call).score
 
     def ingest_ami_file(self, path: str | Path) -> IngestReport:
         """Journal a recorded AMI stream and (re)derive the calls it touches; all or nothing."""
@@ -99,15 +117,22 @@ class Pipeline:
         return calls
 
     def write(self, conn: Connection, calls: Sequence[Call]) -> None:
-        self.store.replace_calls(conn, self.pbx, [(c, self.score(c)) for c in calls])
+        """Score and store calls (replacing earlier versions), then bring the callback
+        obligations of the numbers they touch up to date, in the caller's transaction."""
+        scored = [self.scorer(c) for c in calls]
+        touched = self.obligations.touched(conn, scored)
+        self.store.replace_calls(conn, self.pbx, scored)
+        self.obligations.rederive(conn, touched)
 
     def rebuild(self) -> int:
-        """Drop this PBX's derived calls and derive them again from the whole journal."""
+        """Drop this PBX's derived calls and derive them, and every callback obligation, again
+        from the whole journal (an obligation keeps its callback_id while its key stays)."""
         with self.store.begin() as conn:
             self.store.delete_calls(conn, self.pbx)
             payloads = self.store.journal_rows(conn, self.pbx, "ami", exclude_names=_NOISE)
             calls = track_events((event_from_payload(p) for p in payloads), self.config, self.pbx)
-            self.write(conn, calls)
+            self.store.replace_calls(conn, self.pbx, [self.scorer(c) for c in calls])
+            self.obligations.rederive_all(conn)
         return len(calls)
 
 

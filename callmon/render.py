@@ -1,10 +1,14 @@
-"""Stored call rows -> what the command line prints (DESIGN.md's JSON contract, CSV, a table)."""
+"""Stored rows -> what the command line prints (DESIGN.md's JSON contracts, CSV, a table).
+
+Calls have their own functions; callbacks, the training list and the directory share
+:class:`Layout` and the ``records_*`` functions."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Sequence
 from zoneinfo import ZoneInfo
@@ -110,6 +114,70 @@ def calls_table(rows: Sequence[dict[str, Any]], tz: ZoneInfo):
             v = obj.get(f)
             if f == "arrived_at" and v:
                 v = v[:19].replace("T", " ")
+            cells.append("" if v is None else str(v))
+        table.add_row(*cells)
+    return table
+
+
+# -- other records (callbacks, training, directory): one spec, three formats ------------------
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How rows of one kind are printed: their fields, which are times and lists, the table's
+    columns (Korean first, English second) and its title (``{n}`` = the number of rows)."""
+
+    fields: tuple[str, ...]
+    title: str
+    columns: tuple[tuple[str, str], ...]
+    times: frozenset[str] = frozenset()
+    lists: frozenset[str] = frozenset()
+
+
+def record_json(row: dict[str, Any], layout: Layout, tz: ZoneInfo) -> dict[str, Any]:
+    """One row as a JSON object: times ISO-8601 with offset, lists as arrays (JSON text decoded)."""
+    out: dict[str, Any] = {}
+    for f in layout.fields:
+        v = row.get(f)
+        if f in layout.times:
+            v = iso(v, tz)
+        elif f in layout.lists:
+            v = list(json.loads(v) if isinstance(v, str) else (v or ()))
+        out[f] = v
+    return out
+
+
+def records_json(rows: Sequence[dict[str, Any]], layout: Layout, tz: ZoneInfo) -> str:
+    return json.dumps([record_json(r, layout, tz) for r in rows], ensure_ascii=False, indent=2)
+
+
+def records_csv(rows: Sequence[dict[str, Any]], layout: Layout, tz: ZoneInfo) -> str:
+    """CSV with a header; list fields joined by ``;``."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=layout.fields, lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        obj = record_json(r, layout, tz)
+        writer.writerow({k: ";".join(map(str, v)) if k in layout.lists else v for k, v in obj.items()})
+    return buf.getvalue()
+
+
+def records_table(rows: Sequence[dict[str, Any]], layout: Layout, tz: ZoneInfo):
+    """A rich Table of the layout's columns; times shortened to the minute."""
+    from rich.table import Table
+
+    table = Table(title=layout.title.format(n=len(rows)))
+    for _, heading in layout.columns:
+        table.add_column(heading)
+    for r in rows:
+        obj = record_json(r, layout, tz)
+        cells = []
+        for f, _ in layout.columns:
+            v = obj.get(f)
+            if f in layout.times and v:
+                v = v[:16].replace("T", " ")
+            elif f in layout.lists:
+                v = " ".join(map(str, v))
             cells.append("" if v is None else str(v))
         table.add_row(*cells)
     return table

@@ -24,6 +24,7 @@ app = typer.Typer(
 
 def _register() -> None:
     # imported for their side effect: each module adds its commands to `app`
+    from callmon.cli import callbacks  # noqa: F401
     from callmon.cli import calls  # noqa: F401
     from callmon.cli import demo  # noqa: F401
     from callmon.cli import listen  # noqa: F401

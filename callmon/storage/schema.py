@@ -76,9 +76,14 @@ calls = Table(
     Column("callback_id", BigInteger),
     Column("sources", String(64), nullable=False),
     Column("uniqueids", Text, nullable=False),  # JSON list
+    # the outside party in E.164 (inbound: the caller, outbound: the called; internal: NULL),
+    # what callback obligations are kept by (0002)
+    Column("customer_number", String(32)),
     UniqueConstraint("pbx", "call_id", name="uq_calls_call"),
 )
 Index("ix_calls_arrived", calls.c.pbx, calls.c.arrived_at)
+Index("ix_calls_customer", calls.c.pbx, calls.c.customer_number, calls.c.ended_at)
+Index("ix_calls_callback", calls.c.pbx, calls.c.callback_id)
 
 legs = Table(
     "legs",
@@ -117,3 +122,99 @@ live_calls = Table(
     Column("answered_by", String(64)),
     Column("updated_at", Float, nullable=False),
 )
+
+# -- 0002: the rules' per-agent view, the directory, callback obligations ---------------------
+
+# each staff phone's verdict (the agents' view of the ring rule, one row per phone that rang) and
+# the hang-up verdict for the extension it counts to; a "fail" row is a warning for that employee
+agent_results = Table(
+    "agent_results",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("pbx", String(64), nullable=False),
+    Column("call_id", String(64), nullable=False),
+    Column("rule", String(32), nullable=False),
+    Column("extension", String(64), nullable=False),
+    Column("agent", String(128)),
+    Column("team", String(128)),
+    Column("uniqueid", String(64)),  # the leg, for ring rows
+    Column("result", String(8), nullable=False),
+    Column("reason", Text),
+    Column("rings", Integer),
+    Column("ring_seconds", Float),
+    Column("answered", Boolean, nullable=False),
+    Column("at", Float),  # the call's time (arrival, else first ring, answer, end)
+)
+Index("ix_agent_results_call", agent_results.c.pbx, agent_results.c.call_id)
+Index("ix_agent_results_at", agent_results.c.pbx, agent_results.c.at)
+
+# extension -> employee, team, imported from a CSV (wins over the config's [directory])
+directory = Table(
+    "directory",
+    metadata,
+    Column("pbx", String(64), primary_key=True),
+    Column("extension", String(64), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("team", String(128)),
+    Column("source", String(255)),
+    Column("imported_at", Float, nullable=False),
+)
+
+# what people enter: memos (open an obligation) and cancellations (close one); kept, never derived
+memos = Table(
+    "memos",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("pbx", String(64), nullable=False),
+    Column("number", String(32), nullable=False),  # E.164
+    Column("dialled", String(64), nullable=False),  # as entered
+    Column("name", String(128)),
+    Column("purpose", Text),
+    Column("agent", String(128)),
+    Column("at", Float, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+Index("ix_memos_number", memos.c.pbx, memos.c.number, memos.c.at)
+
+cancellations = Table(
+    "cancellations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("pbx", String(64), nullable=False),
+    Column("callback_key", String(160), nullable=False),
+    Column("number", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", Float, nullable=False),
+    Column("by", String(128)),
+    Column("created_at", Float, nullable=False),
+)
+Index("ix_cancellations_number", cancellations.c.pbx, cancellations.c.number, cancellations.c.at)
+
+# derived from calls, memos and cancellations (re-derivable); callback_id stays with the natural
+# key. ``status`` is the closing status, or ``open`` while unmet: open vs overdue depends on
+# the moment of reading and is decided then
+callbacks = Table(
+    "callbacks",
+    metadata,
+    Column("callback_id", Id, primary_key=True, autoincrement=True),
+    Column("pbx", String(64), nullable=False),
+    Column("key", String(160), nullable=False),
+    Column("number", String(32), nullable=False),
+    Column("missed_call_ids", Text, nullable=False),  # JSON list
+    Column("attempt_call_ids", Text, nullable=False),  # JSON list
+    Column("first_missed_at", Float, nullable=False),
+    Column("due_at", Float, nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("fulfilled_at", Float),
+    Column("fulfilled_by_call_id", String(64)),
+    Column("fulfilled_by_agent", String(128)),
+    Column("name", String(128)),
+    Column("purpose", Text),
+    Column("memo_agent", String(128)),  # who took the memo (a failed callback is their warning)
+    Column("agent", String(128)),  # the owner: the memo's agent, else the direct line that rang
+    Column("team", String(128)),
+    Column("cancel_reason", Text),
+    Column("cancelled_at", Float),
+    UniqueConstraint("pbx", "key", name="uq_callbacks_key"),
+)
+Index("ix_callbacks_number", callbacks.c.pbx, callbacks.c.number, callbacks.c.first_missed_at)

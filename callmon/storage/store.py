@@ -16,7 +16,11 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from callmon.errors import StoreError
 from callmon.model import Call, Leg, Score
-from callmon.storage.schema import calls, journal, legs, live_calls, metadata
+from callmon.scoring import AgentResult, ScoredCall
+from callmon.storage.callbacks import CallbackQueries
+from callmon.storage.directory import DirectoryQueries
+from callmon.storage.frames import FrameQueries
+from callmon.storage.schema import agent_results, calls, journal, legs, live_calls, metadata
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +60,15 @@ class JournalRow:
     name: str
     linkedid: str | None
     uniqueid: str | None
-    payload: dict[str, Any]
+    payload: dict[str, Any] | str  # a dict, or its JSON text already made (dump_payload)
     line: int | None = None
 
 
-class Store:
+class Store(CallbackQueries, DirectoryQueries, FrameQueries):
     """SQLite or PostgreSQL, migrated to the current schema on open.
+
+    The callback obligations, the directory and the report's data frames are queried through
+    the mixins of ``storage/callbacks.py``, ``directory.py`` and ``frames.py``.
 
     >>> store = Store("sqlite://")   # in memory
     >>> store.count_journal("default")
@@ -116,22 +123,37 @@ class Store:
 
     # -- journal ---------------------------------------------------------------------------
     def journal(self, conn: Connection, pbx: str, source: str, rows: Sequence[JournalRow]) -> int:
-        """Append rows to the journal, skipping those already there; return how many were new."""
+        """Append rows to the journal, skipping those already there; return how many were new.
+
+        This is the hot path of the listener and of every import, so it goes to the driver:
+        ``INSERT OR IGNORE`` by executemany on SQLite, ``COPY`` into a staging table and one
+        ``INSERT ... ON CONFLICT DO NOTHING`` on PostgreSQL.
+        """
         if not rows:
             return 0
-        now = time.time()
-        params = [
-            {
-                "pbx": pbx, "kind": r.kind, "event_key": r.event_key, "ts": r.ts, "name": r.name[:64],
-                "linkedid": r.linkedid, "uniqueid": r.uniqueid, "line": r.line, "source": source[:255],
-                "payload": json.dumps(r.payload, ensure_ascii=False, separators=(",", ":")), "ingested_at": now,
-            }
+        now, src = time.time(), source[:255]
+        tuples = [
+            (pbx, r.kind, r.event_key, r.ts, r.name[:64], r.linkedid, r.uniqueid,
+             r.payload if isinstance(r.payload, str) else dump_payload(r.payload), src, r.line, now)
             for r in rows
         ]
-        # RETURNING counts the rows really inserted (rowcount of an executemany is not reliable
-        # on every driver); both SQLite >= 3.35 and PostgreSQL batch it as multi-row VALUES
-        stmt = _insert_ignore(self.dialect, journal).returning(journal.c.id)
-        return len(conn.execute(stmt, params).all())
+        raw = conn.connection.driver_connection
+        if self.dialect == "sqlite":
+            before = raw.total_changes
+            raw.executemany(f"INSERT OR IGNORE INTO journal ({_JOURNAL_COLS}) VALUES ({', '.join('?' * 11)})", tuples)
+            return raw.total_changes - before
+        if self.dialect == "postgresql":
+            with raw.cursor() as cur:
+                cur.execute(_PG_STAGE)
+                with cur.copy(f"COPY _journal_stage ({_JOURNAL_COLS}) FROM STDIN") as copy:
+                    for t in tuples:
+                        copy.write_row(t)
+                cur.execute(f"INSERT INTO journal ({_JOURNAL_COLS}) SELECT {_JOURNAL_COLS} FROM _journal_stage "
+                            "ON CONFLICT DO NOTHING")
+                inserted = cur.rowcount
+                cur.execute("TRUNCATE _journal_stage")
+            return inserted
+        raise StoreError(f"unsupported database {self.dialect!r}: use SQLite or PostgreSQL")
 
     def count_journal(self, pbx: str, kind: str | None = None) -> int:
         q = select(func.count()).select_from(journal).where(journal.c.pbx == pbx)
@@ -173,26 +195,34 @@ class Store:
         return out
 
     # -- calls -----------------------------------------------------------------------------
-    def replace_calls(self, conn: Connection, pbx: str, scored: Sequence[tuple[Call, Score]]) -> None:
-        """Write calls (and their legs), replacing any stored record with the same call_id."""
+    def replace_calls(self, conn: Connection, pbx: str, scored: Sequence[ScoredCall | tuple[Call, Score]]) -> None:
+        """Write calls (their legs and agent results), replacing any stored record with the same call_id.
+
+        Items are :class:`~callmon.scoring.ScoredCall` (``(call, score)`` pairs are still taken:
+        they have no agent results and no customer number).
+        """
         if not scored:
             return
-        ids = [c.call_id for c, _ in scored]
-        self.delete_calls(conn, pbx, ids)
-        conn.execute(insert(calls), [call_row(c, s) for c, s in scored])
-        leg_params = [leg_row(c, leg) for c, _ in scored for leg in c.legs]
+        items = [s if isinstance(s, ScoredCall) else ScoredCall(*s) for s in scored]
+        self.delete_calls(conn, pbx, [s.call.call_id for s in items])
+        conn.execute(insert(calls), [call_row(s.call, s.score, s.customer_number) for s in items])
+        leg_params = [leg_row(s.call, leg) for s in items for leg in s.call.legs]
         if leg_params:
             conn.execute(insert(legs), leg_params)
+        result_params = [agent_result_row(s, r) for s in items for r in s.agent_results]
+        if result_params:
+            conn.execute(insert(agent_results), result_params)
 
     def delete_calls(self, conn: Connection, pbx: str, call_ids: Sequence[str] | None = None) -> None:
+        tables = (legs, agent_results, calls)
         if call_ids is None:
-            conn.execute(delete(legs).where(legs.c.pbx == pbx))
-            conn.execute(delete(calls).where(calls.c.pbx == pbx))
+            for t in tables:
+                conn.execute(delete(t).where(t.c.pbx == pbx))
             return
         for i in range(0, len(call_ids), CHUNK):
             chunk = list(call_ids[i:i + CHUNK])
-            conn.execute(delete(legs).where(legs.c.pbx == pbx, legs.c.call_id.in_(chunk)))
-            conn.execute(delete(calls).where(calls.c.pbx == pbx, calls.c.call_id.in_(chunk)))
+            for t in tables:
+                conn.execute(delete(t).where(t.c.pbx == pbx, t.c.call_id.in_(chunk)))
 
     def query_calls(self, pbx: str | None = None, since: float | None = None, until: float | None = None,
                     with_legs: bool = True) -> list[dict[str, Any]]:
@@ -244,9 +274,23 @@ class Store:
             return [dict(r._mapping) for r in conn.execute(q)]
 
 
-def call_row(call: Call, score: Score) -> dict[str, Any]:
+_JOURNAL_COLS = "pbx, kind, event_key, ts, name, linkedid, uniqueid, payload, source, line, ingested_at"
+_PG_STAGE = (
+    "CREATE TEMP TABLE IF NOT EXISTS _journal_stage (pbx varchar(64), kind varchar(16), event_key varchar(64), "
+    "ts double precision, name varchar(64), linkedid varchar(64), uniqueid varchar(64), payload text, "
+    "source varchar(255), line integer, ingested_at double precision)"
+)
+
+
+def dump_payload(payload: dict[str, Any]) -> str:
+    """The journal's JSON text of a raw input (order kept: it is also what the dedupe key hashes)."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+def call_row(call: Call, score: Score, customer_number: str | None = None) -> dict[str, Any]:
     """The ``calls`` table row of a scored call."""
     return {
+        "customer_number": customer_number,
         "pbx": call.pbx, "call_id": call.call_id, "direction": call.direction, "caller": call.caller,
         "called": call.called, "queue": call.queue, "arrived_at": call.arrived_at,
         "first_ring_at": call.first_ring_at, "answered_at": call.answered_at, "ended_at": call.ended_at,
@@ -271,16 +315,18 @@ def leg_row(call: Call, leg: Leg) -> dict[str, Any]:
     }
 
 
-def _insert_ignore(dialect: str, table):
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
+def agent_result_row(scored: ScoredCall, r: AgentResult) -> dict[str, Any]:
+    """The ``agent_results`` row of one agent-view verdict."""
+    return {
+        "pbx": scored.call.pbx, "call_id": scored.call.call_id, "rule": r.result.rule, "extension": r.extension,
+        "agent": r.agent, "team": r.team, "uniqueid": r.uniqueid, "result": r.result.result,
+        "reason": r.result.reason, "rings": _int(r.result.value) if r.result.rule == "answer_before_ring" else None,
+        "ring_seconds": r.ring_seconds, "answered": r.answered, "at": scored.at,
+    }
 
-        return pg_insert(table).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        return sqlite_insert(table).on_conflict_do_nothing()
-    raise StoreError(f"unsupported database {dialect!r}: use SQLite or PostgreSQL")
+def _int(value: float | None) -> int | None:
+    return None if value is None else int(value)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -1,0 +1,171 @@
+"""Callback obligations kept in the store: re-derived per number after every write, viewed at any
+moment, opened by memos and closed by cancellations.
+
+The derivation (:func:`callmon.metrics.callbacks.derive_callbacks`) is an online process per
+outside number: at any moment a number has at most one obligation open, and what happens after a
+moment never changes what was decided before it. So after a write only the numbers it touched are
+derived again, and only from the start of the obligation that was open at the earliest touched
+moment (or from that moment): the obligations closed before it stay as stored. A chronological
+import therefore reads each call back about once, however often a number calls.
+
+The stored table holds the derivation over everything known (unmet obligations as ``open``);
+:meth:`Obligations.at` gives the obligations as they stood at any moment (``--at``), derived
+again from the calls that take part in one (those that carry a ``callback_id``), the memos and
+the cancellations up to that moment.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from callmon.errors import InputError
+from callmon.metrics.callbacks import CLOSED, Callback, Cancellation, Memo, derive_callbacks
+from callmon.metrics.numbers import normalize
+from callmon.metrics.rules import RuleSet
+from callmon.model import Call
+from callmon.scoring import ScoredCall
+from callmon.storage import Store
+from callmon.storage.callbacks import callback_row
+
+log = logging.getLogger(__name__)
+
+NEVER = float("inf")
+ALWAYS = float("-inf")
+
+
+def placed_at(call: Call) -> float | None:
+    """The moment the derivation places a call at: an unanswered inbound call at its arrival,
+    any other at its answer (else its end, else its arrival)."""
+    if call.direction == "inbound" and call.answered_at is None:
+        return call.arrived_at if call.arrived_at is not None else call.ended_at
+    for t in (call.answered_at, call.ended_at, call.arrived_at):
+        if t is not None:
+            return t
+    return None
+
+
+def _placed_or_always(call: Call) -> float:
+    when = placed_at(call)
+    return ALWAYS if when is None else when
+
+
+def closed_at(row: Mapping[str, Any]) -> float | None:
+    """When a stored obligation was closed (met, late, resolved or cancelled); None while open."""
+    return row["fulfilled_at"] if row["fulfilled_at"] is not None else row["cancelled_at"]
+
+
+class Obligations:
+    """The callback obligations of one PBX in one store, under one rule set and directory."""
+
+    def __init__(self, store: Store, pbx: str, ruleset: RuleSet, directory: Mapping[str, Any] | None = None):
+        self.store = store
+        self.pbx = pbx
+        self.ruleset = ruleset
+        self.directory = dict(directory or {})
+
+    # -- keeping the table up to date -----------------------------------------------------------
+    def touched(self, conn, scored: Iterable[ScoredCall]) -> dict[str, float]:
+        """``number -> earliest moment`` a write of these calls changes (their stored versions too)."""
+        scored = list(scored)
+        pairs = [(s.customer_number, s.call) for s in scored]
+        pairs += self.store.calls_by_id(conn, self.pbx, [s.call.call_id for s in scored])
+        touched: dict[str, float] = {}
+        for number, call in pairs:
+            when = placed_at(call)
+            if number and when is not None:
+                touched[number] = min(when, touched.get(number, NEVER))
+        return touched
+
+    def rederive(self, conn, touched: Mapping[str, float], *, every_number: bool = False) -> None:
+        """Derive the obligations of the touched numbers again from their earliest touched moment
+        (``every_number``: the whole table, as ``rebuild`` does)."""
+        if not touched:
+            return
+        start = dict(touched)
+        for row in self.store.stored_callbacks(conn, self.pbx, None if every_number else start):
+            number, t0 = row["number"], start.get(row["number"], ALWAYS)
+            closed = closed_at(row)
+            if row["first_missed_at"] <= t0 and (closed is None or closed >= t0):
+                start[number] = min(start[number], row["first_missed_at"])
+        numbers = None if every_number else set(start)
+        lo = min(start.values())
+        calls = [c for n, c in self.store.calls_of_numbers(conn, self.pbx, numbers, lo)
+                 if n in start and _placed_or_always(c) >= start[n]]
+        memos = [m for m in self.store.memos_of(conn, self.pbx, numbers, since=lo) if m.at >= start.get(m.number, NEVER)]
+        cancels = [c for n, c in self.store.cancellations_of(conn, self.pbx, numbers, since=lo)
+                   if c.at >= start.get(n, NEVER)]
+        derived = self._derive(calls, NEVER, memos, cancels)
+        by_id = {c.call_id: c for c in calls}
+        self.store.replace_callbacks(conn, self.pbx, start, [callback_row(self.pbx, cb, *self.owner(cb, by_id))
+                                                             for cb in derived])
+        log.debug("callbacks of %d number(s) derived again: %d obligation(s)", len(start), len(derived))
+
+    def rederive_all(self, conn) -> None:
+        """Every number that has calls, memos or stored obligations, from the beginning."""
+        numbers = self.store.callback_numbers(conn, self.pbx) | self.store.memo_numbers(conn, self.pbx)
+        numbers |= {n for n, _ in self.store.calls_of_numbers(conn, self.pbx, None)}
+        self.rederive(conn, dict.fromkeys(numbers, ALWAYS), every_number=True)
+
+    def _derive(self, calls: list[Call], now: float, memos: list[Memo], cancels: list[Cancellation]) -> list[Callback]:
+        # a call cut before its end (lost connection, end of file) is not known to be missed or
+        # answered: it neither opens nor meets an obligation
+        calls = [c for c in calls if not c.incomplete]
+        return derive_callbacks(calls, now, self.ruleset.policy, memos=memos, cancellations=cancels,
+                                region=self.ruleset.region, agent_of=self.directory)
+
+    def owner(self, cb: Callback, calls_by_id: Mapping[str, Call]) -> tuple[str | None, str | None]:
+        """(agent, team) an obligation counts to: the memo's agent, else the direct line the first
+        missed call rang (a queue or ring group has no single owner)."""
+        extension = cb.agent
+        if extension is None and cb.missed_call_ids:
+            first = calls_by_id.get(cb.missed_call_ids[0])
+            extension = first.called if first is not None and first.called in self.directory else None
+        employee = self.directory.get(extension) if extension else None
+        return getattr(employee, "name", None) or extension, getattr(employee, "team", None)
+
+    # -- reading ------------------------------------------------------------------------------
+    def at(self, now: float) -> list[dict[str, Any]]:
+        """The obligations as they stood at ``now`` (epoch), as rows with their stored ids."""
+        with self.store.begin() as conn:
+            calls = self.store.callback_calls(conn, self.pbx, until=now)
+            memos = self.store.memos_of(conn, self.pbx, until=now)
+            cancels = [c for _, c in self.store.cancellations_of(conn, self.pbx, until=now)]
+            ids = {r["key"]: r["callback_id"] for r in self.store.stored_callbacks(conn, self.pbx)}
+        by_id = {c.call_id: c for c in calls}
+        rows = []
+        for cb in self._derive(calls, now, memos, cancels):
+            row = callback_row(self.pbx, cb, *self.owner(cb, by_id))
+            rows.append({**row, "status": cb.status, "callback_id": ids.get(cb.key)})
+        return rows
+
+    # -- people's input -------------------------------------------------------------------------
+    def add_memo(self, dialled: str, at: float, *, name: str | None = None, purpose: str | None = None,
+                 agent: str | None = None) -> dict[str, Any]:
+        """Record a memo; return the stored obligation it opened or joined."""
+        number = normalize(dialled, self.ruleset.region)
+        if not number:
+            raise InputError(f"not a phone number: {dialled!r}")
+        with self.store.begin() as conn:
+            self.store.add_memo(conn, self.pbx, Memo(number, at, name, purpose, agent), dialled)
+            self.rederive(conn, {number: at})
+            rows = self.store.stored_callbacks(conn, self.pbx, [number])
+        return next(r for r in reversed(rows) if r["first_missed_at"] <= at and (closed_at(r) or NEVER) >= at)
+
+    def cancel(self, callback_id: int, reason: str, at: float, by: str | None = None) -> dict[str, Any]:
+        """Cancel an obligation still open at ``at``; return it as stored afterwards."""
+        if not reason.strip():
+            raise InputError("a cancellation needs a reason")
+        with self.store.begin() as conn:
+            row = self.store.callback_by_id(conn, self.pbx, callback_id)
+            if row is None:
+                raise InputError(f"no callback {callback_id} for PBX {self.pbx!r}")
+            closed = closed_at(row)
+            if row["status"] in CLOSED and closed is not None and closed <= at:
+                raise InputError(f"callback {callback_id} is already {row['status']}")
+            if row["first_missed_at"] > at:
+                raise InputError(f"callback {callback_id} was not open yet at that time")
+            self.store.add_cancellation(conn, self.pbx, row["number"], Cancellation(row["key"], reason, at), by)
+            self.rederive(conn, {row["number"]: at})
+            return self.store.callback_by_id(conn, self.pbx, callback_id)

@@ -1,0 +1,190 @@
+"""Callback obligations in the store: memos and cancellations (people's input, kept), the
+derived ``callbacks`` table, and the calls the derivation reads back.
+
+The derivation itself is pure (:func:`callmon.metrics.callbacks.derive_callbacks`); what to
+re-derive and when is :mod:`callmon.obligations`. This module only maps rows to records.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from callmon.metrics.callbacks import Callback, Cancellation, Memo
+from callmon.model import Call
+from callmon.storage.schema import calls, callbacks, cancellations, memos
+
+CHUNK = 500
+# what the derivation needs of a call
+_CALL_COLUMNS = (calls.c.pbx, calls.c.call_id, calls.c.direction, calls.c.caller, calls.c.called, calls.c.arrived_at,
+                 calls.c.outcome, calls.c.answered_at, calls.c.ended_at, calls.c.answered_by, calls.c.incomplete)
+
+
+def call_from_row(row: Any) -> Call:
+    """A stored call as the domain record the callback derivation reads (no legs)."""
+    return Call(row.pbx, row.call_id, row.direction, row.caller, row.called, row.arrived_at, row.outcome,
+                answered_at=row.answered_at, ended_at=row.ended_at, answered_by=row.answered_by,
+                incomplete=bool(row.incomplete))
+
+
+def callback_row(pbx: str, cb: Callback, agent: str | None, team: str | None) -> dict[str, Any]:
+    """The ``callbacks`` row of an obligation; an unmet one is stored as ``open`` (see schema)."""
+    return {
+        "pbx": pbx, "key": cb.key, "number": cb.number, "missed_call_ids": json.dumps(list(cb.missed_call_ids)),
+        "attempt_call_ids": json.dumps(list(cb.attempt_call_ids)), "first_missed_at": cb.first_missed_at,
+        "due_at": cb.due_at, "status": "open" if cb.status == "overdue" else cb.status,
+        "fulfilled_at": cb.fulfilled_at, "fulfilled_by_call_id": cb.fulfilled_by_call_id,
+        "fulfilled_by_agent": cb.fulfilled_by_agent, "name": cb.name, "purpose": cb.purpose,
+        "memo_agent": cb.agent, "agent": agent, "team": team, "cancel_reason": cb.cancel_reason,
+        "cancelled_at": cb.cancelled_at,
+    }
+
+
+def callback_from_row(row: Mapping[str, Any]) -> Callback:
+    return Callback(
+        key=row["key"], number=row["number"], first_missed_at=row["first_missed_at"], due_at=row["due_at"],
+        status=row["status"], missed_call_ids=tuple(json.loads(row["missed_call_ids"])),
+        attempt_call_ids=tuple(json.loads(row["attempt_call_ids"])), fulfilled_at=row["fulfilled_at"],
+        fulfilled_by_call_id=row["fulfilled_by_call_id"], fulfilled_by_agent=row["fulfilled_by_agent"],
+        name=row["name"], purpose=row["purpose"], agent=row["memo_agent"], cancel_reason=row["cancel_reason"],
+        cancelled_at=row["cancelled_at"], callback_id=row["callback_id"],
+    )
+
+
+def _chunks(values: Collection[str]) -> Iterable[list[str]]:
+    ordered = sorted(values)
+    for i in range(0, len(ordered), CHUNK):
+        yield ordered[i:i + CHUNK]
+
+
+class CallbackQueries:
+    """Store mixin: memos, cancellations, derived callbacks and the calls they come from."""
+
+    # -- inputs of the derivation ------------------------------------------------------------
+    def calls_of_numbers(self, conn: Connection, pbx: str, numbers: Collection[str] | None,
+                         ended_since: float = float("-inf")) -> list[tuple[str, Call]]:
+        """(number, call) of the calls with these outside numbers (all when None) still going on
+        or ended at or after ``ended_since`` (a superset of those placed after it)."""
+        base = select(calls.c.customer_number, *_CALL_COLUMNS).where(
+            calls.c.pbx == pbx, calls.c.customer_number.is_not(None))
+        if ended_since > float("-inf"):
+            base = base.where(or_(calls.c.ended_at >= ended_since, calls.c.ended_at.is_(None)))
+        if numbers is None:
+            rows = conn.execute(base)
+        else:
+            rows = (r for chunk in _chunks(numbers) for r in conn.execute(base.where(calls.c.customer_number.in_(chunk))))
+        return [(r.customer_number, call_from_row(r)) for r in rows]
+
+    def calls_by_id(self, conn: Connection, pbx: str, call_ids: Collection[str]) -> list[tuple[str | None, Call]]:
+        """(number, call) of stored calls by call_id (the versions a write is about to replace)."""
+        q = select(calls.c.customer_number, *_CALL_COLUMNS).where(calls.c.pbx == pbx)
+        return [(r.customer_number, call_from_row(r))
+                for chunk in _chunks(call_ids) for r in conn.execute(q.where(calls.c.call_id.in_(chunk)))]
+
+    def callback_calls(self, conn: Connection, pbx: str, until: float) -> list[Call]:
+        """The calls that take part in an obligation (they carry a callback_id), arrived by ``until``."""
+        q = select(*_CALL_COLUMNS).where(
+            calls.c.pbx == pbx, calls.c.callback_id.is_not(None),
+            or_(calls.c.arrived_at <= until, calls.c.arrived_at.is_(None)),
+        )
+        return [call_from_row(r) for r in conn.execute(q)]
+
+    def memos_of(self, conn: Connection, pbx: str, numbers: Collection[str] | None = None,
+                 since: float = float("-inf"), until: float = float("inf")) -> list[Memo]:
+        return [Memo(r.number, r.at, r.name, r.purpose, r.agent)
+                for r in self._inputs(conn, memos, pbx, numbers, since, until)]
+
+    def cancellations_of(self, conn: Connection, pbx: str, numbers: Collection[str] | None = None,
+                         since: float = float("-inf"), until: float = float("inf")) -> list[tuple[str, Cancellation]]:
+        """(number, cancellation) pairs."""
+        return [(r.number, Cancellation(r.callback_key, r.reason, r.at))
+                for r in self._inputs(conn, cancellations, pbx, numbers, since, until)]
+
+    def _inputs(self, conn, table, pbx, numbers, since, until) -> list[Any]:
+        q = select(table).where(table.c.pbx == pbx)
+        if since > float("-inf"):
+            q = q.where(table.c.at >= since)
+        if until < float("inf"):
+            q = q.where(table.c.at <= until)
+        if numbers is None:
+            return list(conn.execute(q.order_by(table.c.at, table.c.id)))
+        return [r for chunk in _chunks(numbers) for r in conn.execute(q.where(table.c.number.in_(chunk)))]
+
+    def add_memo(self, conn: Connection, pbx: str, memo: Memo, dialled: str) -> None:
+        conn.execute(insert(memos), {"pbx": pbx, "number": memo.number, "dialled": dialled, "name": memo.name,
+                                     "purpose": memo.purpose, "agent": memo.agent, "at": memo.at,
+                                     "created_at": time.time()})
+
+    def add_cancellation(self, conn: Connection, pbx: str, number: str, cancellation: Cancellation,
+                         by: str | None) -> None:
+        conn.execute(insert(cancellations), {
+            "pbx": pbx, "callback_key": cancellation.key, "number": number, "reason": cancellation.reason,
+            "at": cancellation.at, "by": by, "created_at": time.time(),
+        })
+
+    # -- the derived table ---------------------------------------------------------------------
+    def stored_callbacks(self, conn: Connection, pbx: str, numbers: Collection[str] | None = None) -> list[dict[str, Any]]:
+        """Stored obligations (all, or of these numbers) as row dicts, oldest first."""
+        q = select(callbacks).where(callbacks.c.pbx == pbx)
+        if numbers is None:
+            rows = conn.execute(q)
+        else:
+            rows = (r for chunk in _chunks(numbers) for r in conn.execute(q.where(callbacks.c.number.in_(chunk))))
+        return sorted((dict(r._mapping) for r in rows), key=lambda r: (r["first_missed_at"], r["key"]))
+
+    def callback_by_id(self, conn: Connection, pbx: str, callback_id: int) -> dict[str, Any] | None:
+        q = select(callbacks).where(callbacks.c.pbx == pbx, callbacks.c.callback_id == callback_id)
+        row = conn.execute(q).first()
+        return dict(row._mapping) if row else None
+
+    def memo_numbers(self, conn: Connection, pbx: str) -> set[str]:
+        return set(conn.execute(select(memos.c.number).where(memos.c.pbx == pbx).distinct()).scalars())
+
+    def callback_numbers(self, conn: Connection, pbx: str) -> set[str]:
+        return set(conn.execute(select(callbacks.c.number).where(callbacks.c.pbx == pbx).distinct()).scalars())
+
+    def replace_callbacks(self, conn: Connection, pbx: str, start: Mapping[str, float],
+                          rows: Iterable[dict[str, Any]]) -> None:
+        """Replace each number's obligations opened at or after ``start[number]`` by ``rows``.
+
+        An obligation keeps its ``callback_id`` while its natural key stays; the calls' own
+        ``callback_id`` follows (missed, attempted and fulfilling calls point at it).
+        """
+        old = [r for r in self.stored_callbacks(conn, pbx, start) if r["first_missed_at"] >= start[r["number"]]]
+        id_of = {r["key"]: r["callback_id"] for r in old}
+        new = list(rows)
+        if old:
+            ids = [r["callback_id"] for r in old]
+            for i in range(0, len(ids), CHUNK):
+                chunk = ids[i:i + CHUNK]
+                conn.execute(update(calls).where(calls.c.pbx == pbx, calls.c.callback_id.in_(chunk))
+                             .values(callback_id=None))
+                conn.execute(delete(callbacks).where(callbacks.c.callback_id.in_(chunk)))
+        for r in new:
+            if r["key"] in id_of:
+                r["callback_id"] = id_of[r["key"]]
+        kept = [r for r in new if "callback_id" in r]
+        fresh = [r for r in new if "callback_id" not in r]
+        if kept:
+            conn.execute(insert(callbacks), kept)
+        if fresh:
+            stmt = insert(callbacks).returning(callbacks.c.callback_id, sort_by_parameter_order=True)
+            for r, (callback_id,) in zip(fresh, conn.execute(stmt, fresh).all()):
+                r["callback_id"] = callback_id
+        links = [
+            {"p": pbx, "cid": call_id, "cb": r["callback_id"]}
+            for r in new
+            for call_id in (*json.loads(r["missed_call_ids"]), *json.loads(r["attempt_call_ids"]),
+                            *([r["fulfilled_by_call_id"]] if r["fulfilled_by_call_id"] else []))
+        ]
+        if links:
+            conn.execute(
+                update(calls).where(and_(calls.c.pbx == bindparam("p"), calls.c.call_id == bindparam("cid")))
+                .values(callback_id=bindparam("cb")),
+                links,
+            )

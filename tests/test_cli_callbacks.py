@@ -11,6 +11,7 @@ from datetime import datetime
 import pytest
 
 from tests.callback_story import MISSED_NUMBER, callback, kst, missed, variant
+from tests.cli_main import main_fails
 from tests.conftest import SAMPLES, run_cli
 
 DUE = "2026-11-23T18:00:00.000+09:00"
@@ -39,18 +40,6 @@ def calls_of(db: str, cfg: str) -> dict[str, dict]:
     """Calls by outcome and direction: ``{"abandoned": ..., "outbound no_answer": ...}``."""
     calls = json.loads(run_cli("calls", "--format", "json", "--db", db, "--config", cfg).stdout)
     return {c["outcome"] if c["direction"] == "inbound" else f"{c['direction']} {c['outcome']}": c for c in calls}
-
-
-def main_fails(capsys, *args: str) -> str:
-    """Run the real entry point (callmon errors become one line and exit 2); return stderr."""
-    from callmon.cli import main
-
-    with pytest.raises(SystemExit) as exit_:
-        main(list(args))
-    assert exit_.value.code == 2
-    err = capsys.readouterr().err
-    assert err.startswith("callmon: error: ") and "Traceback" not in err
-    return err
 
 
 def ingest(db: str, cfg: str, *paths) -> None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
 from typing import Iterable
 
 from callmon.config import Config
@@ -40,17 +39,21 @@ log = logging.getLogger(__name__)
 TRANSFERS = frozenset({"BLINDTRANSFER", "ATTENDEDTRANSFER"})
 
 
-@dataclass
 class _Group:
-    ids: set[str] = field(default_factory=set)
-    cdr: list[CdrRow] = field(default_factory=list)
-    cel: list[CelRow] = field(default_factory=list)
-    ql: list[QueueLogRow] = field(default_factory=list)
-    last: float = float("-inf")
+    """The rows of one call so far, and every id that names it."""
+
+    __slots__ = ("ids", "cdr", "cel", "ql", "last")
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+        self.cdr: list[CdrRow] = []
+        self.cel: list[CelRow] = []
+        self.ql: list[QueueLogRow] = []
+        self.last = float("-inf")
 
 
 def _cel_ids(row: CelRow) -> list[str]:
-    ids = [row.uniqueid, row.linkedid]
+    ids = [row.uniqueid, row.linkedid] if row.uniqueid != row.linkedid else [row.linkedid]
     if row.eventtype in TRANSFERS and row.extra:
         try:
             extra = json.loads(row.extra)
@@ -63,7 +66,7 @@ def _cel_ids(row: CelRow) -> list[str]:
 
 def _cdr_ids(row: CdrRow) -> list[str]:
     if row.linkedid:
-        return [row.uniqueid, row.linkedid] if row.uniqueid else [row.linkedid]
+        return [row.uniqueid, row.linkedid] if row.uniqueid and row.uniqueid != row.linkedid else [row.linkedid]
     ids = ["ch:" + row.channel]
     if row.uniqueid:
         ids.append(row.uniqueid)
@@ -96,15 +99,17 @@ class CallAssembler:
         self.skipped = 0  # rows that belong to no call (queue_log NONE lines)
 
     def add(self, rows: Iterable[CdrRow | CelRow | QueueLogRow | Reject]) -> None:
+        place = self._place
         for row in rows:
-            if isinstance(row, CelRow):
-                self._place(_cel_ids(row), row.eventtime).cel.append(row)
-            elif isinstance(row, CdrRow):
-                self._place(_cdr_ids(row), row.end).cdr.append(row)
-            elif isinstance(row, QueueLogRow):
+            kind = type(row)
+            if kind is CdrRow:
+                place(_cdr_ids(row), row.end).cdr.append(row)
+            elif kind is CelRow:
+                place(_cel_ids(row), row.eventtime).cel.append(row)
+            elif kind is QueueLogRow:
                 ids = _ql_ids(row)
                 if ids:
-                    self._place(ids, row.time).ql.append(row)
+                    place(ids, row.time).ql.append(row)
                 else:
                     self.skipped += 1
 

@@ -21,8 +21,9 @@ AMI come out alike:
 from __future__ import annotations
 
 import logging
-from string import hexdigits
+from functools import lru_cache
 
+from callmon.ami.interpret import endpoint_of as endpoint
 from callmon.config import Config
 from callmon.importers.facts import REFUSED, CallFacts, Chan, QueueSummary, queue_summary
 from callmon.model import Call, Leg
@@ -32,18 +33,6 @@ log = logging.getLogger(__name__)
 SOURCE_ORDER = ("cdr", "cel", "queue_log")
 _SAME_MOMENT = 1.0  # s: CDR times are whole seconds
 _SIDES = {"inbound": ("customer", "agent"), "outbound": ("agent", "customer"), "internal": ("caller", "callee")}
-
-
-def endpoint(channel: str) -> str:
-    """``2001`` of ``PJSIP/2001-00000007``; ``2001`` of ``Local/2001@from-staff-0000001;1``."""
-    tech, _, rest = channel.partition("/")
-    if not rest:
-        return channel
-    rest = rest.split(";")[0]
-    base, dash, suffix = rest.rpartition("-")
-    if dash and base and suffix and all(c in hexdigits for c in suffix):
-        rest = base
-    return rest.split("@")[0] if tech == "Local" else rest
 
 
 def is_local(channel: str) -> bool:
@@ -60,15 +49,18 @@ def primary_of(facts: CallFacts) -> Chan:
 
 def build_call(facts: CallFacts, config: Config, pbx: str, call_id: str | None = None) -> Call:
     """Assemble the call record from the facts of all its sources."""
-    q = queue_summary(facts.queue_events)
+    q = queue_summary(facts.queue_events) if facts.queue_events else None
     if not facts.chans:
         return _queue_only(q, facts, config, pbx, call_id)
     primary = primary_of(facts)
     call_id = primary.linkedid or primary.uniqueid or call_id or primary.channel
+    staff = config.is_staff_endpoint
     legs = [c for c in facts.chans.values() if c is not primary and not is_local(c.channel)]
-    legs.sort(key=lambda c: (c.created_at if c.created_at is not None else float("inf"), c.channel))
-    party = {c.channel: "staff" if config.is_staff_endpoint(endpoint(c.channel)) else "outside" for c in legs}
-    if not config.is_staff_endpoint(endpoint(primary.channel)):
+    if len(legs) > 1:
+        legs.sort(key=_created)
+    ends = {c.channel: endpoint(c.channel) for c in legs}
+    party = {ch: "staff" if staff(ep) else "outside" for ch, ep in ends.items()}
+    if not staff(endpoint(primary.channel)):
         direction = "inbound"
     elif "outside" in party.values():
         direction = "outbound"
@@ -82,7 +74,7 @@ def build_call(facts: CallFacts, config: Config, pbx: str, call_id: str | None =
     answered_at = first.answered_at if first else None
     answered_by = None
     if first is not None:
-        answered_by = primary.exten if direction == "outbound" else endpoint(first.channel)
+        answered_by = primary.exten if direction == "outbound" else ends[first.channel]
         if answered_at is None and q is not None:
             answered_at = q.answered_at
     elif q is not None and q.answered_at is not None:
@@ -100,7 +92,10 @@ def build_call(facts: CallFacts, config: Config, pbx: str, call_id: str | None =
     transferred = facts.transferred or bool(q and q.transferred) or (
         "cel" not in facts.sources and len({c.channel for c in answered}) > 1)
     outcome = _outcome(facts, direction, answered_by is not None, hangup_by, q)
-    uniqueids = [c.uniqueid for c in sorted(facts.chans.values(), key=_created) if c.uniqueid]
+    chans = list(facts.chans.values())
+    if len(chans) > 1:
+        chans.sort(key=_created)
+    uniqueids = [c.uniqueid for c in chans if c.uniqueid]
     if q is not None and q.member_uniqueid and q.member_uniqueid not in uniqueids:
         uniqueids.append(q.member_uniqueid)
     return Call(
@@ -121,10 +116,19 @@ def build_call(facts: CallFacts, config: Config, pbx: str, call_id: str | None =
         hangup_channel=hangup_channel,
         transferred=transferred,
         incomplete=primary.ended_at is None,
-        legs=tuple(_leg(c, party[c.channel], status[c.channel]) for c in legs),
+        legs=tuple(_leg(c, ends[c.channel], party[c.channel], status[c.channel]) for c in legs),
         uniqueids=tuple(dict.fromkeys(uniqueids)),
-        sources=tuple(s for s in SOURCE_ORDER if s in facts.sources),
+        sources=_sources(facts.sources),
     )
+
+
+@lru_cache(maxsize=16)
+def _ordered(sources: frozenset[str]) -> tuple[str, ...]:
+    return tuple(s for s in SOURCE_ORDER if s in sources)
+
+
+def _sources(sources: set[str]) -> tuple[str, ...]:
+    return _ordered(frozenset(sources))
 
 
 def _created(c: Chan) -> tuple[float, str, str]:
@@ -148,11 +152,11 @@ def _dial_status(c: Chan, primary: Chan, answered: list[Chan], caller_hung_up: b
     return c.dial_status or ("NOANSWER" if end is not None else None)
 
 
-def _leg(c: Chan, party: str, dial_status: str | None) -> Leg:
+def _leg(c: Chan, end: str, party: str, dial_status: str | None) -> Leg:
     return Leg(
         uniqueid=c.uniqueid,
         channel=c.channel,
-        endpoint=endpoint(c.channel),
+        endpoint=end,
         party=party,
         created_at=c.created_at,
         ring_started_at=c.ring_started_at,
@@ -184,7 +188,7 @@ def _hangup_side(facts: CallFacts, primary: Chan, legs: list[Chan], direction: s
         if c.answered and c.channel not in facts.transferers:
             parties[c.channel] = answer_side
     evidence = False
-    for h in sorted(facts.hangups, key=lambda h: h.at):
+    for h in sorted(facts.hangups, key=_at) if len(facts.hangups) > 1 else facts.hangups:
         if h.source in parties:
             return parties[h.source], h.source
         evidence = evidence or bool(h.source)
@@ -197,6 +201,10 @@ def _hangup_side(facts: CallFacts, primary: Chan, legs: list[Chan], direction: s
     if not answered and facts.cdr_rows:
         return ("system", None) if _dialplan_went_on(facts, primary) else (caller_side, primary.channel)
     return None, None
+
+
+def _at(h) -> float:
+    return h.at
 
 
 def _dialplan_went_on(facts: CallFacts, primary: Chan) -> bool:

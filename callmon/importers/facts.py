@@ -36,7 +36,7 @@ _FRACTIONS = {(True, True): (0.375, 0.375, 0.75), (False, False): (0.625, 0.625,
               (True, False): (0.25, 0.75, 0.5), (False, True): (0.75, 0.25, 0.5)}
 
 
-@dataclass
+@dataclass(slots=True)
 class Chan:
     """One channel as the sources describe it (a builder, used only while assembling)."""
 
@@ -69,7 +69,7 @@ class Chan:
         return self.answered_at if self.answered_at is not None else self.ended_at
 
 
-@dataclass
+@dataclass(slots=True)
 class Hangup:
     """A CEL HANGUP: when, which channel, and the channel ``hangupsource`` names ('' none)."""
 
@@ -78,20 +78,24 @@ class Hangup:
     source: str
 
 
-@dataclass
 class CallFacts:
-    """Everything the sources say about one call."""
+    """Everything the sources say about one call (a plain class: one is made per call, and a
+    dataclass with ten default factories costs five times more to make)."""
 
-    chans: dict[str, Chan] = field(default_factory=dict)  # by channel name
-    hangups: list[Hangup] = field(default_factory=list)
-    transferred: bool = False
-    transferers: set[str] = field(default_factory=set)  # channel names that handed the call on
-    queue: str | None = None
-    voicemail: bool = False
-    primary_status: str | None = None  # the caller's DIALSTATUS at its hang-up (CEL)
-    cdr_rows: list[CdrRow] = field(default_factory=list)
-    queue_events: list[QueueLogRow] = field(default_factory=list)
-    sources: set[str] = field(default_factory=set)
+    __slots__ = ("chans", "hangups", "transferred", "transferers", "queue", "voicemail", "primary_status",
+                 "cdr_rows", "queue_events", "sources")
+
+    def __init__(self) -> None:
+        self.chans: dict[str, Chan] = {}  # by channel name
+        self.hangups: list[Hangup] = []
+        self.transferred = False
+        self.transferers: set[str] = set()  # channel names that handed the call on
+        self.queue: str | None = None
+        self.voicemail = False
+        self.primary_status: str | None = None  # the caller's DIALSTATUS at its hang-up (CEL)
+        self.cdr_rows: list[CdrRow] = []
+        self.queue_events: list[QueueLogRow] = []
+        self.sources: set[str] = set()
 
 
 def extra_of(row: CelRow) -> dict:
@@ -164,7 +168,9 @@ def cdr_times(row: CdrRow) -> tuple[float, float | None, float]:
 
 def add_cdr(facts: CallFacts, rows: Iterable[CdrRow]) -> None:
     """Channels from CDR records, filling only what CEL did not say."""
-    rows = sorted(rows, key=lambda r: (r.start, r.sequence if r.sequence is not None else 0, r.line))
+    rows = list(rows)
+    if len(rows) > 1:
+        rows.sort(key=_record_order)
     facts.cdr_rows.extend(rows)
     if rows:
         facts.sources.add("cdr")
@@ -209,6 +215,10 @@ def add_cdr(facts: CallFacts, rows: Iterable[CdrRow]) -> None:
                 b.answer_is_party_a = True
             else:
                 b.answered_at = answer
+
+
+def _record_order(r: CdrRow) -> tuple[float, int, int]:
+    return r.start, r.sequence if r.sequence is not None else 0, r.line
 
 
 def _cdr_chan(facts: CallFacts, name: str) -> Chan:

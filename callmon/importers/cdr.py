@@ -34,7 +34,7 @@ from typing import Iterator, Mapping, NamedTuple
 from callmon.config import Config
 from callmon.errors import InputError
 from callmon.importers.convert import epoch_column, int_column
-from callmon.importers.rows import batches, digest, flatten, make_rows
+from callmon.importers.rows import batches, digest, flatten, make_rows, rebuild
 from callmon.importers.source import Batch, CsvBlocks, RawBlock, Reject, TextSource
 
 BASE = ("accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp", "lastdata",
@@ -95,17 +95,12 @@ class CdrRow(NamedTuple):
     @classmethod
     def from_columns(cls, columns: Mapping[str, object]) -> "CdrRow":
         """The row again from :meth:`columns` as stored (numbers may come back as text)."""
-        d = {f: columns.get(f, "") for f in cls._fields}
-        for f in ("start", "end"):
-            d[f] = float(d[f])
-        d["answer"] = None if d["answer"] in (None, "") else float(d["answer"])
-        for f in ("duration", "billsec", "line"):
-            d[f] = int(d[f] or 0)
-        d["sequence"] = None if d["sequence"] in (None, "") else int(d["sequence"])
-        return cls(**d)
+        return rebuild(cls, columns, _NUMBERS)
 
 
 FIELDS = CdrRow._fields
+_NUMBERS = {"start": (float, False), "answer": (float, True), "end": (float, False), "duration": (int, False),
+            "billsec": (int, False), "sequence": (int, True), "line": (int, False)}
 
 
 def layout_for(count: int, sample: list[list[str]]) -> tuple[str, ...] | None:

@@ -29,7 +29,7 @@ from typing import Iterator, Mapping, NamedTuple
 from callmon.config import Config
 from callmon.errors import InputError
 from callmon.importers.convert import epoch_column
-from callmon.importers.rows import batches, digest, flatten, make_rows
+from callmon.importers.rows import batches, digest, flatten, make_rows, rebuild
 from callmon.importers.source import Batch, CsvBlocks, RawBlock, Reject, TextSource
 
 CEL_CUSTOM = ("eventtype", "eventtime", "cid_name", "cid_num", "cid_ani", "cid_rdnis", "cid_dnid", "exten",
@@ -88,13 +88,11 @@ class CelRow(NamedTuple):
     @classmethod
     def from_columns(cls, columns: Mapping[str, object]) -> "CelRow":
         """The row again from :meth:`columns` as stored."""
-        d = {f: columns.get(f, "") for f in cls._fields}
-        d["eventtime"] = float(d["eventtime"])
-        d["line"] = int(d["line"] or 0)
-        return cls(**{k: ("" if v is None else v) for k, v in d.items()})
+        return rebuild(cls, columns, _NUMBERS)
 
 
 FIELDS = CelRow._fields
+_NUMBERS = {"eventtime": (float, False), "line": (int, False)}
 
 
 def header_names(fields: list[str]) -> tuple[str, ...] | None:

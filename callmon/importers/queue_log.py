@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from callmon.config import Config
 from callmon.importers.convert import epoch_column
-from callmon.importers.rows import batches, digest, flatten, make_rows
+from callmon.importers.rows import batches, digest, flatten, make_rows, rebuild
 from callmon.importers.source import Batch, CsvBlocks, RawBlock, Reject, TextSource, text_blocks
 
 HEADS = ("time", "callid", "queuename", "agent", "event")
@@ -66,13 +66,11 @@ class QueueLogRow(NamedTuple):
     @classmethod
     def from_columns(cls, columns: Mapping[str, object]) -> "QueueLogRow":
         """The row again from :meth:`columns` as stored."""
-        d = {f: columns.get(f, "") for f in cls._fields}
-        d["time"] = float(d["time"])
-        d["line"] = int(d["line"] or 0)
-        return cls(**{k: ("" if v is None else v) for k, v in d.items()})
+        return rebuild(cls, columns, _NUMBERS)
 
 
 FIELDS = QueueLogRow._fields
+_NUMBERS = {"time": (float, False), "line": (int, False)}
 
 
 def header_names(line: str) -> tuple[str, ...] | None:

@@ -25,6 +25,22 @@ def digest(values: Iterable[Any]) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
 
 
+def rebuild(cls: type[R], columns: Mapping[str, Any], numbers: Mapping[str, tuple[type, bool]]) -> R:
+    """A row of NamedTuple ``cls`` from stored columns: ``numbers`` gives each numeric field's type
+    and whether it may be empty (None); every other field is text, ``''`` when missing."""
+    values = {}
+    for name in cls._fields:  # type: ignore[attr-defined]
+        v = columns.get(name)
+        spec = numbers.get(name)
+        if spec is None:
+            values[name] = "" if v is None else v
+        elif v is None or v == "":
+            values[name] = None if spec[1] else spec[0](0)
+        else:
+            values[name] = spec[0](v)
+    return cls(**values)
+
+
 def make_rows(
     make: Callable[[Iterable[Any]], R],
     fields: Sequence[str],

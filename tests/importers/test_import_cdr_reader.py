@@ -223,3 +223,15 @@ def test_database_export_with_calldate_works_out_answer_and_end(master_lines, wr
         assert got.end == got.start + got.duration
         assert got.answer == (got.end - got.billsec if got.billsec else None)
         assert (got.start, got.dstchannel, got.disposition) == (want.start, want.dstchannel, want.disposition)
+
+
+def test_crlf_line_ends_and_blank_lines_read_like_the_original(master_lines, write):
+    """A copy with Windows line ends and a blank line in it gives the same records, same line numbers
+    for those before the blank line."""
+    lines = [line.replace(b"\n", b"\r\n") for line in master_lines]
+    lines.insert(100, b"\r\n")
+    rows, rejects = rows_of(write("crlf.csv", lines))
+    original, _ = rows_of(SAMPLES / "j_load" / "Master.csv")
+    assert rejects == []
+    assert [r._replace(file="", line=0) for r in rows] == [r._replace(file="", line=0) for r in original]
+    assert [r.line for r in rows[:100]] == list(range(1, 101)) and rows[100].line == 102

@@ -44,7 +44,7 @@ DISPOSITIONS = ("ANSWERED", "NO ANSWER", "BUSY", "FAILED", "CONGESTION", "CANCEL
 HEADER_ALIASES = {"calldate": "start", "source": "src", "destination": "dst", "callerid": "clid",
                   "caller_id": "clid", "destination_channel": "dstchannel", "unique_id": "uniqueid"}
 _UNIQUEID = re.compile(r"(^|-)\d{9,}\.\d+$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}")
+START_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}")  # how a cdr_csv time begins
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ def sniff(src: TextSource) -> tuple[tuple[str, ...], int]:
     names = header_names(sample[0])
     if names is not None:
         return names, 1
-    counts = [len(r) for r in sample if layout_for(len(r), sample) and _DATE.match(r[9])]
+    counts = [len(r) for r in sample if layout_for(len(r), sample) and START_TIME.match(r[9])]
     if not counts:
         raise InputError("not a cdr_csv file: no line has 16 to 21 columns with a start time in the 10th",
                          file=src.name)

@@ -28,7 +28,6 @@ from callmon.importers.source import TextSource
 KINDS = ("ami", "cdr", "cel", "queue_log")
 _AMI_HEADER = re.compile(r"^(Event|Response|Action|ActionID|Privilege): ")
 _QUEUE_LOG = re.compile(r"^\d{9,11}(\.\d+)?\|[^|]*\|[^|]*\|[^|]*\|[A-Z][A-Z_0-9]*(\||$)")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}")
 
 
 def _fields(line: str) -> list[str]:
@@ -49,7 +48,7 @@ def _kind_of(line: str) -> str | None:
     if fields[0] in cel.KNOWN_EVENTS and len(fields) >= len(cel.CEL_CUSTOM):
         return "cel"
     names = cdr.layout_for(len(fields), [fields])
-    if names is not None and _DATE.match(fields[names.index("start")]):
+    if names is not None and cdr.START_TIME.match(fields[names.index("start")]):
         return "cdr"
     return None
 

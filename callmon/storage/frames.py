@@ -6,10 +6,14 @@ period stays linear in the rows it reads.
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 
 from callmon.storage.schema import agent_results, calls
+
+if TYPE_CHECKING:  # pandas is imported when a frame is asked for, not by every command
+    import pandas as pd
 
 CALL_FRAME_COLUMNS = ("call_id", "direction", "queue", "arrived_at", "answered_at", "ended_at", "outcome",
                       "answered_by", "agent", "team", "ring_seconds", "rings", "ring_rule", "hangup_rule",
@@ -40,6 +44,8 @@ class FrameQueries:
         return self._frame(q.order_by(agent_results.c.at, agent_results.c.id), AGENT_FRAME_COLUMNS)
 
     def _frame(self, query, columns) -> pd.DataFrame:
+        import pandas as pd
+
         with self.engine.connect() as conn:
             frame = pd.read_sql(query, conn)
         return frame if len(frame.columns) else pd.DataFrame(columns=list(columns))

@@ -26,6 +26,9 @@ no rule ever sees this object. Example file::
 
     [directory]                   # extension -> employee, team
     "2001" = { name = "Kim Agent", team = "민원팀" }
+
+``callmon directory import FILE.csv`` keeps a directory in the database as well: an imported
+extension wins over ``[directory]``, extensions only this file names stay in force.
 """
 
 from __future__ import annotations

@@ -10,10 +10,9 @@ import typer
 
 from callmon.cli import app
 from callmon.cli.calls import Format
-from callmon.cli.common import ConfigOption, DbOption, PbxOption, open_all
-from callmon.cli.output import AtOption, FormatOption, emit, moment
+from callmon.cli.common import ConfigOption, DbOption, PbxOption
+from callmon.cli.output import AtOption, FormatOption, emit, moment, pipeline_at
 from callmon.metrics.callbacks import STATUSES
-from callmon.pipeline import Pipeline
 from callmon.render import Layout, iso
 
 CALLBACKS = Layout(
@@ -53,12 +52,12 @@ def callbacks(
         return
     if status and status not in STATUSES:
         raise typer.BadParameter(f"one of {', '.join(STATUSES)}", param_hint="--status")
-    store, cfg = open_all(db, config, pbx)
-    now = moment(at, cfg.tz)
-    lo = moment(since, cfg.tz, "--since") if since else None
-    rows = [r for r in Pipeline(store, cfg).obligations.at(now)
+    pipeline, now = pipeline_at(db, config, pbx, at)
+    tz = pipeline.config.tz
+    lo = moment(since, tz, "--since") if since else None
+    rows = [r for r in pipeline.obligations.at(now)
             if (lo is None or r["first_missed_at"] >= lo) and (status is None or r["status"] == status)]
-    emit(rows, CALLBACKS, cfg.tz, format)
+    emit(rows, CALLBACKS, tz, format)
 
 
 @callbacks_app.command("add")
@@ -73,10 +72,9 @@ def add(
     pbx: PbxOption = None,
 ) -> None:
     """메모 등록 / Record a memo for an absent colleague: it opens (or joins) a callback obligation."""
-    store, cfg = open_all(db, config, pbx)
-    when = moment(at, cfg.tz)
-    row = Pipeline(store, cfg).obligations.add_memo(number, when, name=name, purpose=purpose, agent=agent)
-    typer.echo(f"callback {row['callback_id']}: {row['number']} due {iso(row['due_at'], cfg.tz)}")
+    pipeline, when = pipeline_at(db, config, pbx, at)
+    row = pipeline.obligations.add_memo(number, when, name=name, purpose=purpose, agent=agent)
+    typer.echo(f"callback {row['callback_id']}: {row['number']} due {iso(row['due_at'], pipeline.config.tz)}")
 
 
 @callbacks_app.command("cancel")
@@ -90,9 +88,8 @@ def cancel(
     pbx: PbxOption = None,
 ) -> None:
     """콜백 취소 / Cancel a callback obligation that is still open, with a reason."""
-    store, cfg = open_all(db, config, pbx)
-    when = moment(at, cfg.tz)
-    row = Pipeline(store, cfg).obligations.cancel(callback_id, reason, when, by or _login())
+    pipeline, when = pipeline_at(db, config, pbx, at)
+    row = pipeline.obligations.cancel(callback_id, reason, when, by or _login())
     typer.echo(f"callback {callback_id}: {row['status']} ({row['cancel_reason']})")
 
 

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 import typer
 
 from callmon.cli.calls import Format
+from callmon.cli.common import open_all
+from callmon.pipeline import Pipeline
 from callmon.render import Layout, parse_time, records_csv, records_json, records_table
 
 AtOption = Annotated[
@@ -28,6 +30,12 @@ def moment(text: str | None, tz: ZoneInfo, option: str = "--at") -> float:
         return parse_time(text, tz)
     except ValueError as exc:
         raise typer.BadParameter(f"not an ISO date/time: {text!r}", param_hint=option) from exc
+
+
+def pipeline_at(db: str | None, config, pbx: str | None, at: str | None) -> tuple[Pipeline, float]:
+    """The pipeline the shared options open (directory merged, rule set built), and ``--at``."""
+    store, cfg = open_all(db, config, pbx)
+    return Pipeline(store, cfg), moment(at, cfg.tz)
 
 
 def emit(rows: Sequence[dict[str, Any]], layout: Layout, tz: ZoneInfo, format: Format) -> None:

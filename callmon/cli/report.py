@@ -9,9 +9,8 @@ from typing import Annotated
 import typer
 
 from callmon.cli import app
-from callmon.cli.common import ConfigOption, DbOption, PbxOption, open_all
-from callmon.cli.output import AtOption, moment
-from callmon.pipeline import Pipeline
+from callmon.cli.common import ConfigOption, DbOption, PbxOption
+from callmon.cli.output import AtOption, pipeline_at
 
 
 @app.command()
@@ -30,10 +29,9 @@ def report(
     from callmon.report import build_report  # pandas: only for the commands that need it
     from callmon.report_writer import write_report
 
-    store, cfg = open_all(db, config, pbx)
-    now = moment(at, cfg.tz)
+    pipeline, now = pipeline_at(db, config, pbx, at)
     try:
-        result = build_report(Pipeline(store, cfg), period, now, generated_at=time.time())
+        result = build_report(pipeline, period, now, generated_at=time.time())
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--period") from exc
     for path in write_report(result, out):

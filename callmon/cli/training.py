@@ -8,10 +8,9 @@ import typer
 
 from callmon.cli import app
 from callmon.cli.calls import Format
-from callmon.cli.common import ConfigOption, DbOption, PbxOption, open_all
-from callmon.cli.output import AtOption, FormatOption, emit, moment
+from callmon.cli.common import ConfigOption, DbOption, PbxOption
+from callmon.cli.output import AtOption, FormatOption, emit, pipeline_at
 from callmon.metrics.warnings import period_of
-from callmon.pipeline import Pipeline
 from callmon.render import Layout
 
 TRAINING = Layout(
@@ -36,10 +35,10 @@ def training(
     """CS 교육 대상 / Employees with at least the threshold of warnings (failed rules) in the period."""
     from callmon.report import Period, training_rows  # pandas: only for the commands that need it
 
-    store, cfg = open_all(db, config, pbx)
-    now = moment(at, cfg.tz)
+    pipeline, now = pipeline_at(db, config, pbx, at)
+    cfg = pipeline.config
     try:
         chosen = Period.of(period or period_of(now, cfg.warning_period, cfg.tz), cfg.tz)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--period") from exc
-    emit(training_rows(Pipeline(store, cfg), chosen, now), TRAINING, cfg.tz, format)
+    emit(training_rows(pipeline, chosen, now), TRAINING, cfg.tz, format)

@@ -27,25 +27,20 @@ class FrameQueries:
 
     def calls_frame(self, pbx: str, since: float | None = None, until: float | None = None) -> pd.DataFrame:
         """Calls that arrived in [since, until)."""
-        q = select(*(calls.c[c] for c in CALL_FRAME_COLUMNS)).where(calls.c.pbx == pbx)
-        if since is not None:
-            q = q.where(calls.c.arrived_at >= since)
-        if until is not None:
-            q = q.where(calls.c.arrived_at < until)
-        return self._frame(q.order_by(calls.c.arrived_at, calls.c.call_id), CALL_FRAME_COLUMNS)
+        return self._frame(calls, calls.c.arrived_at, CALL_FRAME_COLUMNS, pbx, since, until)
 
     def agent_results_frame(self, pbx: str, since: float | None = None, until: float | None = None) -> pd.DataFrame:
         """The agents' verdicts on calls of [since, until)."""
-        q = select(*(agent_results.c[c] for c in AGENT_FRAME_COLUMNS)).where(agent_results.c.pbx == pbx)
-        if since is not None:
-            q = q.where(agent_results.c.at >= since)
-        if until is not None:
-            q = q.where(agent_results.c.at < until)
-        return self._frame(q.order_by(agent_results.c.at, agent_results.c.id), AGENT_FRAME_COLUMNS)
+        return self._frame(agent_results, agent_results.c.at, AGENT_FRAME_COLUMNS, pbx, since, until)
 
-    def _frame(self, query, columns) -> pd.DataFrame:
+    def _frame(self, table, when, columns, pbx, since, until) -> pd.DataFrame:
         import pandas as pd
 
+        q = select(*(table.c[c] for c in columns)).where(table.c.pbx == pbx)
+        if since is not None:
+            q = q.where(when >= since)
+        if until is not None:
+            q = q.where(when < until)
         with self.engine.connect() as conn:
-            frame = pd.read_sql(query, conn)
+            frame = pd.read_sql(q.order_by(when, table.c.id), conn)
         return frame if len(frame.columns) else pd.DataFrame(columns=list(columns))

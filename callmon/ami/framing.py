@@ -13,7 +13,9 @@ bytes in any chunking and yields complete frames; nothing it meets makes it rais
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -76,15 +78,14 @@ class AmiEvent:
         return "\r\n".join(lines) + "\r\n\r\n"
 
 
-def event_key(headers: dict[str, str]) -> str:
-    """SHA-1 over every header in order: identical frames share a key, any difference splits them."""
-    h = hashlib.sha1()
-    for k, v in headers.items():
-        h.update(k.encode("utf-8", "replace"))
-        h.update(b"\x00")
-        h.update(v.encode("utf-8", "replace"))
-        h.update(b"\x01")
-    return h.hexdigest()
+def event_json(headers: dict[str, str]) -> str:
+    """The headers as compact JSON, in order: what the journal stores and the dedupe key hashes."""
+    return json.dumps(headers, ensure_ascii=False, separators=(",", ":"))
+
+
+def event_key(headers: dict[str, str], text: str | None = None) -> str:
+    """SHA-1 of the event's JSON: identical events share a key, any difference splits them."""
+    return hashlib.sha1((text if text is not None else event_json(headers)).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass
@@ -112,24 +113,25 @@ def parse_frame(text: str) -> tuple[dict[str, str], int]:
     >>> parse_frame("Event: Newstate\\nChannel: PJSIP/2001-00000001\\nChannelState: 5")
     ({'Event': 'Newstate', 'Channel': 'PJSIP/2001-00000001', 'ChannelState': '5'}, 0)
     """
-    headers: dict[str, str] = {}
+    pairs = _HEADER.findall(text)
     junk = 0
-    for line in text.split("\n"):
-        if not line:
-            continue
-        key, sep, value = line.partition(":")
-        key = key.strip()
-        if not sep or not key or " " in key or not key.isprintable():
-            junk += 1
-            continue
-        value = value[1:] if value.startswith(" ") else value
-        if key in headers:
-            n = 2
-            while f"{key}#{n}" in headers:
-                n += 1
-            key = f"{key}#{n}"
-        headers[key] = value.rstrip("\r")
+    if len(pairs) != text.count("\n") + 1:  # some line is not a header (or is empty)
+        junk = sum(1 for line in text.split("\n") if line.strip("\r")) - len(pairs)
+    headers = dict(pairs)
+    if len(headers) != len(pairs):  # a repeated header (ChanVariable): keep every value
+        headers = {}
+        for key, value in pairs:
+            if key in headers:
+                n = 2
+                while f"{key}#{n}" in headers:
+                    n += 1
+                key = f"{key}#{n}"
+            headers[key] = value
     return headers, junk
+
+
+# "Key: value" (one optional space after the colon); a key is printable ASCII without space or colon
+_HEADER = re.compile(r"^([!-9;-~]+):[ ]?([^\r\n]*)\r*$", re.M)
 
 
 class FrameReader:

@@ -133,6 +133,8 @@ def _newstate(st: _State, ev: AmiEvent, ts: float | None) -> None:
         c.ring_at = ts
     elif state == UP and c.answer_at is None:
         c.answer_at = ts
+        if c.ring_end_at is None:  # ringing ends when the phone answers
+            c.ring_end_at = ts
 
 
 def _dialstate(st: _State, ev: AmiEvent, ts: float | None) -> None:
@@ -163,7 +165,7 @@ def _dialend(st: _State, ev: AmiEvent, ts: float | None) -> None:
         dest.dial_status = status
     if status == "ANSWER" and dest.dial_answer_at is None:
         dest.dial_answer_at = ts
-    elif dest.ring_end_at is None:
+    if dest.ring_end_at is None:
         dest.ring_end_at = ts
 
 

@@ -18,6 +18,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
+from sqlalchemy.exc import DBAPIError
+
 from callmon.ami.framing import AmiEvent
 from callmon.ami.pyst2_adapter import BufferedManager, pyst2
 from callmon.ami.tracker import GAP_EVENT, CallTracker
@@ -38,7 +40,8 @@ class ListenerStats:
     batches: int = 0
     malformed: int = 0
     write_errors: int = 0
-    latencies: list[float] = field(default_factory=list)  # event Timestamp -> committed, seconds
+    # oldest event of each batch: its Timestamp -> committed, seconds (bounded: a day of batches)
+    latencies: deque[float] = field(default_factory=lambda: deque(maxlen=500_000))
 
 
 class Listener:
@@ -196,34 +199,49 @@ class Listener:
         ended = [c.call_id for c in finished]
         live = [live_row(c) for c in self.tracker.active_for(touched)]
         rows = [journal_row(e) for e in batch]
-        store, pbx = self.pipeline.store, self.pipeline.pbx
-        for attempt in range(1, 1000):
-            try:
-                with store.begin() as conn:
-                    self.stats.journaled += store.journal(conn, pbx, self.source, rows)
-                    self.pipeline.write(conn, finished)
-                    store.set_live_calls(conn, pbx, live, ended)
-                break
-            except Exception as exc:  # noqa: BLE001 - a database hiccup must not kill the writer
-                self.stats.write_errors += 1
-                log.error("writing %d events failed (attempt %d): %s; retrying", len(batch), attempt,
-                          str(exc).splitlines()[0][:300])
-                if self._stop.is_set() and attempt >= 3:
-                    log.error("giving up on %d events at shutdown; re-ingest the period's files", len(batch))
-                    return
-                time.sleep(min(5.0, 0.2 * attempt))
+        if not self._commit(rows, finished, live, ended):
+            return
         now = time.time()
         self.stats.events += len(batch)
         self.stats.batches += 1
         self.stats.calls += len(finished)
         self.stats.incomplete_calls += sum(c.incomplete for c in finished)
-        for ev in (batch[0], batch[-1]):
-            if ev.timestamp is not None:
-                self.stats.latencies.append(now - ev.timestamp)
+        oldest = batch[0].timestamp
+        if oldest is not None:
+            self.stats.latencies.append(now - oldest)
         for call in finished:
             log.info("call %s: %s%s", call.call_id, call.outcome, " (incomplete)" if call.incomplete else "")
         if self.on_batch is not None:
             self.on_batch(self.stats)
+
+    def _commit(self, rows, finished: list[Call], live: list[dict], ended: list[str]) -> bool:
+        """One transaction; a database error is retried (the events are never dropped while the
+        listener runs), any other error keeps at least the raw events: `callmon rebuild` can
+        derive the rest once the fault is fixed."""
+        store, pbx = self.pipeline.store, self.pipeline.pbx
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with store.begin() as conn:
+                    self.stats.journaled += store.journal(conn, pbx, self.source, rows)
+                    self.pipeline.write(conn, finished)
+                    store.set_live_calls(conn, pbx, live, ended)
+                return True
+            except DBAPIError as exc:
+                self.stats.write_errors += 1
+                log.error("writing %d events failed (attempt %d): %s; retrying", len(rows), attempt,
+                          str(exc).splitlines()[0][:300])
+                if self._stop.is_set() and attempt >= 3:
+                    log.error("giving up on %d events at shutdown; re-ingest the period's files", len(rows))
+                    return False
+                time.sleep(min(5.0, 0.2 * attempt))
+            except Exception:  # noqa: BLE001 - a bug in deriving must not lose the raw events
+                self.stats.write_errors += 1
+                log.exception("deriving calls from %d events failed; journaling the events only", len(rows))
+                with store.begin() as conn:
+                    self.stats.journaled += store.journal(conn, pbx, self.source, rows)
+                return True
 
 
 def live_row(call: Call) -> dict:

@@ -29,10 +29,9 @@ def _same(name: str, a, b, tolerance: float) -> bool:
 
 
 def _leg_known_to_both(name: str, leg: Leg) -> bool:
-    # The tracker closes ringing at any end of the dial (the DialEnd of a refused leg, the
-    # Hangup of an answered one); the files end it at the answer, and a leg that never rang
-    # has no ring end. Both agree on legs that rang and were not answered.
-    return name != "ring_ended_at" or (leg.answered_at is None and leg.ring_started_at is not None)
+    # A leg that never rang (busy at once) has no ring end in the files; the tracker closes it
+    # at the DialEnd. Both end ringing at the answer, or at the end of the dial.
+    return name != "ring_ended_at" or leg.ring_started_at is not None
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

@@ -1,0 +1,147 @@
+"""How fast does `callmon listen` keep up with a busy PBX, and how fresh is the database?
+
+Replays a large synthetic stream of realistic call events — the real j_load capture (140 queue
+calls) looped by the AMI replay server, each pass with new ids — over TCP on loopback, and
+prints, measured in this run:
+
+- events/s of a bare buffered socket read (the ceiling),
+- events/s of stock pyst2 0.5.1 with a no-op '*' callback (its unbuffered one-byte reads),
+- events/s of callmon's listener with persistence to SQLite (journal, calls, live state),
+- with the server at real-time speed: the latency from an event's Timestamp to its commit in the
+  database (p50/p95/max over batches, taking each batch's oldest event).
+
+Run: python benchmarks/listener_throughput.py [--events N] [--pyst2-events N] [--realtime-seconds S]
+Target: >= 20,000 events/s for the listener with persistence; p95 latency < 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import asterisk.manager
+
+from callmon.ami.listener import Listener
+from callmon.ami.server import DEV_SECRET, AmiServer
+from callmon.config import Config
+from callmon.pipeline import Pipeline
+from callmon.storage import Store
+
+CAPTURE = Path(__file__).resolve().parent.parent / "sample_cdr" / "j_load" / "ami.raw"
+LOGIN = f"Action: Login\r\nUsername: callmon\r\nSecret: {DEV_SECRET}\r\nActionID: 1\r\n\r\n".encode()
+
+
+def server(**kw) -> AmiServer:
+    return AmiServer.from_capture(CAPTURE, **kw).start()
+
+
+def bare_socket(n: int) -> float:
+    """Read n events with a plain buffered socket: count frames, parse nothing."""
+    with server(speed=0, loop=True) as srv:
+        sock = socket.create_connection(("127.0.0.1", srv.port))
+        sock.sendall(LOGIN)
+        buf = sock.makefile("rb", buffering=1 << 16)
+        seen, t0 = 0, None
+        for line in buf:
+            if line.startswith(b"Event: "):
+                if t0 is None:
+                    t0 = time.perf_counter()
+                seen += 1
+                if seen >= n:
+                    break
+        dt = time.perf_counter() - t0
+        sock.close()
+    return n / dt
+
+
+def stock_pyst2(n: int) -> float:
+    """Stock pyst2 Manager with a no-op callback on every event."""
+    done = threading.Event()
+    count = [0, None]
+
+    def noop(event, manager):
+        if count[1] is None:
+            count[1] = time.perf_counter()
+        count[0] += 1
+        if count[0] >= n:
+            done.set()
+
+    with server(speed=0, loop=True) as srv:
+        m = asterisk.manager.Manager()
+        m.register_event("*", noop)
+        m.connect("127.0.0.1", srv.port)
+        m.login("callmon", DEV_SECRET)
+        done.wait(600)
+        dt = time.perf_counter() - count[1]
+        hook = threading.excepthook
+        threading.excepthook = lambda args: None  # its reader thread dies noisily on the close
+        m._running.clear()  # stock close() would wait for a logoff reply behind the flood
+        m._sock.close()
+        time.sleep(0.2)
+        threading.excepthook = hook
+    return count[0] / dt
+
+
+def callmon_listen(n: int, db: str) -> tuple[float, Listener]:
+    """callmon's listener: journal + tracker + calls + live state into SQLite, until n are committed."""
+    with server(speed=0, loop=True) as srv:
+        listener = Listener(Pipeline(Store(db), Config()), "127.0.0.1", srv.port, "callmon", DEV_SECRET,
+                            max_connections=1)
+        t = threading.Thread(target=listener.run, daemon=True)
+        t0 = time.perf_counter()
+        t.start()
+        while listener.stats.events < n:
+            time.sleep(0.01)
+        dt = time.perf_counter() - t0
+        committed = listener.stats.events  # what was in the database when the clock stopped
+        listener.stop()
+        t.join()
+    return committed / dt, listener
+
+
+def realtime_latency(seconds: float, db: str) -> tuple[list[float], Listener]:
+    with server(speed=1.0) as srv:
+        listener = Listener(Pipeline(Store(db), Config()), "127.0.0.1", srv.port, "callmon", DEV_SECRET,
+                            max_connections=1)
+        t = threading.Thread(target=listener.run, daemon=True)
+        t.start()
+        time.sleep(seconds)
+        listener.stop()
+        t.join()
+    return list(listener.stats.latencies), listener
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=200_000)
+    ap.add_argument("--pyst2-events", type=int, default=15_000, help="stock pyst2 is slow: fewer events")
+    ap.add_argument("--realtime-seconds", type=float, default=60.0)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        bare = bare_socket(args.events)
+        print(f"bare buffered socket read : {bare:12,.0f} events/s  ({args.events:,} events)")
+        stock = stock_pyst2(args.pyst2_events)
+        print(f"stock pyst2, no-op '*'    : {stock:12,.0f} events/s  ({args.pyst2_events:,} events)")
+        ours, listener = callmon_listen(args.events, f"sqlite:///{tmp}/bench.db")
+        s = listener.stats
+        print(f"callmon listen -> SQLite  : {ours:12,.0f} events/s  (committed, from login to >= {args.events:,} events "
+              f"in the database; {s.calls:,} calls stored by the end)")
+        print(f"  ratio to bare socket    : {ours / bare:12.2f}")
+        print(f"  ratio to stock pyst2    : {ours / stock:12.1f}x")
+        print(f"  target >= 20,000/s      : {'met' if ours >= 20_000 else 'NOT met'}")
+        lat, rl = realtime_latency(args.realtime_seconds, f"sqlite:///{tmp}/latency.db")
+        if lat:
+            q = statistics.quantiles(lat, n=20) if len(lat) >= 20 else [max(lat)] * 19
+            print(f"real-time latency, event Timestamp -> committed ({len(lat)} batches, {rl.stats.events:,} events, "
+                  f"{args.realtime_seconds:.0f} s): p50 {statistics.median(lat) * 1000:.0f} ms, "
+                  f"p95 {q[18] * 1000:.0f} ms, max {max(lat) * 1000:.0f} ms  "
+                  f"(target p95 < 1 s: {'met' if q[18] < 1 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()

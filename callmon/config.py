@@ -5,7 +5,9 @@ no rule ever sees this object. Example file::
 
     [pbx]
     name = "default"              # the --pbx default
-    timezone = "Asia/Seoul"       # zone of Master.csv / CEL / queue_log local times
+    timezone = "Asia/Seoul"       # the PBX's zone: how times are shown, the working-day calendar
+    cdr_timezone = "UTC"          # zone Master.csv / CEL / queue_log local times were written in
+                                  # (default: timezone; "auto": judged from the uniqueids)
     staff_endpoint_pattern = '^\\d{2,6}$'   # channel endpoints that are staff phones
 
     [rules]
@@ -56,6 +58,7 @@ class Employee:
 class Config:
     pbx: str = "default"
     timezone: str = "Asia/Seoul"
+    cdr_timezone: str | None = None  # None: as ``timezone``; "auto": from the files' uniqueids
     staff_endpoint_pattern: str = r"^\d{2,6}$"
     cadence: Cadence = field(default_factory=lambda: cadence_from("kr"))
     ring_limit: int = 3
@@ -73,6 +76,12 @@ class Config:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def file_timezone(self) -> str:
+        """The zone of the local times in Asterisk's files: ``cdr_timezone``, else ``timezone``
+        (``auto`` is resolved per file by the importer)."""
+        return self.cdr_timezone or self.timezone
 
     def is_staff_endpoint(self, endpoint: str) -> bool:
         """Is this channel endpoint (``2001`` of ``PJSIP/2001-0000001``) one of our phones?"""
@@ -100,6 +109,13 @@ def _time(value: str, file: str | None, key: str) -> time:
         return time.fromisoformat(value)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"not a time of day: {value!r}", file=file, key=key) from exc
+
+
+def _check_zone(name: Any, file: str | None, key: str) -> None:
+    try:
+        ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"unknown time zone {name!r}", file=file, key=key) from exc
 
 
 def load_config(path: str | Path | None = None, *, pbx: str | None = None) -> Config:
@@ -130,11 +146,12 @@ def config_from_dict(data: dict[str, Any], *, file: str | None = None, pbx: str 
     if pbx:
         kw["pbx"] = pbx
     if "timezone" in p:
-        try:
-            ZoneInfo(p["timezone"])
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ConfigError(f"unknown time zone {p['timezone']!r}", file=file, key="pbx.timezone") from exc
+        _check_zone(p["timezone"], file, "pbx.timezone")
         kw["timezone"] = p["timezone"]
+    if "cdr_timezone" in p:
+        if p["cdr_timezone"] != "auto":
+            _check_zone(p["cdr_timezone"], file, "pbx.cdr_timezone")
+        kw["cdr_timezone"] = p["cdr_timezone"]
     if "staff_endpoint_pattern" in p:
         try:
             re.compile(p["staff_endpoint_pattern"])

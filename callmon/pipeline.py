@@ -19,8 +19,9 @@ from typing import Iterable, Sequence
 from sqlalchemy.engine import Connection
 
 from callmon.ami.framing import AmiEvent, FrameStats, event_json, event_key, read_capture
-from callmon.ami.tracker import IGNORED, track_events
+from callmon.ami.tracker import IGNORED
 from callmon.config import Config, Employee
+from callmon.derive import derive_calls, rebuild_calls
 from callmon.metrics.rules import RuleSet
 from callmon.model import Call, Score
 from callmon.obligations import Obligations
@@ -51,10 +52,6 @@ def journal_row(event: AmiEvent) -> JournalRow:
         kind="ami", event_key=event_key(event.headers, text), ts=event.timestamp, name=event.name,
         linkedid=event.call_linkedid, uniqueid=event.uniqueid, payload=text,
     )
-
-
-def event_from_payload(payload: dict[str, str]) -> AmiEvent:
-    return AmiEvent(payload.get("Event", ""), payload)
 
 
 def merged_directory(config: Config, imported: dict[str, Employee]) -> dict[str, Employee]:
@@ -104,15 +101,9 @@ class Pipeline:
         return report
 
     def derive(self, conn: Connection, linkedids: Iterable[str]) -> list[Call]:
-        """Re-assemble and re-score every call touching these linkedids from the journal."""
-        wanted = set(linkedids)
-        payloads = list(self.store.journal_rows(conn, self.pbx, "ami", wanted, exclude_names=_NOISE))
-        # a transfer or pickup can tie in channels of other linkedids: follow them once
-        more = {p.get(k) for p in payloads for k in p if k.endswith("Linkedid")} - wanted - {None, ""}
-        if more:
-            wanted |= more
-            payloads = list(self.store.journal_rows(conn, self.pbx, "ami", wanted, exclude_names=_NOISE))
-        calls = track_events((event_from_payload(p) for p in payloads), self.config, self.pbx)
+        """Re-assemble, reconcile (:mod:`callmon.derive`) and re-score every call touching these
+        linkedids from everything the journal holds of them: AMI events and file rows."""
+        calls = derive_calls(self.store, conn, self.pbx, self.config, linkedids)
         self.write(conn, calls)
         return calls
 
@@ -127,14 +118,11 @@ class Pipeline:
     def rebuild(self) -> int:
         """Drop this PBX's derived calls and derive them, and every callback obligation, again
         from the whole journal (an obligation keeps its callback_id while its key stays)."""
+        n = 0
         with self.store.begin() as conn:
             self.store.delete_calls(conn, self.pbx)
-            payloads = self.store.journal_rows(conn, self.pbx, "ami", exclude_names=_NOISE)
-            calls = track_events((event_from_payload(p) for p in payloads), self.config, self.pbx)
-            self.store.replace_calls(conn, self.pbx, [self.scorer(c) for c in calls])
+            for calls in rebuild_calls(self.store, conn, self.pbx, self.config):
+                self.store.replace_calls(conn, self.pbx, [self.scorer(c) for c in calls])
+                n += len(calls)
             self.obligations.rederive_all(conn)
-        return len(calls)
-
-
-# noise the tracker ignores anyway: not worth reading back from the journal
-_NOISE = sorted(IGNORED - {"Newexten"})
+        return n

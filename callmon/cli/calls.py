@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Annotated, List, Optional
 
 import typer
+from rich.console import Console
 
 from callmon.cli import app
 from callmon.cli.common import ConfigOption, DbOption, PbxOption, open_all
-from callmon.errors import CallmonError, InputError
+from callmon.errors import CallmonError
+from callmon.file_ingest import FileIngest, FileReport
+from callmon.importers import detect_kind
 from callmon.pipeline import Pipeline
 from callmon.render import calls_csv, calls_json, calls_table, parse_time
 
@@ -30,58 +33,93 @@ class Format(str, Enum):
     csv = "csv"
 
 
-def detect_kind(path: Path) -> str:
-    """``ami`` for a recorded AMI stream; the file importers know the other kinds."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(4096)
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", file=str(path)) from exc
-    text = head.decode("utf-8", "replace")
-    if text.startswith("Asterisk Call Manager/") or any(
-        line.startswith(("Event: ", "Response: ", "Action: ")) for line in text.splitlines()[:20]
-    ):
-        return "ami"
-    raise InputError("cannot tell what kind of file this is; give --kind", file=str(path))
+def _progress(files: list[Path]):
+    """A rich progress bar over the files' bytes on a terminal, else None (quiet)."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    total = sum(p.stat().st_size for p in files if p.is_file())
+    return Progress(TextColumn("ingest"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                    console=Console(stderr=True), transient=True), total
 
 
 @app.command()
 def ingest(
     files: Annotated[List[Path], typer.Argument(help="AMI captures (ami.raw), Master.csv, CEL or queue_log files.", show_default=False)],
     kind: Annotated[Kind, typer.Option("--kind", help="What the files are; auto sniffs each file.")] = Kind.auto,
+    rejects: Annotated[Optional[Path], typer.Option("--rejects", help="Directory for the rejects files (default: beside each input).", file_okay=False)] = None,
     db: DbOption = None,
     config: ConfigOption = None,
     pbx: PbxOption = None,
 ) -> None:
     """파일 가져오기 / Import recorded AMI streams and Asterisk's files into the store.
 
+    Master.csv, CEL and queue_log of one period may be given together (or one after another):
+    their rows are merged per call, and with what the live listener recorded: a complete AMI
+    record stands (the files are added to its sources), an incomplete or missing one is replaced
+    by the record from the files. Local times in the files are read in [pbx] cdr_timezone of the
+    config (default: timezone; "auto" judges Master.csv by its uniqueids).
+
     Idempotent: ingesting the same file again changes nothing. Each file is one transaction.
+    Rejected lines are listed in FILE.rejects.csv (file, line, reason, the line with caller
+    numbers masked), beside FILE or in --rejects DIR; no rejects, no such file.
     Exit status: 0 all sound, 1 some input was rejected (listed on stderr), 2 a file could not be read.
     """
     store, cfg = open_all(db, config, pbx)
     pipeline = Pipeline(store, cfg)
+    if rejects is not None:
+        rejects.mkdir(parents=True, exist_ok=True)
+    bar = _progress(files)
+    task = None
+    if bar is not None:
+        bar[0].start()
+        task = bar[0].add_task("ingest", total=bar[1])
+    files_in = FileIngest(pipeline, rejects_dir=rejects,
+                          progress=(lambda n: bar[0].advance(task, n)) if bar is not None else None)
     status = 0
-    for path in files:
-        try:
-            k = kind.value if kind != Kind.auto else detect_kind(path)
-            if k != "ami":
-                raise InputError(f"--kind {k}: the CDR/CEL/queue_log importer is not available yet", file=str(path))
-            report = pipeline.ingest_ami_file(path)
-        except CallmonError as exc:
-            typer.echo(f"callmon: error: {exc}", err=True)
-            status = 2
-            continue
-        st = report.stats
-        rejected = (st.malformed + st.truncated) if st else 0
-        typer.echo(
-            f"{path}: {report.events} events ({report.new_events} new), {report.calls} call(s) derived"
-            f" ({report.incomplete_calls} incomplete), {rejected} frame(s) rejected"
-        )
-        for p in report.problems:
-            typer.echo(f"  {p}", err=True)
-        if report.problems and status == 0:
-            status = 1
+    try:
+        for path in files:
+            status = max(status, _ingest_one(pipeline, files_in, path, kind))
+    finally:
+        if bar is not None:
+            bar[0].stop()
     raise typer.Exit(status)
+
+
+def _ingest_one(pipeline: Pipeline, files_in: FileIngest, path: Path, kind: Kind) -> int:
+    """Ingest one file, print its summary; return its exit status."""
+    try:
+        k = kind.value if kind != Kind.auto else detect_kind(path)
+        if k != "ami":
+            return _report_file(files_in.ingest(path, k))
+        report = pipeline.ingest_ami_file(path)
+    except CallmonError as exc:
+        typer.echo(f"callmon: error: {exc}", err=True)
+        return 2
+    st = report.stats
+    rejected = (st.malformed + st.truncated) if st else 0
+    typer.echo(
+        f"{path}: {report.events} events ({report.new_events} new), {report.calls} call(s) derived"
+        f" ({report.incomplete_calls} incomplete), {rejected} frame(s) rejected"
+    )
+    for p in report.problems:
+        typer.echo(f"  {p}", err=True)
+    return 1 if report.problems else 0
+
+
+def _report_file(report: FileReport) -> int:
+    typer.echo(
+        f"{report.source}: {report.kind}, {report.rows} rows ({report.new_rows} new), {report.calls} call(s) derived"
+        f" ({report.incomplete_calls} incomplete), {report.rejected} line(s) rejected"
+        + (f" -> {report.rejects_file}" if report.rejects_file else "")
+    )
+    for w in report.warnings:
+        typer.echo(f"  warning: {w}", err=True)
+    if report.rejected:
+        typer.echo(f"  {report.source}: {report.rejected} line(s) rejected, listed in {report.rejects_file}", err=True)
+        return 1
+    return 0
 
 
 @app.command()
@@ -108,8 +146,6 @@ def calls(
     elif format == Format.csv:
         sys.stdout.write(calls_csv(rows, tz))
     else:
-        from rich.console import Console
-
         Console().print(calls_table(rows, tz))
 
 

@@ -188,8 +188,8 @@ def _warn_zone(src: TextSource, zone: str) -> None:
     offset = datetime.fromtimestamp(when, ZoneInfo(zone)).utcoffset()
     configured = offset.total_seconds() / 3600 if offset is not None else 0.0
     if abs(configured - seen) > 0.01:
-        log.warning("%s: times look written at UTC%+g, but are read in %s (UTC%+g); give the zone the "
-                    "PBX wrote them in (cdr.conf usegmtime = yes means UTC)", src.name, seen, zone, configured)
+        log.warning("%s: times look written at UTC%+g, but are read in %s (UTC%+g); set [pbx] "
+                    "cdr_timezone to the zone the PBX wrote them in (cdr.conf usegmtime = yes means UTC)", src.name, seen, zone, configured)
 
 
 def _convert(block: RawBlock, zone: str, file: str) -> tuple[list[CdrRow], list[Reject]]:

@@ -102,7 +102,7 @@ def _convert_lines(block, zone: str, file: str) -> tuple[list[QueueLogRow], list
         keep_lines.append(n)
         parts.append(p + [""] * (10 - len(p)))
     cols = {name: pa.array([p[j] for p in parts], pa.string()) for j, name in enumerate(HEADS + DATA)}
-    raw = RawBlock(cols, keep_lines, sorted(rejects, key=lambda r: r.line), block.encoding)
+    raw = RawBlock(cols, keep_lines, sorted(rejects, key=lambda r: r.line), block.encoding, block.nbytes)
     return _convert(raw, zone, file)
 
 

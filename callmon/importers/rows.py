@@ -87,7 +87,7 @@ def batches(
     """Convert each raw block into a :class:`Batch`; log the file's encoding at the end."""
     for block in blocks:
         rows, rejects = convert(block)
-        yield Batch(src.name, rows, rejects, block.encoding)
+        yield Batch(src.name, rows, rejects, block.encoding, block.nbytes)
     src.log_summary()
 
 

@@ -58,6 +58,7 @@ class Batch(Generic[R]):
     rows: list[R]
     rejects: list[Reject]
     encoding: str = "utf-8"
+    nbytes: int = 0  # bytes of the file this batch covers (for a progress bar)
 
 
 @dataclass(slots=True)
@@ -68,6 +69,7 @@ class RawBlock:
     lines: list[int]
     rejects: list[Reject]
     encoding: str
+    nbytes: int = 0
 
 
 def _snippet(raw: bytes | str) -> str:
@@ -223,6 +225,7 @@ class CsvBlocks:
 
     def __iter__(self) -> Iterator[RawBlock]:
         for first, data, terminated in self.src.blocks():
+            nbytes = len(data)
             if first <= self.skip:
                 # drop the header line(s) from the first block
                 drop = self.skip - first + 1
@@ -241,6 +244,7 @@ class CsvBlocks:
                 block = self._slow(first, data, terminated)
             else:
                 self.src.note_encodings(Counter({block.encoding: len(block.lines)}))
+            block.nbytes = nbytes
             yield block
 
     # -- the fast path: pyarrow over a clean block ----------------------------------------------
@@ -318,6 +322,7 @@ class TextBlock:
     lines: list[tuple[int, str]]
     rejects: list[Reject]
     encoding: str
+    nbytes: int = 0
 
 
 def text_blocks(src: TextSource, *, skip: int = 0) -> Iterator[TextBlock]:
@@ -357,4 +362,4 @@ def text_blocks(src: TextSource, *, skip: int = 0) -> Iterator[TextBlock]:
                 seen[how] += 1
                 lines.append((n, text))
         src.note_encodings(seen)
-        yield TextBlock(lines, rejects, _encoding_name(seen))
+        yield TextBlock(lines, rejects, _encoding_name(seen), len(data))

@@ -102,7 +102,7 @@ legs = Table(
     Column("ended_at", Float),
     Column("dial_status", String(16)),
     Column("hangup_cause", Integer),
-    UniqueConstraint("pbx", "call_id", "uniqueid", name="uq_legs_leg"),
+    # not unique per uniqueid: a leg from Master.csv alone has none (0003)
 )
 Index("ix_legs_call", legs.c.pbx, legs.c.call_id)
 

@@ -165,24 +165,46 @@ class Store(CallbackQueries, DirectoryQueries, FrameQueries):
     def journal_rows(self, conn: Connection, pbx: str, kind: str, linkedids: Iterable[str] | None = None,
                      exclude_names: Iterable[str] = ()) -> Iterator[dict[str, Any]]:
         """Journal payloads of one kind, oldest first (all, or those of some linkedids)."""
-        base = select(journal.c.id, journal.c.ts, journal.c.payload, journal.c.linkedid).where(
-            journal.c.pbx == pbx, journal.c.kind == kind
-        )
-        exclude = list(exclude_names)
-        if exclude:
-            base = base.where(journal.c.name.not_in(exclude))
-        order = (journal.c.ts.asc().nulls_first(), journal.c.id)
         if linkedids is None:
-            for row in conn.execute(base.order_by(*order)).yield_per(5000):
-                yield json.loads(row.payload)
+            for _, payload, _ts in self.journal_entries_ordered(conn, pbx, (kind,), exclude_names):
+                yield payload
             return
+        for _, payload in self.journal_entries(conn, pbx, (kind,), linkedids, exclude_names):
+            yield payload
+
+    def journal_entries(self, conn: Connection, pbx: str, kinds: Sequence[str], linkedids: Iterable[str],
+                        exclude_names: Iterable[str] = ()) -> list[tuple[str, dict[str, Any]]]:
+        """``(kind, payload)`` of the journal entries of some kinds and linkedids, oldest first."""
+        base = self._entries(pbx, kinds, exclude_names)
         ids = sorted(set(linkedids))
         found = []
         for i in range(0, len(ids), CHUNK):
             found.extend(conn.execute(base.where(journal.c.linkedid.in_(ids[i:i + CHUNK]))).all())
         found.sort(key=lambda r: (r.ts is not None, r.ts or 0.0, r.id))
-        for row in found:
-            yield json.loads(row.payload)
+        return [(row.kind, json.loads(row.payload)) for row in found]
+
+    def journal_entries_ordered(self, conn: Connection, pbx: str, kinds: Sequence[str],
+                                exclude_names: Iterable[str] = ()) -> Iterator[tuple[str, dict[str, Any], float | None]]:
+        """``(kind, payload, ts)`` of every journal entry of some kinds, oldest first, streamed."""
+        q = self._entries(pbx, kinds, exclude_names).order_by(journal.c.ts.asc().nulls_first(), journal.c.id)
+        for row in conn.execute(q).yield_per(5000):
+            yield row.kind, json.loads(row.payload), row.ts
+
+    def _entries(self, pbx: str, kinds: Sequence[str], exclude_names: Iterable[str]):
+        q = select(journal.c.id, journal.c.kind, journal.c.ts, journal.c.payload).where(journal.c.pbx == pbx)
+        q = q.where(journal.c.kind == kinds[0]) if len(kinds) == 1 else q.where(journal.c.kind.in_(list(kinds)))
+        exclude = list(exclude_names)
+        return q.where(journal.c.name.not_in(exclude)) if exclude else q
+
+    def journal_counts(self, conn: Connection, pbx: str, linkedids: Iterable[str]) -> dict[str, int]:
+        """How many journal entries (of any kind) each of these linkedids has."""
+        ids = sorted(set(linkedids))
+        out: dict[str, int] = {}
+        for i in range(0, len(ids), CHUNK):
+            q = select(journal.c.linkedid, func.count()).where(
+                journal.c.pbx == pbx, journal.c.linkedid.in_(ids[i:i + CHUNK])).group_by(journal.c.linkedid)
+            out.update((lid, n) for lid, n in conn.execute(q))
+        return out
 
     def linkedids_of_uniqueids(self, conn: Connection, pbx: str, kind: str, uniqueids: Iterable[str]) -> set[str]:
         ids = sorted(set(uniqueids))

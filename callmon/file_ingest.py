@@ -1,0 +1,213 @@
+"""``callmon ingest`` of Asterisk's own files: Master.csv, CEL and queue_log.
+
+A file is read in blocks (:mod:`callmon.importers`); each block's sound rows are journaled
+(``kind`` cdr/cel/queue_log, the row's natural key, its time, linkedid, uniqueid and columns),
+then the calls the block touched are derived and stored through the pipeline, all in ONE
+transaction per file: a file goes in whole or not at all, and a second import of it finds
+every row already journaled and changes nothing.
+
+Deriving a block's calls is not quadratic: a call whose every journal entry came with this block
+(the common case: the rows of a call are close together in a file) is assembled from the rows in
+hand; a call with entries from elsewhere (an earlier block of the file, another file, the AMI
+listener) is derived again from all of them (:func:`callmon.derive.derive_calls`), which also
+reconciles it with what the listener recorded.
+
+Rejected lines are written to a rejects file (``<name>.rejects.csv``: file, line, reason, the
+start of the line with caller numbers masked) beside the input or in the directory given.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from sqlalchemy.engine import Connection
+
+from callmon.derive import derive_calls
+from callmon.importers import (
+    CallAssembler, Reject, observed_utc_offset, read_cdr_batches, read_cel_batches, read_queue_log_batches,
+)
+from callmon.metrics.numbers import mask
+from callmon.model import Call
+from callmon.pipeline import Pipeline
+from callmon.storage.store import JournalRow
+
+log = logging.getLogger(__name__)
+
+READERS = {"cdr": read_cdr_batches, "cel": read_cel_batches, "queue_log": read_queue_log_batches}
+REJECTS_SUFFIX = ".rejects.csv"
+# caller numbers in a rejected line: national (0...), international (+...) or grouped (010-1234-5678);
+# not epoch times and uniqueids (digits next to a dot)
+_NUMBER = re.compile(r"(?<![\w.])(\+\d{7,15}|0\d{6,14}|0\d{1,2}-\d{3,4}-\d{4})(?![\w.])")
+
+
+@dataclass
+class FileReport:
+    """What one file's import did, for the summary line and the tests."""
+
+    source: str
+    kind: str
+    zone: str | None = None
+    rows: int = 0
+    new_rows: int = 0
+    calls: int = 0
+    incomplete_calls: int = 0
+    rejected: int = 0
+    rejects_file: Path | None = None
+    encoding: str = "utf-8"
+    warnings: list[str] = field(default_factory=list)
+
+
+def mask_numbers(text: str) -> str:
+    """``text`` with every caller number in it masked the one way callmon masks numbers.
+
+    >>> mask_numbers('"","01012345678","2001",1795376562.0')
+    '"","010-****-5678","2001",1795376562.0'
+    """
+    return _NUMBER.sub(lambda m: mask(m.group(0)), text)
+
+
+def _payload(row) -> str:
+    # the columns without file and line (the journal has its own), in field order
+    return json.dumps(dict(zip(row._fields[:-2], row[:-2])), ensure_ascii=False, separators=(",", ":"))
+
+
+def _cdr_entry(r) -> JournalRow:
+    uid = r.uniqueid or None
+    return JournalRow("cdr", r.key, r.start, r.disposition or "CDR", r.linkedid or uid, uid, _payload(r), r.line)
+
+
+def _cel_entry(r) -> JournalRow:
+    return JournalRow("cel", r.key, r.eventtime, r.eventtype, r.linkedid or r.uniqueid or None, r.uniqueid or None,
+                      _payload(r), r.line)
+
+
+def _ql_entry(r) -> JournalRow:
+    callid = r.callid if r.callid not in ("", "NONE") else None
+    return JournalRow("queue_log", r.key, r.time, r.event, callid, callid, _payload(r), r.line)
+
+
+ENTRIES = {"cdr": _cdr_entry, "cel": _cel_entry, "queue_log": _ql_entry}
+
+
+class RejectsFile:
+    """The rejects of one input, written as CSV when the first one comes (no rejects, no file)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.count = 0
+        self._fh = None
+        self._writer = None
+
+    def write(self, rejects: Sequence[Reject]) -> None:
+        if not rejects:
+            return
+        if self._fh is None:
+            self._fh = self.path.open("w", encoding="utf-8", newline="")
+            self._writer = csv.writer(self._fh)
+            self._writer.writerow(("file", "line", "reason", "text"))
+        self._writer.writerows((r.file, r.line, r.reason, mask_numbers(r.text)) for r in rejects)
+        self.count += len(rejects)
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+
+
+def rejects_path(path: Path, rejects_dir: Path | None) -> Path:
+    """Where the rejects of ``path`` go: ``<name>.rejects.csv`` beside it, or in ``rejects_dir``."""
+    return (rejects_dir or path.parent) / (path.name + REJECTS_SUFFIX)
+
+
+def file_zone(path: Path, kind: str, configured: str, pbx_zone: str) -> tuple[str, list[str]]:
+    """The zone to read the file's local times in, and warnings for the user.
+
+    ``configured`` is ``[pbx] cdr_timezone`` (default ``timezone``); ``auto`` judges a Master.csv
+    by its uniqueids (:func:`~callmon.importers.observed_utc_offset`), whole hours only."""
+    if configured != "auto":
+        return configured, []
+    if kind != "cdr":
+        return pbx_zone, []
+    offset = observed_utc_offset(path)
+    if offset is None:
+        return pbx_zone, [f"{path}: cdr_timezone = auto, but the file has no uniqueids; read in {pbx_zone}"]
+    if offset == 0:
+        return "UTC", []
+    if offset.is_integer():
+        return f"Etc/GMT{-int(offset):+d}", []  # the tz database's sign is inverted
+    return pbx_zone, [f"{path}: times look written at UTC{offset:+g}, not a whole hour; read in {pbx_zone}"]
+
+
+class FileIngest:
+    """Imports files of one kind after another through one :class:`~callmon.pipeline.Pipeline`.
+
+    ``progress(nbytes)`` is called after each block with the bytes it covered.
+    """
+
+    def __init__(self, pipeline: Pipeline, *, rejects_dir: Path | None = None,
+                 progress: Callable[[int], None] | None = None):
+        self.pipeline = pipeline
+        self.store = pipeline.store
+        self.rejects_dir = rejects_dir
+        self.progress = progress
+
+    def ingest(self, path: str | Path, kind: str) -> FileReport:
+        """Journal one file's sound rows and derive the calls they touch; all or nothing.
+
+        Raises :class:`~callmon.errors.InputError` when the file cannot be read."""
+        path = Path(path)
+        cfg = self.pipeline.config
+        zone, warnings = file_zone(path, kind, cfg.file_timezone, cfg.timezone)
+        report = FileReport(str(path), kind, zone=zone, warnings=warnings)
+        batches = READERS[kind](path, cfg, zone=zone)  # opens the file: InputError now if unreadable
+        rejects = RejectsFile(rejects_path(path, self.rejects_dir))
+        entry = ENTRIES[kind]
+        previous: set[str] = set()
+        try:
+            with self.store.begin() as conn:
+                for batch in batches:
+                    rejects.write(batch.rejects)
+                    report.rows += len(batch.rows)
+                    unique: dict[str, tuple] = {}
+                    for row in batch.rows:
+                        e = entry(row)
+                        unique.setdefault(e.event_key, (row, e))  # a row twice in a block is one row
+                    rows = [p[0] for p in unique.values()]
+                    entries = [p[1] for p in unique.values()]
+                    new = self.store.journal(conn, self.pipeline.pbx, str(path), entries)
+                    report.new_rows += new
+                    if new:
+                        calls = self._derive_block(conn, rows, entries)
+                        ids = {c.call_id for c in calls}
+                        report.calls += len(ids - previous)
+                        report.incomplete_calls += sum(c.incomplete for c in calls if c.call_id not in previous)
+                        previous = ids
+                    if batch.encoding != "utf-8":
+                        report.encoding = batch.encoding
+                    if self.progress:
+                        self.progress(batch.nbytes)
+        finally:
+            rejects.close()
+        report.rejected = rejects.count
+        report.rejects_file = rejects.path if rejects.count else None
+        return report
+
+    def _derive_block(self, conn: Connection, rows: list, entries: list[JournalRow]) -> list[Call]:
+        """Derive and store the calls of one block (see the module docstring); return them."""
+        pbx, cfg = self.pipeline.pbx, self.pipeline.config
+        per_call = Counter(e.linkedid for e in entries if e.linkedid)
+        stored = self.store.journal_counts(conn, pbx, per_call)
+        elsewhere = {lid for lid, n in per_call.items() if stored.get(lid, 0) > n}
+        assembler = CallAssembler(cfg, pbx)
+        assembler.add(r for r, e in zip(rows, entries) if e.linkedid not in elsewhere) if elsewhere else assembler.add(rows)
+        calls = assembler.finish()
+        if elsewhere:
+            calls.extend(derive_calls(self.store, conn, pbx, cfg, elsewhere))
+        self.pipeline.write(conn, calls)
+        return calls

@@ -359,7 +359,10 @@ def test_pyst2_manager_logs_in_and_receives_every_event(serve):
         assert done.wait(10)
         assert manager.ping().get_header("Ping") == "Pong"
     finally:
-        manager.close()
+        try:
+            manager.close()
+        except (ValueError, OSError, asterisk.manager.ManagerException):
+            pass  # stock pyst2 races its own reader thread on close (its socket file is gone)
     assert got == [e.name for e in events]
 
 

@@ -33,6 +33,8 @@ from callmon.derive import derive_calls
 from callmon.importers import (
     CallAssembler, Reject, observed_utc_offset, read_cdr_batches, read_cel_batches, read_queue_log_batches,
 )
+from callmon.importers.cdr import zone_warning
+from callmon.importers.source import TextSource
 from callmon.metrics.numbers import mask
 from callmon.model import Call
 from callmon.pipeline import Pipeline
@@ -131,7 +133,8 @@ def file_zone(path: Path, kind: str, configured: str, pbx_zone: str) -> tuple[st
     ``configured`` is ``[pbx] cdr_timezone`` (default ``timezone``); ``auto`` judges a Master.csv
     by its uniqueids (:func:`~callmon.importers.observed_utc_offset`), whole hours only."""
     if configured != "auto":
-        return configured, []
+        warning = zone_warning(TextSource.open(path), configured) if kind == "cdr" else None
+        return configured, [warning] if warning else []
     if kind != "cdr":
         return pbx_zone, []
     offset = observed_utc_offset(path)
@@ -165,7 +168,8 @@ class FileIngest:
         cfg = self.pipeline.config
         zone, warnings = file_zone(path, kind, cfg.file_timezone, cfg.timezone)
         report = FileReport(str(path), kind, zone=zone, warnings=warnings)
-        batches = READERS[kind](path, cfg, zone=zone)  # opens the file: InputError now if unreadable
+        options = {"check_zone": False} if kind == "cdr" else {}
+        batches = READERS[kind](path, cfg, zone=zone, **options)  # opens the file: InputError if unreadable
         rejects = RejectsFile(rejects_path(path, self.rejects_dir))
         entry = ENTRIES[kind]
         previous: set[str] = set()

@@ -89,6 +89,9 @@ def ingest(
 
 def _ingest_one(pipeline: Pipeline, files_in: FileIngest, path: Path, kind: Kind) -> int:
     """Ingest one file, print its summary; return its exit status."""
+    if _blank(path):
+        typer.echo(f"{path}: empty, nothing to import")
+        return 0
     try:
         k = kind.value if kind != Kind.auto else detect_kind(path)
         if k != "ami":
@@ -106,6 +109,14 @@ def _ingest_one(pipeline: Pipeline, files_in: FileIngest, path: Path, kind: Kind
     for p in report.problems:
         typer.echo(f"  {p}", err=True)
     return 1 if report.problems else 0
+
+
+def _blank(path: Path) -> bool:
+    """An existing file with nothing but white space (a queue_log of a PBX without queues)."""
+    try:
+        return path.is_file() and path.stat().st_size <= 4096 and not path.read_bytes().strip()
+    except OSError:
+        return False
 
 
 def _report_file(report: FileReport) -> int:

@@ -180,16 +180,19 @@ def _observed(src: TextSource) -> tuple[float, float] | None:
     return round(gap / 900) / 4, when
 
 
-def _warn_zone(src: TextSource, zone: str) -> None:
+def zone_warning(src: TextSource, zone: str) -> str | None:
+    """Why reading the file's times in ``zone`` looks wrong (its uniqueids say another UTC
+    offset), or None when they agree or cannot tell."""
     found = _observed(src)
     if found is None:
-        return
+        return None
     seen, when = found
     offset = datetime.fromtimestamp(when, ZoneInfo(zone)).utcoffset()
     configured = offset.total_seconds() / 3600 if offset is not None else 0.0
-    if abs(configured - seen) > 0.01:
-        log.warning("%s: times look written at UTC%+g, but are read in %s (UTC%+g); set [pbx] "
-                    "cdr_timezone to the zone the PBX wrote them in (cdr.conf usegmtime = yes means UTC)", src.name, seen, zone, configured)
+    if abs(configured - seen) <= 0.01:
+        return None
+    return (f"{src.name}: times look written at UTC{seen:+g}, but are read in {zone} (UTC{configured:+g}); set [pbx] "
+            "cdr_timezone to the zone the PBX wrote them in (cdr.conf usegmtime = yes means UTC)")
 
 
 def _convert(block: RawBlock, zone: str, file: str) -> tuple[list[CdrRow], list[Reject]]:
@@ -235,18 +238,22 @@ def _complete(values: dict[str, list | None], n: int, reasons: dict[int, str]) -
 
 
 def read_cdr_batches(
-    path: str | Path, config: Config, *, zone: str | None = None, block_bytes: int | None = None
+    path: str | Path, config: Config, *, zone: str | None = None, block_bytes: int | None = None,
+    check_zone: bool = True,
 ) -> Iterator[Batch[CdrRow]]:
     """Read a Master.csv (or a CSV export of the cdr table) in batches of rows and rejects.
 
     The file is opened and its layout recognised at once (InputError if it cannot be read or is
     not CDR); the rows are read lazily, a block of a few MB at a time. Times are read in ``zone``
-    (default: ``config.timezone``).
+    (default: ``config.timezone``); a warning is logged when the uniqueids say the file was
+    written in another zone (``check_zone=False``: the caller checks with :func:`zone_warning`).
     """
     src = TextSource.open(path) if block_bytes is None else TextSource.open(path, block_bytes=block_bytes)
     names, skip = sniff(src)
     zone = zone or config.timezone
-    _warn_zone(src, zone)
+    warning = zone_warning(src, zone) if check_zone else None
+    if warning:
+        log.warning("%s", warning)
     return batches(src, CsvBlocks(src, names, skip=skip), lambda b: _convert(b, zone, src.name))
 
 

@@ -51,11 +51,6 @@ def _placed_or_always(call: Call) -> float:
     return ALWAYS if when is None else when
 
 
-def closed_at(row: Mapping[str, Any]) -> float | None:
-    """When a stored obligation was closed (met, late, resolved or cancelled); None while open."""
-    return row["fulfilled_at"] if row["fulfilled_at"] is not None else row["cancelled_at"]
-
-
 class Obligations:
     """The callback obligations of one PBX in one store, under one rule set and directory."""
 
@@ -80,33 +75,48 @@ class Obligations:
 
     def rederive(self, conn, touched: Mapping[str, float], *, every_number: bool = False) -> None:
         """Derive the obligations of the touched numbers again from their earliest touched moment
-        (``every_number``: the whole table, as ``rebuild`` does)."""
-        if not touched:
+        (``every_number``: all numbers from the beginning, as ``rebuild`` does).
+
+        A number that has no obligation to redo and no unanswered inbound call or memo in that
+        span cannot open one: it is skipped (most calls are answered calls of such numbers).
+        """
+        if not touched and not every_number:
             return
         start = dict(touched)
-        for row in self.store.stored_callbacks(conn, self.pbx, None if every_number else start):
-            number, t0 = row["number"], start.get(row["number"], ALWAYS)
-            closed = closed_at(row)
-            if row["first_missed_at"] <= t0 and (closed is None or closed >= t0):
+        if every_number:
+            stored = self.store.stored_callbacks(conn, self.pbx)
+        else:  # the obligations closed before the earliest touched moment cannot change
+            stored = self.store.stored_callbacks(conn, self.pbx, start, min(start.values()))
+        for row in stored:
+            number = row["number"]
+            t0, closed = start.get(number, ALWAYS), row["closed_at"]
+            if number in start and row["first_missed_at"] <= t0 and (closed is None or closed >= t0):
                 start[number] = min(start[number], row["first_missed_at"])
+
+        def begin(number: str) -> float:
+            return start.get(number, ALWAYS if every_number else NEVER)
+
         numbers = None if every_number else set(start)
-        lo = min(start.values())
-        calls = [c for n, c in self.store.calls_of_numbers(conn, self.pbx, numbers, lo)
-                 if n in start and _placed_or_always(c) >= start[n]]
-        memos = [m for m in self.store.memos_of(conn, self.pbx, numbers, since=lo) if m.at >= start.get(m.number, NEVER)]
+        lo = min(start.values(), default=ALWAYS) if not every_number else ALWAYS
+        memos = [m for m in self.store.memos_of(conn, self.pbx, numbers, since=lo) if m.at >= begin(m.number)]
+        redo = {r["number"] for r in stored if r["first_missed_at"] >= begin(r["number"])}
+        redo |= {m.number for m in memos}
+        # read back only the calls of numbers that may have something to derive
+        maybe = redo | self.store.numbers_with_unanswered(conn, self.pbx, numbers, lo)
+        loaded = [(n, c) for n, c in self.store.calls_of_numbers(conn, self.pbx, maybe, lo) if _placed_or_always(c) >= begin(n)]
+        redo |= {n for n, c in loaded if c.direction == "inbound" and c.answered_at is None}
+        calls = [c for n, c in loaded if n in redo]
         cancels = [c for n, c in self.store.cancellations_of(conn, self.pbx, numbers, since=lo)
-                   if c.at >= start.get(n, NEVER)]
+                   if n in redo and c.at >= begin(n)]
         derived = self._derive(calls, NEVER, memos, cancels)
         by_id = {c.call_id: c for c in calls}
-        self.store.replace_callbacks(conn, self.pbx, start, [callback_row(self.pbx, cb, *self.owner(cb, by_id))
-                                                             for cb in derived])
-        log.debug("callbacks of %d number(s) derived again: %d obligation(s)", len(start), len(derived))
+        self.store.replace_callbacks(conn, self.pbx, {n: begin(n) for n in redo},
+                                     [callback_row(self.pbx, cb, *self.owner(cb, by_id)) for cb in derived])
+        log.debug("callbacks of %d number(s) derived again: %d obligation(s)", len(redo), len(derived))
 
     def rederive_all(self, conn) -> None:
-        """Every number that has calls, memos or stored obligations, from the beginning."""
-        numbers = self.store.callback_numbers(conn, self.pbx) | self.store.memo_numbers(conn, self.pbx)
-        numbers |= {n for n, _ in self.store.calls_of_numbers(conn, self.pbx, None)}
-        self.rederive(conn, dict.fromkeys(numbers, ALWAYS), every_number=True)
+        """Every number, from the beginning (``rebuild``)."""
+        self.rederive(conn, {}, every_number=True)
 
     def _derive(self, calls: list[Call], now: float, memos: list[Memo], cancels: list[Cancellation]) -> list[Callback]:
         # a call cut before its end (lost connection, end of file) is not known to be missed or
@@ -151,7 +161,7 @@ class Obligations:
             self.store.add_memo(conn, self.pbx, Memo(number, at, name, purpose, agent), dialled)
             self.rederive(conn, {number: at})
             rows = self.store.stored_callbacks(conn, self.pbx, [number])
-        return next(r for r in reversed(rows) if r["first_missed_at"] <= at and (closed_at(r) or NEVER) >= at)
+        return next(r for r in reversed(rows) if r["first_missed_at"] <= at and (r["closed_at"] or NEVER) >= at)
 
     def cancel(self, callback_id: int, reason: str, at: float, by: str | None = None) -> dict[str, Any]:
         """Cancel an obligation still open at ``at``; return it as stored afterwards."""
@@ -161,7 +171,7 @@ class Obligations:
             row = self.store.callback_by_id(conn, self.pbx, callback_id)
             if row is None:
                 raise InputError(f"no callback {callback_id} for PBX {self.pbx!r}")
-            closed = closed_at(row)
+            closed = row["closed_at"]
             if row["status"] in CLOSED and closed is not None and closed <= at:
                 raise InputError(f"callback {callback_id} is already {row['status']}")
             if row["first_missed_at"] > at:

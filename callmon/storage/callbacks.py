@@ -42,6 +42,7 @@ def callback_row(pbx: str, cb: Callback, agent: str | None, team: str | None) ->
         "fulfilled_by_agent": cb.fulfilled_by_agent, "name": cb.name, "purpose": cb.purpose,
         "memo_agent": cb.agent, "agent": agent, "team": team, "cancel_reason": cb.cancel_reason,
         "cancelled_at": cb.cancelled_at,
+        "closed_at": cb.fulfilled_at if cb.fulfilled_at is not None else cb.cancelled_at,
     }
 
 
@@ -62,6 +63,28 @@ def _chunks(values: Collection[str]) -> Iterable[list[str]]:
         yield ordered[i:i + CHUNK]
 
 
+def _run(conn: Connection, pieces: list, column, numbers: Collection[str] | None) -> Iterable[Any]:
+    """The rows of each query in ``pieces``, for these numbers of ``column`` (all when None)."""
+    for piece in pieces:
+        if numbers is None:
+            yield from conn.execute(piece)
+        else:
+            for chunk in _chunks(numbers):
+                yield from conn.execute(piece.where(column.in_(chunk)))
+
+
+def _by_number(conn: Connection, base, numbers: Collection[str] | None, ended_since: float) -> Iterable[Any]:
+    """Rows of ``base`` (a select on calls) for these customer numbers (all when None) that ended at
+    or after ``ended_since`` or have not ended. Run as two ranges of ix_calls_customer (pbx,
+    customer_number, ended_at): an OR of the two would read every call of the number, and a
+    number that calls every day would make each write slower than the last."""
+    base = base.where(calls.c.customer_number.is_not(None))
+    pieces = [base]
+    if ended_since > float("-inf"):
+        pieces = [base.where(calls.c.ended_at >= ended_since), base.where(calls.c.ended_at.is_(None))]
+    return _run(conn, pieces, calls.c.customer_number, numbers)
+
+
 class CallbackQueries:
     """Store mixin: memos, cancellations, derived callbacks and the calls they come from."""
 
@@ -70,15 +93,16 @@ class CallbackQueries:
                          ended_since: float = float("-inf")) -> list[tuple[str, Call]]:
         """(number, call) of the calls with these outside numbers (all when None) still going on
         or ended at or after ``ended_since`` (a superset of those placed after it)."""
-        base = select(calls.c.customer_number, *_CALL_COLUMNS).where(
-            calls.c.pbx == pbx, calls.c.customer_number.is_not(None))
-        if ended_since > float("-inf"):
-            base = base.where(or_(calls.c.ended_at >= ended_since, calls.c.ended_at.is_(None)))
-        if numbers is None:
-            rows = conn.execute(base)
-        else:
-            rows = (r for chunk in _chunks(numbers) for r in conn.execute(base.where(calls.c.customer_number.in_(chunk))))
-        return [(r.customer_number, call_from_row(r)) for r in rows]
+        base = select(calls.c.customer_number, *_CALL_COLUMNS).where(calls.c.pbx == pbx)
+        return [(r.customer_number, call_from_row(r)) for r in _by_number(conn, base, numbers, ended_since)]
+
+    def numbers_with_unanswered(self, conn: Connection, pbx: str, numbers: Collection[str] | None,
+                                ended_since: float = float("-inf")) -> set[str]:
+        """Of these numbers (all when None), those with an unanswered inbound call still going on
+        or ended at or after ``ended_since``: the only calls that can open an obligation."""
+        base = select(calls.c.customer_number).where(
+            calls.c.pbx == pbx, calls.c.direction == "inbound", calls.c.answered_at.is_(None)).distinct()
+        return {r.customer_number for r in _by_number(conn, base, numbers, ended_since)}
 
     def calls_by_id(self, conn: Connection, pbx: str, call_ids: Collection[str]) -> list[tuple[str | None, Call]]:
         """(number, call) of stored calls by call_id (the versions a write is about to replace)."""
@@ -111,9 +135,7 @@ class CallbackQueries:
             q = q.where(table.c.at >= since)
         if until < float("inf"):
             q = q.where(table.c.at <= until)
-        if numbers is None:
-            return list(conn.execute(q.order_by(table.c.at, table.c.id)))
-        return [r for chunk in _chunks(numbers) for r in conn.execute(q.where(table.c.number.in_(chunk)))]
+        return list(_run(conn, [q.order_by(table.c.at, table.c.id)], table.c.number, numbers))
 
     def add_memo(self, conn: Connection, pbx: str, memo: Memo, dialled: str) -> None:
         conn.execute(insert(memos), {"pbx": pbx, "number": memo.number, "dialled": dialled, "name": memo.name,
@@ -128,13 +150,15 @@ class CallbackQueries:
         })
 
     # -- the derived table ---------------------------------------------------------------------
-    def stored_callbacks(self, conn: Connection, pbx: str, numbers: Collection[str] | None = None) -> list[dict[str, Any]]:
-        """Stored obligations (all, or of these numbers) as row dicts, oldest first."""
-        q = select(callbacks).where(callbacks.c.pbx == pbx)
-        if numbers is None:
-            rows = conn.execute(q)
-        else:
-            rows = (r for chunk in _chunks(numbers) for r in conn.execute(q.where(callbacks.c.number.in_(chunk))))
+    def stored_callbacks(self, conn: Connection, pbx: str, numbers: Collection[str] | None = None,
+                         since: float = float("-inf")) -> list[dict[str, Any]]:
+        """Stored obligations (all, or of these numbers; ``since``: only those still open or closed
+        at or after it) as row dicts, oldest first. Two ranges of ix_callbacks_closed."""
+        base = select(callbacks).where(callbacks.c.pbx == pbx)
+        pieces = [base]
+        if since > float("-inf"):
+            pieces = [base.where(callbacks.c.closed_at.is_(None)), base.where(callbacks.c.closed_at >= since)]
+        rows = _run(conn, pieces, callbacks.c.number, numbers)
         return sorted((dict(r._mapping) for r in rows), key=lambda r: (r["first_missed_at"], r["key"]))
 
     def callback_by_id(self, conn: Connection, pbx: str, callback_id: int) -> dict[str, Any] | None:
@@ -155,7 +179,8 @@ class CallbackQueries:
         An obligation keeps its ``callback_id`` while its natural key stays; the calls' own
         ``callback_id`` follows (missed, attempted and fulfilling calls point at it).
         """
-        old = [r for r in self.stored_callbacks(conn, pbx, start) if r["first_missed_at"] >= start[r["number"]]]
+        since = min(start.values(), default=float("-inf"))
+        old = [r for r in self.stored_callbacks(conn, pbx, start, since) if r["first_missed_at"] >= start[r["number"]]]
         id_of = {r["key"]: r["callback_id"] for r in old}
         new = list(rows)
         if old:

@@ -216,5 +216,7 @@ callbacks = Table(
     Column("cancel_reason", Text),
     Column("cancelled_at", Float),
     UniqueConstraint("pbx", "key", name="uq_callbacks_key"),
+    Column("closed_at", Float),  # fulfilled_at or cancelled_at; NULL while open (0004)
 )
 Index("ix_callbacks_number", callbacks.c.pbx, callbacks.c.number, callbacks.c.first_missed_at)
+Index("ix_callbacks_closed", callbacks.c.pbx, callbacks.c.number, callbacks.c.closed_at)

@@ -41,6 +41,25 @@ def _parse(number: str, region: str) -> phonenumbers.PhoneNumber | None:
     return parsed if phonenumbers.is_valid_number(parsed) else None
 
 
+def _kr_mobile() -> tuple[re.Pattern[str], re.Pattern[str], frozenset[int]]:
+    meta = phonenumbers.PhoneMetadata.metadata_for_region("KR")
+    return (re.compile(meta.mobile.national_number_pattern), re.compile(meta.general_desc.national_number_pattern),
+            frozenset(meta.mobile.possible_length))
+
+
+_MOBILE, _GENERAL, _MOBILE_LENGTHS = _kr_mobile()
+
+
+def _fast_kr_mobile(number: str) -> str | None:
+    """``+82...`` of a Korean mobile number written as plain digits (``01012345678``), by the
+    library's own metadata patterns, or None to let the library parse it: parsing costs ~0.15 ms,
+    and an import of a million calls meets hundreds of thousands of numbers."""
+    national = number[1:]
+    if len(national) in _MOBILE_LENGTHS and _MOBILE.fullmatch(national) and _GENERAL.fullmatch(national):
+        return "+82" + national
+    return None
+
+
 def normalize(number: str | None, region: str = "KR") -> str:
     """The E.164 form of a valid number (``+821012345678``); otherwise its digits (``2001``).
 
@@ -48,6 +67,10 @@ def normalize(number: str | None, region: str = "KR") -> str:
     """
     if not number:
         return ""
+    if region == "KR" and number.startswith("01") and number.isdigit():
+        fast = _fast_kr_mobile(number)
+        if fast is not None:
+            return fast
     parsed = _parse(number, region)
     if parsed is None:
         return _digits(number)

@@ -3,6 +3,7 @@
 pyst2 0.5.1 (``asterisk.manager``) is the AMI client callmon builds on, but as shipped it:
 
 - reads its socket through an unbuffered file, one byte per ``recv`` (about 1,400 events/s);
+- hands each event from its reading thread to its dispatch thread through a locked queue;
 - lets an exception in a callback kill its dispatch thread silently;
 - calls ``dict.has_key`` (Python 2) while parsing any ``ChanVariable`` header;
 - never reconnects, and its threads cannot be restarted.
@@ -112,8 +113,9 @@ class BufferedManager(pyst2.Manager):
                     if first.startswith(BANNER_PREFIX):
                         self.title, _, self.version = first.partition("/")
                     self._response_queue.put(_Message({"Response": "Generated Header", "Banner": first}))
-                for event in self.reader.feed(data):
-                    self._event_queue.put(_Event(event))
+                events = self.reader.feed(data)
+                if events:  # one queue hand-over per chunk, not per event (see event_dispatch)
+                    self._event_queue.put([_Event(e) for e in events])
                 while self.reader.responses:
                     self._response_queue.put(_Message(self.reader.responses.pop(0)))
         finally:
@@ -122,6 +124,18 @@ class BufferedManager(pyst2.Manager):
             self._event_queue.put(None)
             for _ in self._reswaiting:
                 self._response_queue.put(None)
+
+    def event_dispatch(self):
+        """pyst2's dispatch loop, taking the events of one read chunk at a time: the same
+        callbacks in the same order, without a lock round-trip between threads per event."""
+        while self._running.is_set():
+            batch = self._event_queue.get()
+            if not batch:
+                break
+            for ev in batch:
+                for callback in self._event_callbacks.get(ev.name, []) + self._event_callbacks.get("*", []):
+                    if callback(ev, self):
+                        break
 
     def close(self):
         """Log off if still connected, then stop both threads (pyst2's own close can hang here)."""

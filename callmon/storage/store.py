@@ -227,19 +227,45 @@ class Store(CallbackQueries, DirectoryQueries, FrameQueries):
             return
         items = [s if isinstance(s, ScoredCall) else ScoredCall(*s) for s in scored]
         self.delete_calls(conn, pbx, [s.call.call_id for s in items])
-        conn.execute(insert(calls), [call_row(s.call, s.score, s.customer_number) for s in items])
-        leg_params = [leg_row(s.call, leg) for s in items for leg in s.call.legs]
-        if leg_params:
-            conn.execute(insert(legs), leg_params)
-        result_params = [agent_result_row(s, r) for s in items for r in s.agent_results]
-        if result_params:
-            conn.execute(insert(agent_results), result_params)
+        self._bulk_insert(conn, calls, [call_row(s.call, s.score, s.customer_number) for s in items])
+        self._bulk_insert(conn, legs, [leg_row(s.call, leg) for s in items for leg in s.call.legs])
+        self._bulk_insert(conn, agent_results, [agent_result_row(s, r) for s in items for r in s.agent_results])
+
+    def _bulk_insert(self, conn: Connection, table, rows: list[dict[str, Any]]) -> None:
+        """Insert rows through the driver (executemany on SQLite, COPY on PostgreSQL): an import
+        writes calls by the hundred thousand, and SQLAlchemy's per-row parameter handling would
+        cost more than the database does."""
+        if not rows:
+            return
+        cols = [c.name for c in table.columns if c.name in rows[0]]
+        tuples = [tuple(r[c] for c in cols) for r in rows]
+        names = ", ".join(cols)
+        raw = conn.connection.driver_connection
+        if self.dialect == "sqlite":
+            raw.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(cols))})", tuples)
+        elif self.dialect == "postgresql":
+            with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+                for t in tuples:
+                    copy.write_row(t)
+        else:
+            conn.execute(insert(table), rows)
 
     def delete_calls(self, conn: Connection, pbx: str, call_ids: Sequence[str] | None = None) -> None:
         tables = (legs, agent_results, calls)
         if call_ids is None:
             for t in tables:
                 conn.execute(delete(t).where(t.c.pbx == pbx))
+            return
+        raw = conn.connection.driver_connection
+        if self.dialect == "sqlite":  # one indexed delete per id, no IN list to compile
+            pairs = [(pbx, cid) for cid in call_ids]
+            for t in tables:
+                raw.executemany(f"DELETE FROM {t.name} WHERE pbx = ? AND call_id = ?", pairs)
+            return
+        if self.dialect == "postgresql":
+            with raw.cursor() as cur:
+                for t in tables:
+                    cur.execute(f"DELETE FROM {t.name} WHERE pbx = %s AND call_id = ANY(%s)", (pbx, list(call_ids)))
             return
         for i in range(0, len(call_ids), CHUNK):
             chunk = list(call_ids[i:i + CHUNK])
@@ -355,5 +381,4 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: the journal's key index stays in memory
     cur.close()

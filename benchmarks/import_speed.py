@@ -1,0 +1,171 @@
+"""How fast ``callmon ingest`` takes a large Master.csv, against a bare ``pandas.read_csv`` of it.
+
+    python benchmarks/import_speed.py                  # 1,000,000 rows
+    python benchmarks/import_speed.py --rows 10000000  # RSS must stay flat
+
+The file is generated from the real records of ``sample_cdr/*/Master.csv``: each generated call is
+a copy of a real call (direct answered / abandoned / busy / ring timeout, queue answered /
+abandoned, ring group, transfer, outbound, internal; the load run's 140 queue calls weigh most)
+with new uniqueids, channel names, caller numbers and times. It prints, in one run: the seconds
+of ``pandas.read_csv``, the seconds of ``callmon ingest`` into a fresh SQLite file (rows journaled,
+calls derived, scored and stored), their ratio, and the ingest's peak RSS (it runs as a child
+process; its ``ru_maxrss`` is read after it ends).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "sample_cdr"
+I_START, I_ANSWER, I_END, I_UID, I_LID = 9, 10, 11, 16, 19
+FMT = "%Y-%m-%d %H:%M:%S"
+
+
+def _epoch(text: str) -> float:
+    return datetime.strptime(text, FMT).replace(tzinfo=timezone.utc).timestamp()
+
+
+def templates() -> list[list[list[str]]]:
+    """The real calls of the samples, each a list of Master.csv records (fields)."""
+    calls = []
+    for path in sorted(SAMPLES.glob("*/Master.csv")):
+        by_call: dict[str, list[list[str]]] = defaultdict(list)
+        for rec in csv.reader(path.read_text(encoding="utf-8").splitlines()):
+            by_call[rec[I_LID]].append(rec)
+        calls.extend(by_call.values())
+    return calls
+
+
+def _compile(call: list[list[str]]) -> list[tuple]:
+    """A template call as rows of (fields, time offsets, id slots, channel slots, caller number)."""
+    base = _epoch(call[0][I_START])
+    number = call[0][1] if len(call[0][1]) > 6 else None
+    ids: dict[str, int] = {}
+    chans: dict[str, int] = {}
+    rows = []
+    for rec in call:
+        offsets = tuple((i, int(_epoch(rec[i]) - base)) for i in (I_START, I_ANSWER, I_END) if rec[i])
+        id_slots = tuple((i, ids.setdefault(rec[i], len(ids))) for i in (I_UID, I_LID))
+        chan_slots = tuple((i, rec[i].rsplit("-", 1)[0], chans.setdefault(rec[i], len(chans))) for i in (5, 6) if rec[i])
+        rows.append((rec, offsets, id_slots, chan_slots, number))
+    return rows
+
+
+def generate(path: Path, rows: int, seed: int = 1) -> int:
+    """Write ``rows`` records to ``path``; return the number of calls."""
+    rnd = random.Random(seed)
+    calls = [_compile(c) for c in templates()]
+    t = 1_795_000_000.0
+    seq = chan = written = n_calls = 0
+    stamps: dict[int, str] = {}
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        out: list[str] = []
+        while written < rows:
+            call = rnd.choice(calls)
+            t += rnd.expovariate(1 / 0.8)
+            second = int(t)
+            number = f"010{rnd.randrange(10**8):08d}"
+            ids = [f"{second}.{seq + k}" for k in range(1, 5)]
+            chans = [(chan + k) & 0xFFFFFFFF for k in range(1, 5)]
+            seq, chan = seq + 4, chan + 4
+            for rec, offsets, id_slots, chan_slots, old_number in call:
+                r = list(rec)
+                for i, off in offsets:
+                    when = second + off
+                    text = stamps.get(when)
+                    if text is None:
+                        if len(stamps) > 100_000:
+                            stamps.clear()
+                        text = stamps[when] = time.strftime(FMT, time.gmtime(when))
+                    r[i] = text
+                for i, k in id_slots:
+                    r[i] = ids[k]
+                for i, name, k in chan_slots:
+                    r[i] = f"{name}-{chans[k]:08x}"
+                if old_number:
+                    r[1] = number
+                    r[4] = r[4].replace(old_number, number)
+                seq += 1
+                r[20] = str(seq)
+                out.append(_line(r))
+                written += 1
+            n_calls += 1
+            if len(out) >= 50_000:
+                fh.write("".join(out))
+                out.clear()
+        fh.write("".join(out))
+    return n_calls
+
+
+_BARE = frozenset({12, 13, 20})
+
+
+def _line(r: list[str]) -> str:
+    """A record as cdr_csv writes it: text quoted, numbers and an empty answer time bare."""
+    return ",".join(v if i in _BARE or (i == I_ANSWER and not v) else '"' + v.replace('"', '""') + '"'
+                    for i, v in enumerate(r)) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--keep", action="store_true", help="keep the generated file and database")
+    args = ap.parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="callmon-bench-"))
+    master = tmp / "Master.csv"
+    t0 = time.perf_counter()
+    n_calls = generate(master, args.rows)
+    print(f"generated about {args.rows:,} rows ({n_calls:,} calls, {master.stat().st_size / 1e6:.0f} MB) "
+          f"in {time.perf_counter() - t0:.1f} s")
+
+    import pandas as pd
+
+    t0 = time.perf_counter()
+    frame = pd.read_csv(master, header=None)
+    t_read = time.perf_counter() - t0
+    rows_read = len(frame)
+    del frame
+    print(f"pandas.read_csv:  {t_read:6.2f} s   {rows_read:,} rows")
+
+    cfg = tmp / "callmon.toml"
+    cfg.write_text('[pbx]\ncdr_timezone = "UTC"\n')
+    db = tmp / "callmon.db"
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "callmon", "ingest", str(master), "--db", f"sqlite:///{db}",
+                           "--config", str(cfg)], env=env, capture_output=True, text=True)
+    t_ingest = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    if proc.returncode != 0:
+        sys.exit(f"ingest failed ({proc.returncode}): {proc.stdout}{proc.stderr}")
+    print(f"callmon ingest:   {t_ingest:6.2f} s   {proc.stdout.strip()}")
+
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        journaled = conn.execute("select count(*) from journal").fetchone()[0]
+        scored = conn.execute("select count(*) from calls where ring_rule is not null").fetchone()[0]
+    print(f"stored: {journaled:,} journal rows, {scored:,} scored calls")
+    print(f"ratio ingest / read_csv: {t_ingest / t_read:.2f}   peak RSS of the ingest: {peak_mb:.0f} MB")
+    if not args.keep:
+        for p in tmp.iterdir():
+            p.unlink()
+        tmp.rmdir()
+    else:
+        print(f"kept in {tmp}")
+
+
+if __name__ == "__main__":
+    main()

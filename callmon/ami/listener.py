@@ -40,6 +40,7 @@ class ListenerStats:
     batches: int = 0
     malformed: int = 0
     write_errors: int = 0
+    stalls: int = 0
     # oldest event of each batch: its Timestamp -> committed, seconds (bounded: a day of batches)
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=500_000))
 
@@ -53,7 +54,8 @@ class Listener:
 
     def __init__(self, pipeline: Pipeline, host: str, port: int, user: str, secret: str, *,
                  flush_interval: float = 0.2, batch_size: int = 5000, backoff: tuple[float, float] = (0.5, 30.0),
-                 max_connections: int | None = None, on_batch: Callable[[ListenerStats], None] | None = None):
+                 max_connections: int | None = None, idle_timeout: float = 30.0, ping_timeout: float = 10.0,
+                 on_batch: Callable[[ListenerStats], None] | None = None):
         self.pipeline = pipeline
         self.host, self.port, self.user = host, int(port), user
         self._secret = secret
@@ -61,6 +63,7 @@ class Listener:
         self.batch_size = batch_size
         self.backoff = backoff
         self.max_connections = max_connections
+        self.idle_timeout, self.ping_timeout = idle_timeout, ping_timeout
         self.on_batch = on_batch
         self.tracker = CallTracker(pipeline.config, pipeline.pbx)
         self.stats = ListenerStats()
@@ -133,11 +136,31 @@ class Listener:
         self._manager = manager
         self.stats.connections += 1
         log.info("AMI connected to %s:%s as %s (connection %d)", self.host, self.port, self.user, self.stats.connections)
-        manager.disconnected.wait()
+        self._watch(manager)
         self.stats.malformed += manager.reader.stats.malformed + manager.reader.stats.truncated
         manager.close()
         self._manager = None
         self._gap("connection closed" if not self._stop.is_set() else "listener stopped")
+
+    def _watch(self, manager: BufferedManager) -> None:
+        """Wait for the connection to end; a line silent for ``idle_timeout`` gets a Ping, and one
+        that does not answer it within ``ping_timeout`` is cut (a stalled or half-dead TCP line
+        would otherwise hold the listener forever)."""
+        pinged_at: float | None = None
+        while not manager.disconnected.wait(min(1.0, self.idle_timeout / 2)):
+            now = time.monotonic()
+            if now - manager.last_rx < self.idle_timeout:
+                pinged_at = None
+            elif pinged_at is None:
+                manager.keepalive()
+                pinged_at = now
+            elif now - pinged_at > self.ping_timeout:
+                log.warning("AMI %s:%s silent for %.0f s and no answer to a Ping: reconnecting",
+                            self.host, self.port, now - manager.last_rx)
+                self.stats.stalls += 1
+                manager.abort()
+                manager.disconnected.wait(5)
+                return
 
     def _on_event(self, event, _manager) -> None:
         self._pending.append(event.ami)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from typing import Callable
 
 import asterisk.manager as pyst2
@@ -29,6 +30,7 @@ from callmon.ami.framing import BANNER_PREFIX, AmiEvent, FrameReader
 log = logging.getLogger(__name__)
 
 RECV_SIZE = 1 << 16
+KEEPALIVE_ID = "callmon-keepalive-"
 
 
 class _Message(pyst2.ManagerMsg):
@@ -74,6 +76,7 @@ class BufferedManager(pyst2.Manager):
         self._raw: socket.socket | None = None
         self.reader = FrameReader(source, keep_responses=True)
         self.disconnected = threading.Event()
+        self.last_rx = time.monotonic()  # when bytes last arrived: the keep-alive watches it
 
     def connect(self, host: str, port: int = 5038, timeout: float = 10.0):
         if self._connected.is_set():
@@ -107,6 +110,7 @@ class BufferedManager(pyst2.Manager):
                     data = b""
                 if not data:
                     break
+                self.last_rx = time.monotonic()
                 if banner_pending:
                     banner_pending = False
                     first = data.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
@@ -117,13 +121,30 @@ class BufferedManager(pyst2.Manager):
                 if events:  # one queue hand-over per chunk, not per event (see event_dispatch)
                     self._event_queue.put([_Event(e) for e in events])
                 while self.reader.responses:
-                    self._response_queue.put(_Message(self.reader.responses.pop(0)))
+                    headers = self.reader.responses.pop(0)
+                    if not headers.get("ActionID", "").startswith(KEEPALIVE_ID):  # nobody waits for those
+                        self._response_queue.put(_Message(headers))
         finally:
             self._connected.clear()
             self.disconnected.set()
             self._event_queue.put(None)
             for _ in self._reswaiting:
                 self._response_queue.put(None)
+
+    def keepalive(self) -> None:
+        """Send a Ping without waiting for its answer (any bytes back prove the line is alive)."""
+        try:
+            self._sock.write(f"Action: Ping\r\nActionID: {KEEPALIVE_ID}{time.time():.0f}\r\n\r\n".encode())
+        except (OSError, ValueError):
+            self.abort()
+
+    def abort(self) -> None:
+        """Cut the connection now (a dead line): the reading loop ends and reports the disconnect."""
+        if self._raw is not None:
+            try:
+                self._raw.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def event_dispatch(self):
         """pyst2's dispatch loop, taking the events of one read chunk at a time: the same

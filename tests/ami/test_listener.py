@@ -183,3 +183,16 @@ def test_sigterm_flushes_what_was_journaled(sqlite_url, tmp_path):
     events, _ = read_capture(capture)
     assert Store(sqlite_url).count_journal("default") == len({e.key for e in events})
     assert calls_of(sqlite_url) == ingested(tmp_path, "h_blind_transfer")
+
+
+def test_stalled_line_is_pinged_then_cut_and_reconnected(sqlite_url):
+    """A server that goes silent (not even answering Ping) is cut after the keep-alive and the
+    listener reconnects; the call it was in is incomplete, none is counted twice."""
+    capture = SAMPLES / "j_load" / "ami.raw"
+    with AmiServer.from_capture(capture, speed=0, stall_after=2000, stall_seconds=30) as server:
+        listener = listen(server, sqlite_url, calls=10_000, timeout=8, max_connections=2,
+                          idle_timeout=0.5, ping_timeout=0.5)
+    assert listener.stats.stalls == 1 and listener.stats.connections == 2
+    got = calls_of(sqlite_url)
+    assert len({c["call_id"] for c in got}) == len(got)
+    assert any(c["incomplete"] for c in got)

@@ -45,7 +45,7 @@ def ami_server(
     stall_after: Annotated[Optional[int], _opt("Fault: the first logged-in connection stalls after N events.", min=1)] = None,
     stall_seconds: Annotated[float, _opt("How long a stall lasts.", min=0)] = 5.0,
 ) -> None:
-    """Speak AMI on HOST:PORT and replay a capture to every client that logs in.
+    """AMI 재생 서버 / Speak AMI on HOST:PORT and replay a capture to every client that logs in.
 
     Prints "listening on HOST:PORT" once it accepts connections; stops on SIGTERM or Ctrl-C.
     """

@@ -19,7 +19,6 @@ start of the line with caller numbers masked) beside the input or in the directo
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import re
 from collections import Counter
@@ -27,13 +26,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+import orjson
+
 from sqlalchemy.engine import Connection
 
 from callmon.derive import derive_calls
 from callmon.importers import (
-    CallAssembler, Reject, observed_utc_offset, read_cdr_batches, read_cel_batches, read_queue_log_batches,
+    CallAssembler, CdrRow, Reject, observed_utc_offset, read_cdr_batches, read_cel_batches, read_queue_log_batches,
 )
 from callmon.importers.cdr import zone_warning
+from callmon.importers.columnar import single_record_calls
 from callmon.importers.source import TextSource
 from callmon.metrics.numbers import mask
 from callmon.model import Call
@@ -76,8 +78,9 @@ def mask_numbers(text: str) -> str:
 
 
 def _payload(row) -> str:
-    # the columns without file and line (the journal has its own), in field order
-    return json.dumps(dict(zip(row._fields[:-2], row[:-2])), ensure_ascii=False, separators=(",", ":"))
+    # the columns without file and line (the journal has its own), in field order; orjson writes
+    # what json.dumps(ensure_ascii=False, separators=(",", ":")) does, ten times faster
+    return orjson.dumps(dict(zip(row._fields[:-2], row[:-2]))).decode()
 
 
 def _cdr_entry(r) -> JournalRow:
@@ -208,10 +211,31 @@ class FileIngest:
         per_call = Counter(e.linkedid for e in entries if e.linkedid)
         stored = self.store.journal_counts(conn, pbx, per_call)
         elsewhere = {lid for lid, n in per_call.items() if stored.get(lid, 0) > n}
+        in_hand = [r for r, e in zip(rows, entries) if e.linkedid not in elsewhere] if elsewhere else rows
+        calls: list[Call] = []
+        if in_hand and type(in_hand[0]) is CdrRow:
+            single, in_hand = _single_records(in_hand)
+            calls, left = single_record_calls(single, cfg, pbx)
+            in_hand.extend(left)
         assembler = CallAssembler(cfg, pbx)
-        assembler.add(r for r, e in zip(rows, entries) if e.linkedid not in elsewhere) if elsewhere else assembler.add(rows)
-        calls = assembler.finish()
+        assembler.add(in_hand)
+        calls.extend(assembler.finish())
         if elsewhere:
             calls.extend(derive_calls(self.store, conn, pbx, cfg, elsewhere))
         self.pipeline.write(conn, calls)
         return calls
+
+
+def _single_records(rows: list) -> tuple[list, list]:
+    """``(records alone in their call, the others)``: a record with a linkedid none of whose ids
+    another record of the block names is a call of one record (the column-wise path's)."""
+    ids = Counter()
+    for r in rows:
+        ids[r.linkedid] += 1
+        if r.uniqueid and r.uniqueid != r.linkedid:
+            ids[r.uniqueid] += 1
+    single, other = [], []
+    for r in rows:
+        alone = r.linkedid and ids[r.linkedid] == 1 and (not r.uniqueid or r.uniqueid == r.linkedid or ids[r.uniqueid] == 1)
+        (single if alone else other).append(r)
+    return single, other

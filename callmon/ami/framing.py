@@ -16,6 +16,7 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 BANNER_PREFIX = "Asterisk Call Manager/"
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, eq=False)
 class AmiEvent:
     """One AMI event as Asterisk sent it: its name and its headers, in order.
 
@@ -40,7 +41,7 @@ class AmiEvent:
     def get(self, key: str, default: str | None = None) -> str | None:
         return self.headers.get(key, default)
 
-    @property
+    @cached_property  # asked several times per event on the listener's hot path
     def timestamp(self) -> float | None:
         """Unix time from the ``Timestamp`` header (``timestampevents = yes``), or None."""
         ts = self.headers.get("Timestamp")
@@ -59,7 +60,7 @@ class AmiEvent:
     def linkedid(self) -> str | None:
         return self.headers.get("Linkedid") or None
 
-    @property
+    @cached_property
     def call_linkedid(self) -> str | None:
         """The Linkedid this event belongs to, also for events that only name prefixed ids
         (``TransfererLinkedid`` of a BlindTransfer)."""

@@ -70,6 +70,7 @@ class Listener:
         self._pending: deque[AmiEvent] = deque()
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._drained = threading.Event()
         self._writer = threading.Thread(target=self._write_loop, name="callmon-writer", daemon=True)
         self._manager: BufferedManager | None = None
         self._last_ts: float | None = None
@@ -165,7 +166,13 @@ class Listener:
     def _on_event(self, event, _manager) -> None:
         self._pending.append(event.ami)
         if len(self._pending) >= self.batch_size:
-            self._wake.set()
+            if not self._wake.is_set():
+                self._wake.set()
+            # backpressure: past two batches behind, hold pyst2's dispatcher (and so its reader,
+            # and TCP, and the PBX's send queue) until the writer has caught up
+            while len(self._pending) >= 2 * self.batch_size and not self._stop.is_set():
+                self._drained.wait(0.05)
+                self._drained.clear()
 
     def _gap(self, reason: str) -> None:
         """Close every call in flight honestly: a marker per call, journaled like an event."""
@@ -179,6 +186,7 @@ class Listener:
             self._wake.clear()
             stopping = self._stop.is_set()
             self._drain()
+            self._drained.set()
             if stopping:
                 self._drain()
                 return

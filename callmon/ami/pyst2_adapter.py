@@ -30,6 +30,7 @@ from callmon.ami.framing import BANNER_PREFIX, AmiEvent, FrameReader
 log = logging.getLogger(__name__)
 
 RECV_SIZE = 1 << 16
+MAX_QUEUED_CHUNKS = 64  # ~4 MiB read ahead of the dispatcher; then stop reading (TCP pushes back)
 KEEPALIVE_ID = "callmon-keepalive-"
 
 
@@ -111,6 +112,8 @@ class BufferedManager(pyst2.Manager):
                 if not data:
                     break
                 self.last_rx = time.monotonic()
+                while self._event_queue.qsize() > MAX_QUEUED_CHUNKS and self._running.is_set():
+                    time.sleep(0.005)  # the consumer is behind: let it work instead of parsing ahead
                 if banner_pending:
                     banner_pending = False
                     first = data.split(b"\n", 1)[0].decode("utf-8", "replace").strip()

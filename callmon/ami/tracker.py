@@ -52,16 +52,25 @@ class _Group:
     hung_up: bool = False
 
 
+def _id_kind(key: str) -> str:
+    if key.endswith("Uniqueid") and not key.startswith("Bridge"):
+        return "u"
+    return "l" if key.endswith("Linkedid") else ""
+
+
+_ID_KINDS: dict[str, str] = {}  # header name -> "u" | "l" | "": decided once per name
+
+
 def _ids(event: AmiEvent) -> tuple[list[str], list[str]]:
     """Every Uniqueid-like and Linkedid-like header of an event (Dest*, Transferer*, ...)."""
     uids, lids = [], []
+    kinds = _ID_KINDS
     for k, v in event.headers.items():
-        if not v:
-            continue
-        if k.endswith("Uniqueid") and not k.startswith("Bridge"):
-            uids.append(v)
-        elif k.endswith("Linkedid"):
-            lids.append(v)
+        kind = kinds.get(k)
+        if kind is None:
+            kind = kinds[k] = _id_kind(k)
+        if kind and v:
+            (uids if kind == "u" else lids).append(v)
     return uids, lids
 
 

@@ -129,9 +129,9 @@ def test_master_csv_in_small_blocks_equals_one_block(sqlite_url, tmp_path, monke
     the records equal those of one block."""
     ingest(sqlite_url, str(SAMPLES / "j_load" / "Master.csv"))
     whole = calls_json(sqlite_url)
-    from callmon.importers import source
+    from callmon import file_ingest
 
-    monkeypatch.setitem(source.TextSource.open.__func__.__kwdefaults__, "block_bytes", 2048)
+    monkeypatch.setattr(file_ingest, "BLOCK_BYTES", 2048)
     small = f"sqlite:///{tmp_path / 'small.db'}"
     ingest(small, str(SAMPLES / "j_load" / "Master.csv"))
     assert calls_json(small) == whole
@@ -214,11 +214,11 @@ def test_unreadable_file_is_exit_2_and_the_others_go_in(sqlite_url, tmp_path):
 
 def test_one_file_is_one_transaction(sqlite_url, monkeypatch):
     """A failure after the first block leaves nothing of the file behind."""
+    from callmon import file_ingest
     from callmon.file_ingest import FileIngest
-    from callmon.importers import source
     from callmon.storage import Store
 
-    monkeypatch.setitem(source.TextSource.open.__func__.__kwdefaults__, "block_bytes", 4096)
+    monkeypatch.setattr(file_ingest, "BLOCK_BYTES", 4096)
     real = FileIngest._derive_block
     seen = []
 

@@ -118,6 +118,20 @@ def _line(r: list[str]) -> str:
                     for i, v in enumerate(r)) + "\n"
 
 
+def _watch_rss(proc: subprocess.Popen, every: float = 1.0) -> list[float]:
+    """The child's resident set (MB) every ``every`` seconds until it ends (Linux /proc)."""
+    samples = []
+    status = Path(f"/proc/{proc.pid}/status")
+    while proc.poll() is None:
+        try:
+            line = next(x for x in status.read_text().splitlines() if x.startswith("VmRSS:"))
+            samples.append(int(line.split()[1]) / 1024)
+        except (OSError, StopIteration):
+            break
+        time.sleep(every)
+    return samples
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
@@ -133,10 +147,11 @@ def main(argv: list[str] | None = None) -> None:
     import pandas as pd
 
     t0 = time.perf_counter()
-    frame = pd.read_csv(master, header=None)
+    if args.rows <= 2_000_000:
+        rows_read = len(pd.read_csv(master, header=None))
+    else:  # the whole frame of 10M rows of text would take ~10 GB: the same parse, in chunks
+        rows_read = sum(len(chunk) for chunk in pd.read_csv(master, header=None, chunksize=1_000_000))
     t_read = time.perf_counter() - t0
-    rows_read = len(frame)
-    del frame
     print(f"pandas.read_csv:  {t_read:6.2f} s   {rows_read:,} rows")
 
     cfg = tmp / "callmon.toml"
@@ -144,13 +159,19 @@ def main(argv: list[str] | None = None) -> None:
     db = tmp / "callmon.db"
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "callmon", "ingest", str(master), "--db", f"sqlite:///{db}",
-                           "--config", str(cfg)], env=env, capture_output=True, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "callmon", "ingest", str(master), "--db", f"sqlite:///{db}",
+                             "--config", str(cfg)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    samples = _watch_rss(proc)
+    out, err = proc.communicate()
     t_ingest = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     if proc.returncode != 0:
-        sys.exit(f"ingest failed ({proc.returncode}): {proc.stdout}{proc.stderr}")
-    print(f"callmon ingest:   {t_ingest:6.2f} s   {proc.stdout.strip()}")
+        sys.exit(f"ingest failed ({proc.returncode}): {out}{err}")
+    print(f"callmon ingest:   {t_ingest:6.2f} s   {out.strip()}")
+    if samples:
+        quarters = [samples[min(len(samples) - 1, len(samples) * q // 4)] for q in (1, 2, 3, 4)]
+        print("RSS of the ingest at 1/4, 1/2, 3/4 and the end of its run: "
+              + ", ".join(f"{mb:.0f} MB" for mb in quarters))
 
     import sqlite3
 

@@ -26,11 +26,10 @@ import pandas as pd
 
 from callmon.ami.interpret import endpoint_of
 from callmon.config import Config
+from callmon.importers.build import _SIDES
 from callmon.importers.cdr import FIELDS, CdrRow
 from callmon.importers.facts import _FRACTIONS, DISPOSITION_STATUS, REFUSED
 from callmon.model import Call, Leg
-
-_SIDES = {"inbound": ("customer", "agent"), "outbound": ("agent", "customer"), "internal": ("caller", "callee")}
 
 
 def _times(f: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -7,6 +7,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -238,7 +239,7 @@ class Store(CallbackQueries, DirectoryQueries, FrameQueries):
         if not rows:
             return
         cols = [c.name for c in table.columns if c.name in rows[0]]
-        tuples = [tuple(r[c] for c in cols) for r in rows]
+        tuples = list(map(itemgetter(*cols), rows))
         names = ", ".join(cols)
         raw = conn.connection.driver_connection
         if self.dialect == "sqlite":

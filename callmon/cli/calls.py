@@ -58,7 +58,7 @@ def ingest(
     Master.csv, CEL and queue_log of one period may be given together (or one after another):
     their rows are merged per call, and with what the live listener recorded: a complete AMI
     record stands (the files are added to its sources), an incomplete or missing one is replaced
-    by the record from the files. Local times in the files are read in [pbx] cdr_timezone of the
+    by the record from the files. Local times in the files are read in pbx.cdr_timezone of the
     config (default: timezone; "auto" judges Master.csv by its uniqueids).
 
     Idempotent: ingesting the same file again changes nothing. Each file is one transaction.

@@ -100,6 +100,8 @@ def test_files_complete_a_call_the_listener_lost(db_url, tmp_path):
     assert call["call_id"] == lost["call_id"] and call["incomplete"] is False
     assert (call["outcome"], call["hangup_by"]) == (exp["outcome"], exp["hangup_by"])
     assert call["sources"] == ["ami", "cdr", "cel"]
+    run_cli("rebuild", "--db", db_url, "--config", CONFIG)
+    assert calls_json(db_url) == [call]  # the journal gives the same reconciled record again
     run_cli("ingest", str(SAMPLES / "c_direct_abandon" / "ami.raw"), "--db", db_url)
     (whole,) = calls_json(db_url)  # the full capture arrives later: the complete AMI record stands
     assert whole["sources"] == ["ami", "cdr", "cel"] and whole["incomplete"] is False

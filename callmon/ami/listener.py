@@ -78,6 +78,7 @@ class Listener:
 
     # -- the connection loop ---------------------------------------------------------------
     def run(self) -> ListenerStats:
+        checkpoints = self.pipeline.store.background_checkpoints()
         self._writer.start()
         attempt = 0
         try:
@@ -101,6 +102,8 @@ class Listener:
             self._stop.set()
             self._wake.set()
             self._writer.join()
+            if checkpoints is not None:
+                checkpoints.set()
         return self.stats
 
     def stop(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass
 from operator import itemgetter
@@ -91,7 +92,8 @@ class Store(CallbackQueries, DirectoryQueries, FrameQueries):
         except (ArgumentError, ImportError) as exc:
             raise StoreError(f"bad database URL {safe_url(self.url)}: {exc}") from exc
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            self.autocheckpoint = True
+            event.listen(self.engine, "connect", lambda conn, rec: _sqlite_pragmas(conn, self.autocheckpoint))
         if migrate:
             self.migrate()
 
@@ -118,6 +120,30 @@ class Store(CallbackQueries, DirectoryQueries, FrameQueries):
     def begin(self):
         """A transaction: ``with store.begin() as conn: ...`` (all or nothing)."""
         return self.engine.begin()
+
+    def background_checkpoints(self, interval: float = 1.0) -> threading.Event | None:
+        """SQLite: copy the WAL into the database from a thread of its own (PASSIVE checkpoints,
+        which never block a writer) instead of inside the writer's commits; sqlite releases the
+        GIL during that I/O, so a busy writer (the live listener) keeps going. Returns the event
+        that stops the thread; None (nothing to do) on PostgreSQL or an in-memory database."""
+        if self.dialect != "sqlite" or self.engine.url.database in (None, "", ":memory:"):
+            return None
+        self.autocheckpoint = False
+        self.engine.dispose()  # pooled connections were opened with autocheckpoint on
+        stop = threading.Event()
+
+        def run() -> None:
+            while not stop.wait(interval):
+                try:
+                    with self.engine.connect() as conn:
+                        conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                except SQLAlchemyError as exc:
+                    log.warning("WAL checkpoint failed: %s", str(exc).splitlines()[0])
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+        threading.Thread(target=run, name="callmon-checkpoint", daemon=True).start()
+        return stop
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -378,9 +404,11 @@ def _int(value: float | None) -> int | None:
     return None if value is None else int(value)
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
+def _sqlite_pragmas(dbapi_conn, autocheckpoint: bool = True) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: the journal's key index stays in memory
+    if not autocheckpoint:
+        cur.execute("PRAGMA wal_autocheckpoint=0")  # a background thread checkpoints
     cur.close()

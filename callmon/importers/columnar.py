@@ -78,8 +78,8 @@ def single_record_calls(rows: Sequence[CdrRow], config: Config, pbx: str) -> tup
     b_answered_at = np.where(answered & ~pre_answered, answer, np.nan)
 
     staff = _Staff(config)
-    a_staff = np.fromiter((staff(endpoint_of(c)) for c in f["channel"]), bool, len(f))
-    b_end = [endpoint_of(c) if c else "" for c in f["dstchannel"]]
+    a_staff = np.fromiter(map(staff, _endpoints(f["channel"])), bool, len(f))
+    b_end = _endpoints(f["dstchannel"])
     b_staff = np.fromiter((staff(e) if e else False for e in b_end), bool, len(f))
     direction = np.where(~a_staff, "inbound", np.where(has_b & ~b_staff, "outbound", "internal"))
     candidate = has_b & np.where(direction == "outbound", ~b_staff, b_staff)
@@ -97,6 +97,10 @@ def single_record_calls(rows: Sequence[CdrRow], config: Config, pbx: str) -> tup
     start_l, end_l = start.tolist(), end.tolist()
     first_ring_l, answered_at_l, b_answered_l = first_ring.tolist(), answered_at.tolist(), b_answered_at.tolist()
 
+    direction, won, has_b, b_staff = direction.tolist(), won.tolist(), has_b.tolist(), b_staff.tolist()
+    answered, refused, pre_answered = answered.tolist(), refused.tolist(), pre_answered.tolist()
+    hangup_system, caller_hung_up, voicemail = hangup_system.tolist(), caller_hung_up.tolist(), voicemail.tolist()
+    status_l, refusal, queue = status.tolist(), refusal.tolist(), queue.tolist()
     out = []
     for i, (call_id, channel, dst_channel, src, dst, uid) in enumerate(zip(
             f["linkedid"], f["channel"], f["dstchannel"], f["src"], f["dst"], f["uniqueid"])):
@@ -111,16 +115,29 @@ def single_record_calls(rows: Sequence[CdrRow], config: Config, pbx: str) -> tup
             outcome = _missed(d, voicemail[i], refusal[i], hangup_by)
         legs = ()
         if has_b[i]:
-            legs = (_leg(dst_channel, b_end[i], bool(b_staff[i]), start_l[i], end_l[i], b_answered_l[i], answered[i],
-                         refused[i], pre_answered[i], status.iat[i], caller_hung_up[i] and caller_side == hangup_by),)
+            legs = (_leg(dst_channel, b_end[i], b_staff[i], start_l[i], end_l[i], b_answered_l[i], answered[i],
+                         refused[i], pre_answered[i], status_l[i], caller_hung_up[i] and caller_side == hangup_by),)
         out.append(Call(
-            pbx=pbx, call_id=call_id or uid or channel, direction=str(d), caller=src, called=dst,
+            pbx=pbx, call_id=call_id or uid or channel, direction=d, caller=src, called=dst,
             arrived_at=start_l[i], outcome=outcome, queue=queue[i] or None, first_ring_at=_num(first_ring_l[i]),
             answered_at=_num(answered_at_l[i]), ended_at=end_l[i], answered_by=answered_by, answered_leg=None, hangup_by=hangup_by,
             hangup_channel=hangup_channel, transferred=False, incomplete=False, legs=legs,
             uniqueids=(uid,) if uid else (), sources=("cdr",),
         ))
     return out, rest
+
+
+_ENDPOINT = r"^[^/]*/(?P<base>.*)-[0-9a-fA-F]+$"
+
+
+def _endpoints(channels: pd.Series) -> list[str]:
+    """:func:`~callmon.ami.interpret.endpoint_of` of a column of channel names ('' stays '')."""
+    found = channels.str.extract(_ENDPOINT, expand=False)
+    out = found.where(found.notna(), channels.str.partition("/")[2]).tolist()
+    for i, c in enumerate(channels.tolist()):
+        if "/" not in c or c.startswith("Local/") or not out[i]:
+            out[i] = endpoint_of(c) if c else ""
+    return out
 
 
 def _num(v: float) -> float | None:

@@ -70,3 +70,15 @@ def test_equals_the_assembler_for_every_disposition_and_shape(lastapp):
                                       channel=f"{chan}{n}", lastapp=lastapp, lastdata="support,t" if lastapp == "Queue" else "",
                                       uniqueid=f"{base.uniqueid}{n}", linkedid=f"{lid}{n}" if lid else "", line=n))
     assert assert_same(variants) > 100
+
+
+def test_endpoints_of_a_column_equal_endpoint_of():
+    """The column-wise endpoint of each channel name is endpoint_of's, odd names included."""
+    import pandas as pd
+
+    from callmon.ami.interpret import endpoint_of
+    from callmon.importers.columnar import _endpoints
+
+    names = ["PJSIP/2001-00000001", "PJSIP/pstn-out-0000000d", "SIP/ddddd", "Local/259@default-0000;1", "", "x",
+             "PJSIP/a-b-zz", "PJSIP/a-", "IAX2/foo-1a2B", "DAHDI/1-1", "PJSIP/-0001", "a/b/c-01", "PJSIP/x-0-0"]
+    assert _endpoints(pd.Series(names)) == [endpoint_of(n) if n else "" for n in names]

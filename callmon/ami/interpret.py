@@ -47,7 +47,6 @@ class _Chan:
     hangup_at: float | None = None
     hangup_cause: int | None = None
     dial_status: str | None = None
-    transferred_at: float | None = None
     seen_new: bool = False  # its Newchannel was seen: we know how the channel began
 
     @property
@@ -79,12 +78,10 @@ class _State:
         self.chans: dict[str, _Chan] = {}
         self.order: list[str] = []
         self.queue: str | None = None
-        self.queue_left_at: float | None = None
         self.queue_abandoned = False
         self.transfers: list[tuple[float | None, str]] = []  # (time, transferer channel)
         self.voicemail = False
         self.hangup_requests: list[tuple[float | None, str]] = []  # (time, uniqueid) in order
-        self.agent_complete_reason: str | None = None
 
     def chan(self, uid: str | None) -> _Chan | None:
         if not uid:
@@ -94,12 +91,6 @@ class _State:
             c = self.chans[uid] = _Chan(uid)
             self.order.append(uid)
         return c
-
-    def by_name(self, channel: str | None) -> _Chan | None:
-        for c in self.chans.values():
-            if c.channel == channel:
-                return c
-        return None
 
 
 def _note_channel(st: _State, ev: AmiEvent, ts: float | None) -> _Chan | None:
@@ -185,19 +176,9 @@ def _agent_called(st: _State, ev: AmiEvent, ts: float | None) -> None:
         dest.channel = dest.channel or (ev.get("DestChannel") or "")
 
 
-def _agent_complete(st: _State, ev: AmiEvent, ts: float | None) -> None:
-    _note_channel(st, ev, ts)
-    st.agent_complete_reason = st.agent_complete_reason or ev.get("Reason")
-
-
 def _queue_join(st: _State, ev: AmiEvent, ts: float | None) -> None:
     _note_channel(st, ev, ts)
     st.queue = st.queue or ev.get("Queue")
-
-
-def _queue_leave(st: _State, ev: AmiEvent, ts: float | None) -> None:
-    _note_channel(st, ev, ts)
-    st.queue_left_at = st.queue_left_at or ts
 
 
 def _queue_abandon(st: _State, ev: AmiEvent, ts: float | None) -> None:
@@ -251,9 +232,7 @@ HANDLERS: dict[str, Callable[[_State, AmiEvent, float | None], None]] = {
     "DialEnd": _dialend,
     "AgentCalled": _agent_called,
     "AgentConnect": _agent_connect,
-    "AgentComplete": _agent_complete,
     "QueueCallerJoin": _queue_join,
-    "QueueCallerLeave": _queue_leave,
     "QueueCallerAbandon": _queue_abandon,
     "HangupRequest": _hangup_request,
     "Hangup": _hangup,

@@ -179,6 +179,7 @@ class Listener:
 
     def _gap(self, reason: str) -> None:
         """Close every call in flight honestly: a marker per call, journaled like an event."""
+        log.info("AMI %s:%s: %s; calls in flight are closed as incomplete", self.host, self.port, reason)
         self._pending.append(AmiEvent("__flush__", {}))  # ordering barrier: what came before goes first
         self._wake.set()
 

@@ -13,6 +13,19 @@ DIRECTIONS = ("inbound", "outbound", "internal")
 OUTCOMES = ("answered", "abandoned", "no_answer", "busy", "failed", "voicemail")
 HANGUP_SIDES = ("customer", "agent", "system", "caller", "callee")
 RULE_RESULTS = ("pass", "fail", "na")
+# hangup_by of (the caller's side, the answering side), by direction
+SIDES = {"inbound": ("customer", "agent"), "outbound": ("agent", "customer"), "internal": ("caller", "callee")}
+
+
+def direction_of(caller_is_staff: bool, any_outside_leg: bool) -> str:
+    """inbound (an outside caller), outbound (staff calling out), or internal (staff to staff).
+
+    >>> direction_of(False, False), direction_of(True, True), direction_of(True, False)
+    ('inbound', 'outbound', 'internal')
+    """
+    if not caller_is_staff:
+        return "inbound"
+    return "outbound" if any_outside_leg else "internal"
 
 
 @dataclass(frozen=True, slots=True)

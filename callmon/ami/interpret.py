@@ -21,7 +21,7 @@ from typing import Callable
 
 from callmon.ami.framing import AmiEvent
 from callmon.config import Config
-from callmon.model import Call, Leg
+from callmon.model import SIDES, Call, Leg, direction_of
 
 log = logging.getLogger(__name__)
 
@@ -264,13 +264,7 @@ def assemble(events: list[AmiEvent], config: Config, pbx: str, *, incomplete: bo
 
     legs_ch = [c for u, c in st.chans.items() if c is not primary and not c.is_local and c.channel]
     staff = config.is_staff_endpoint
-    primary_staff = staff(primary.endpoint)
-    if not primary_staff:
-        direction = "inbound"
-    elif any(not staff(c.endpoint) for c in legs_ch):
-        direction = "outbound"
-    else:
-        direction = "internal"
+    direction = direction_of(staff(primary.endpoint), any(not staff(c.endpoint) for c in legs_ch))
     wanted_party = "outside" if direction == "outbound" else "staff"
 
     def party(c: _Chan) -> str:
@@ -346,9 +340,8 @@ def _hangup_side(st: _State, primary: _Chan, legs: tuple[Leg, ...], direction: s
         t_transfer = transferers.get(c.channel)
         if t_transfer is not None and (ts is None or t_transfer is None or ts >= t_transfer):
             continue
-        side_of_primary = {"inbound": "customer", "outbound": "agent", "internal": "caller"}[direction]
-        side_of_leg = {"inbound": "agent", "outbound": "customer", "internal": "callee"}[direction]
-        return (side_of_primary if c is primary else side_of_leg), c.channel
+        caller_side, answer_side = SIDES[direction]
+        return (caller_side if c is primary else answer_side), c.channel
     if incomplete:
         return None, None
     return "system", None

@@ -26,13 +26,12 @@ from functools import lru_cache
 from callmon.ami.interpret import endpoint_of as endpoint
 from callmon.config import Config
 from callmon.importers.facts import REFUSED, CallFacts, Chan, QueueSummary, queue_summary
-from callmon.model import Call, Leg
+from callmon.model import SIDES, Call, Leg, direction_of
 
 log = logging.getLogger(__name__)
 
 SOURCE_ORDER = ("cdr", "cel", "queue_log")
 _SAME_MOMENT = 1.0  # s: CDR times are whole seconds
-_SIDES = {"inbound": ("customer", "agent"), "outbound": ("agent", "customer"), "internal": ("caller", "callee")}
 
 
 def is_local(channel: str) -> bool:
@@ -60,12 +59,7 @@ def build_call(facts: CallFacts, config: Config, pbx: str, call_id: str | None =
         legs.sort(key=_created)
     ends = {c.channel: endpoint(c.channel) for c in legs}
     party = {ch: "staff" if staff(ep) else "outside" for ch, ep in ends.items()}
-    if not staff(endpoint(primary.channel)):
-        direction = "inbound"
-    elif "outside" in party.values():
-        direction = "outbound"
-    else:
-        direction = "internal"
+    direction = direction_of(staff(endpoint(primary.channel)), "outside" in party.values())
     wanted = "outside" if direction == "outbound" else "staff"
     candidates = [c for c in legs if party[c.channel] == wanted]
 
@@ -88,7 +82,7 @@ def build_call(facts: CallFacts, config: Config, pbx: str, call_id: str | None =
     first_ring_at = min(ring_starts) if ring_starts else None
 
     hangup_by, hangup_channel = _hangup_side(facts, primary, legs, direction, answered_by is not None, q)
-    status = {c.channel: _dial_status(c, primary, answered, hangup_by == _SIDES[direction][0]) for c in legs}
+    status = {c.channel: _dial_status(c, primary, answered, hangup_by == SIDES[direction][0]) for c in legs}
     transferred = facts.transferred or bool(q and q.transferred) or (
         "cel" not in facts.sources and len({c.channel for c in answered}) > 1)
     outcome = _outcome(facts, direction, answered_by is not None, hangup_by, q)
@@ -182,7 +176,7 @@ def _member_extension(agent: str | None, config: Config) -> str | None:
 
 def _hangup_side(facts: CallFacts, primary: Chan, legs: list[Chan], direction: str, answered: bool,
                  q: QueueSummary | None) -> tuple[str | None, str | None]:
-    caller_side, answer_side = _SIDES[direction]
+    caller_side, answer_side = SIDES[direction]
     parties = {primary.channel: caller_side}
     for c in legs:
         if c.answered and c.channel not in facts.transferers:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from callmon.ami.interpret import endpoint_of
 from callmon.config import Config
-from callmon.importers.build import _SIDES
+from callmon.model import SIDES
 from callmon.importers.cdr import FIELDS, CdrRow
 from callmon.importers.facts import _FRACTIONS, DISPOSITION_STATUS, REFUSED
 from callmon.model import Call, Leg
@@ -105,7 +105,7 @@ def single_record_calls(rows: Sequence[CdrRow], config: Config, pbx: str) -> tup
     for i, (call_id, channel, dst_channel, src, dst, uid) in enumerate(zip(
             f["linkedid"], f["channel"], f["dstchannel"], f["src"], f["dst"], f["uniqueid"])):
         d = direction[i]
-        caller_side = _SIDES[d][0]
+        caller_side = SIDES[d][0]
         if won[i]:
             outcome, hangup_by, hangup_channel = "answered", None, None
             answered_by = dst if d == "outbound" else b_end[i]

@@ -6,18 +6,23 @@ pyst2 0.5.1 (``asterisk.manager``) is the AMI client callmon builds on, but as s
 - hands each event from its reading thread to its dispatch thread through a locked queue;
 - lets an exception in a callback kill its dispatch thread silently;
 - calls ``dict.has_key`` (Python 2) while parsing any ``ChanVariable`` header;
-- never reconnects, and its threads cannot be restarted.
+- never reconnects, and its threads cannot be restarted;
+- waits for an action's response forever: if the connection ends between writing the action and
+  registering the waiter (a refused login, then ``Logoff`` on a socket the PBX just closed), nobody
+  ever wakes it.
 
 :class:`BufferedManager` keeps pyst2's public API (``connect``, ``login``, ``send_action``,
 ``register_event``, ``close``) and its response/event queues and dispatch thread, and replaces only
 the reading loop: big ``recv`` chunks framed by :class:`callmon.ami.framing.FrameReader`. Callbacks
-are wrapped so one exception is logged, never fatal. Reconnecting is the caller's job: use a new
+are wrapped so one exception is logged, never fatal. Waiting for a response ends when the connection
+does or after ``ACTION_TIMEOUT`` (pyst2 then raises its own "Connection Terminated"). Reconnecting is the caller's job: use a new
 ``BufferedManager`` per connection (see :mod:`callmon.ami.listener`).
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import socket
 import threading
 import time
@@ -32,6 +37,27 @@ log = logging.getLogger(__name__)
 RECV_SIZE = 1 << 16
 MAX_QUEUED_CHUNKS = 64  # ~4 MiB read ahead of the dispatcher; then stop reading (TCP pushes back)
 KEEPALIVE_ID = "callmon-keepalive-"
+ACTION_TIMEOUT = 10.0  # seconds an action (Login, Logoff) may wait for its response
+
+
+class _ResponseQueue(queue.Queue):
+    """pyst2's response queue whose blocking ``get`` gives up (returns ``None``, which pyst2 reads
+    as a terminated connection) once the connection is gone or after ``ACTION_TIMEOUT``."""
+
+    def __init__(self, disconnected: threading.Event):
+        super().__init__()
+        self._disconnected = disconnected
+
+    def get(self, block: bool = True, timeout: float | None = None):
+        if not block or timeout is not None:
+            return super().get(block, timeout)
+        deadline = time.monotonic() + ACTION_TIMEOUT
+        while True:
+            try:
+                return super().get(timeout=0.1)
+            except queue.Empty:
+                if self._disconnected.is_set() or time.monotonic() > deadline:
+                    return None
 
 
 class _Message(pyst2.ManagerMsg):
@@ -77,6 +103,7 @@ class BufferedManager(pyst2.Manager):
         self._raw: socket.socket | None = None
         self.reader = FrameReader(source, keep_responses=True)
         self.disconnected = threading.Event()
+        self._response_queue = _ResponseQueue(self.disconnected)
         self.last_rx = time.monotonic()  # when bytes last arrived: the keep-alive watches it
 
     def connect(self, host: str, port: int = 5038, timeout: float = 10.0):

@@ -116,6 +116,10 @@ def _is_miss(call: Call) -> bool:
     return call.direction == "inbound" and call.outcome in MISSED_OUTCOMES and is_outside(call.caller)
 
 
+def _got_through(call: Call) -> bool:
+    return call.answered_at is not None or call.outcome == "answered"
+
+
 def _events(calls: Iterable[Call], memos: Iterable[Memo], cancellations: Iterable[Cancellation]):
     """(time, order, kind, number as dialled, item), sorted; at one instant a miss opens first."""
     events = []
@@ -130,8 +134,12 @@ def _events(calls: Iterable[Call], memos: Iterable[Memo], cancellations: Iterabl
             at = call.answered_at if call.answered_at is not None else (call.ended_at or call.arrived_at)
             if at is not None:
                 events.append((at, 2, "callback", call.called, call))
-        elif call.direction == "inbound" and call.answered_at is not None and is_outside(call.caller):
-            events.append((call.answered_at, 2, "answered_in", call.caller, call))
+        elif call.direction == "inbound" and _got_through(call) and is_outside(call.caller):
+            # a queue call known from Master.csv alone was answered at a moment the file does not
+            # give (its answer time is the PBX's Answer()): the customer got through on arrival
+            at = call.answered_at if call.answered_at is not None else (call.arrived_at or call.ended_at)
+            if at is not None:
+                events.append((at, 2, "answered_in", call.caller, call))
     events += [(m.at, 1, "memo", m.number, m) for m in memos]
     events += [(c.at, 3, "cancel", c.key, c) for c in cancellations]
     events.sort(key=lambda e: (e[0], e[1]))

@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from callmon.metrics.callbacks import Callback, Cancellation, Memo
+from callmon.metrics.callbacks import MISSED_OUTCOMES, Callback, Cancellation, Memo
 from callmon.model import Call
+from callmon.storage.lists import one_of
 from callmon.storage.schema import calls, callbacks, cancellations, memos
 
 CHUNK = 500
@@ -57,20 +58,12 @@ def callback_from_row(row: Mapping[str, Any]) -> Callback:
     )
 
 
-def _chunks(values: Collection[str]) -> Iterable[list[str]]:
-    ordered = sorted(values)
-    for i in range(0, len(ordered), CHUNK):
-        yield ordered[i:i + CHUNK]
-
-
 def _run(conn: Connection, pieces: list, column, numbers: Collection[str] | None) -> Iterable[Any]:
     """The rows of each query in ``pieces``, for these numbers of ``column`` (all when None)."""
+    if numbers is not None and not numbers:
+        return
     for piece in pieces:
-        if numbers is None:
-            yield from conn.execute(piece)
-        else:
-            for chunk in _chunks(numbers):
-                yield from conn.execute(piece.where(column.in_(chunk)))
+        yield from conn.execute(piece if numbers is None else piece.where(one_of(column, numbers)))
 
 
 def _by_number(conn: Connection, base, numbers: Collection[str] | None, ended_since: float) -> Iterable[Any]:
@@ -98,17 +91,19 @@ class CallbackQueries:
 
     def numbers_with_unanswered(self, conn: Connection, pbx: str, numbers: Collection[str] | None,
                                 ended_since: float = float("-inf")) -> set[str]:
-        """Of these numbers (all when None), those with an unanswered inbound call still going on
-        or ended at or after ``ended_since``: the only calls that can open an obligation."""
+        """Of these numbers (all when None), those with a missed inbound call (an outcome of
+        ``MISSED_OUTCOMES``) still going on or ended at or after ``ended_since``: the only calls
+        that can open an obligation."""
         base = select(calls.c.customer_number).where(
-            calls.c.pbx == pbx, calls.c.direction == "inbound", calls.c.answered_at.is_(None)).distinct()
+            calls.c.pbx == pbx, calls.c.direction == "inbound", calls.c.outcome.in_(MISSED_OUTCOMES)).distinct()
         return {r.customer_number for r in _by_number(conn, base, numbers, ended_since)}
 
     def calls_by_id(self, conn: Connection, pbx: str, call_ids: Collection[str]) -> list[tuple[str | None, Call]]:
         """(number, call) of stored calls by call_id (the versions a write is about to replace)."""
-        q = select(calls.c.customer_number, *_CALL_COLUMNS).where(calls.c.pbx == pbx)
-        return [(r.customer_number, call_from_row(r))
-                for chunk in _chunks(call_ids) for r in conn.execute(q.where(calls.c.call_id.in_(chunk)))]
+        if not call_ids:
+            return []
+        q = select(calls.c.customer_number, *_CALL_COLUMNS).where(calls.c.pbx == pbx, one_of(calls.c.call_id, call_ids))
+        return [(r.customer_number, call_from_row(r)) for r in conn.execute(q)]
 
     def callback_calls(self, conn: Connection, pbx: str, until: float) -> list[Call]:
         """The calls that take part in an obligation (they carry a callback_id), arrived by ``until``."""

@@ -118,6 +118,15 @@ def test_customer_who_calls_again_and_gets_through_resolves_it():
     assert (cb.status, cb.fulfilled_by_call_id, cb.fulfilled_by_agent) == ("resolved_by_customer", "i2", "Kim Agent")
 
 
+def test_customer_answered_in_a_queue_known_from_cdr_alone_resolves_it():
+    """A queue call from Master.csv alone is answered without a staff answer time: the customer
+    still got through (on arrival, as far as the file tells), which resolves the obligation."""
+    again = make_call("i2", caller="01012345678", arrived_at=at(2026, 11, 19, 9, 10), answered_by="2001")
+    assert again.answered_at is None
+    cb = only(derive_callbacks([miss(), again], now=at(2026, 11, 19, 12), agent_of=DIRECTORY))
+    assert (cb.status, cb.fulfilled_at, cb.fulfilled_by_call_id) == ("resolved_by_customer", again.arrived_at, "i2")
+
+
 def test_answered_call_from_another_number_resolves_nothing():
     """Only the same number counts."""
     other = make_call("i2", caller="01099998888", arrived_at=at(2026, 11, 19, 9, 10), ring=2.0)

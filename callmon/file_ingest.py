@@ -35,7 +35,7 @@ from callmon.importers import (
     CallAssembler, CdrRow, Reject, observed_utc_offset, read_cdr_batches, read_cel_batches, read_queue_log_batches,
 )
 from callmon.importers.cdr import zone_warning
-from callmon.importers.columnar import single_record_calls
+from callmon.importers.columnar import SingleRecords
 from callmon.importers.source import TextSource
 from callmon.metrics.numbers import mask
 from callmon.model import Call
@@ -159,6 +159,11 @@ class FileIngest:
     ``progress(nbytes)`` is called after each block with the bytes it covered.
     """
 
+    #: calls of one Master.csv record each are scored and written as columns
+    #: (:meth:`~callmon.pipeline.Pipeline.write_records`); False: one record object each, as the
+    #: other calls are (the tests compare the two)
+    columnar = True
+
     def __init__(self, pipeline: Pipeline, *, rejects_dir: Path | None = None,
                  progress: Callable[[int], None] | None = None):
         self.pipeline = pipeline
@@ -194,10 +199,10 @@ class FileIngest:
                     new = self.store.journal(conn, self.pipeline.pbx, str(path), entries)
                     report.new_rows += new
                     if new:
-                        calls = self._derive_block(conn, rows, entries)
-                        ids = {c.call_id for c in calls}
+                        derived = self._derive_block(conn, rows, entries)
+                        ids = {call_id for call_id, _ in derived}
                         report.calls += len(ids - previous)
-                        report.incomplete_calls += sum(c.incomplete for c in calls if c.call_id not in previous)
+                        report.incomplete_calls += sum(cut for call_id, cut in derived if call_id not in previous)
                         previous = ids
                     if batch.encoding != "utf-8":
                         report.encoding = batch.encoding
@@ -209,25 +214,32 @@ class FileIngest:
         report.rejects_file = rejects.path if rejects.count else None
         return report
 
-    def _derive_block(self, conn: Connection, rows: list, entries: list[JournalRow]) -> list[Call]:
-        """Derive and store the calls of one block (see the module docstring); return them."""
+    def _derive_block(self, conn: Connection, rows: list, entries: list[JournalRow]) -> list[tuple[str, bool]]:
+        """Derive and store the calls of one block (see the module docstring); return their
+        ``(call_id, incomplete)``."""
         pbx, cfg = self.pipeline.pbx, self.pipeline.config
         per_call = Counter(e.linkedid for e in entries if e.linkedid)
         stored = self.store.journal_counts(conn, pbx, per_call)
         elsewhere = {lid for lid, n in per_call.items() if stored.get(lid, 0) > n}
         in_hand = [r for r, e in zip(rows, entries) if e.linkedid not in elsewhere] if elsewhere else rows
         calls: list[Call] = []
+        derived: list[tuple[str, bool]] = []
         if in_hand and type(in_hand[0]) is CdrRow:
             single, in_hand = _single_records(in_hand)
-            calls, left = single_record_calls(single, cfg, pbx)
-            in_hand.extend(left)
+            records = SingleRecords(single, cfg, pbx)
+            in_hand.extend(records.rest)
+            if self.columnar:
+                self.pipeline.write_records(conn, records)
+                derived = [(records.call_id(i), False) for i in range(records.n)]
+            else:
+                calls = records.calls()
         assembler = CallAssembler(cfg, pbx)
         assembler.add(in_hand)
         calls.extend(assembler.finish())
         if elsewhere:
             calls.extend(derive_calls(self.store, conn, pbx, cfg, elsewhere))
         self.pipeline.write(conn, calls)
-        return calls
+        return derived + [(c.call_id, c.incomplete) for c in calls]
 
 
 def _single_records(rows: list) -> tuple[list, list]:

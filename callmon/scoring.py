@@ -66,7 +66,12 @@ class ScoredCall:
 
 def customer_number(call: Call, region: str = "KR") -> str | None:
     """The outside party in E.164: the caller of an inbound call, the called of an outbound one."""
-    number = {"inbound": call.caller, "outbound": call.called}.get(call.direction)
+    return customer_number_of(call.direction, call.caller, call.called, region)
+
+
+def customer_number_of(direction: str, caller: str, called: str, region: str = "KR") -> str | None:
+    """:func:`customer_number` from the plain fields."""
+    number = caller if direction == "inbound" else called if direction == "outbound" else None
     if not number or not is_outside(number):
         return None
     return _e164(number, region) or None

@@ -56,75 +56,121 @@ def _times(f: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def single_record_calls(rows: Sequence[CdrRow], config: Config, pbx: str) -> tuple[list[Call], list[CdrRow]]:
     """``(calls, rows left)``: one call per record (each record must be its call's only row)."""
-    if not rows:
-        return [], []
-    f = pd.DataFrame.from_records(rows, columns=FIELDS)
-    local = f["dstchannel"].str.startswith("Local/").to_numpy()
-    rest = [rows[i] for i in np.flatnonzero(local)]
-    if local.any():
-        f = f[~local].reset_index(drop=True)
-    if f.empty:
-        return [], rest
-    start, answer, end = _times(f)
-    has_b = (f["dstchannel"] != "").to_numpy()
-    lastapp = f["lastapp"]
-    in_queue = (lastapp == "Queue").to_numpy()
-    disposition = f["disposition"]
-    status = disposition.map(DISPOSITION_STATUS)  # NaN: unknown
-    refused = status.isin(REFUSED).to_numpy()
-    answered = (disposition == "ANSWERED").to_numpy() & has_b
-    # the caller was answered before the dial (a queue, or an answer not B's): B's ring start is unknown
-    pre_answered = in_queue | (~np.isnan(answer) & (disposition != "ANSWERED").to_numpy())
-    b_answered_at = np.where(answered & ~pre_answered, answer, np.nan)
+    records = SingleRecords(rows, config, pbx)
+    return records.calls(), records.rest
 
-    staff = _Staff(config)
-    a_staff = np.fromiter(map(staff, _endpoints(f["channel"])), bool, len(f))
-    b_end = _endpoints(f["dstchannel"])
-    b_staff = np.fromiter((staff(e) if e else False for e in b_end), bool, len(f))
-    direction = np.where(~a_staff, "inbound", np.where(has_b & ~b_staff, "outbound", "internal"))
-    candidate = has_b & np.where(direction == "outbound", ~b_staff, b_staff)
-    won = candidate & answered
-    ring_from = candidate & ~refused & ~pre_answered
-    first_ring = np.where(ring_from, start, np.nan)
-    answered_at = np.where(won, b_answered_at, np.nan)
-    went_on = ~has_b & ~lastapp.isin(("Dial", "Queue")).to_numpy()
-    # unanswered: CDR says the dialplan went on (system) or the caller hung up while it rang
-    hangup_system = ~won & went_on
-    caller_hung_up = ~won & ~went_on
-    refusal = np.where(refused & has_b, status.fillna("").to_numpy(object), "")  # a refusal is B's
-    voicemail = (lastapp == "VoiceMail").to_numpy()
-    queue = np.where(in_queue, f["lastdata"].str.split(",", n=1).str[0], "")
-    start_l, end_l = start.tolist(), end.tolist()
-    first_ring_l, answered_at_l, b_answered_l = first_ring.tolist(), answered_at.tolist(), b_answered_at.tolist()
 
-    direction, won, has_b, b_staff = direction.tolist(), won.tolist(), has_b.tolist(), b_staff.tolist()
-    answered, refused, pre_answered = answered.tolist(), refused.tolist(), pre_answered.tolist()
-    hangup_system, caller_hung_up, voicemail = hangup_system.tolist(), caller_hung_up.tolist(), voicemail.tolist()
-    status_l, refusal, queue = status.tolist(), refusal.tolist(), queue.tolist()
-    out = []
-    for i, (call_id, channel, dst_channel, src, dst, uid) in enumerate(zip(
-            f["linkedid"], f["channel"], f["dstchannel"], f["src"], f["dst"], f["uniqueid"])):
-        d = direction[i]
+class SingleRecords:
+    """Records that are each a whole call, as columns: every field of their calls is computed
+    here over the columns; :meth:`call` makes the record of one, :meth:`calls` of all.
+    ``rest`` holds the records it does not take (a Local channel as party B)."""
+
+    def __init__(self, rows: Sequence[CdrRow], config: Config, pbx: str):
+        self.pbx = pbx
+        self.rest: list[CdrRow] = []
+        self.n = 0
+        if not rows:
+            return
+        f = pd.DataFrame.from_records(rows, columns=FIELDS)
+        local = f["dstchannel"].str.startswith("Local/").to_numpy()
+        self.rest = [rows[i] for i in np.flatnonzero(local)]
+        if local.any():
+            f = f[~local].reset_index(drop=True)
+        self.n = len(f)
+        if f.empty:
+            return
+        start, answer, end = _times(f)
+        has_b = (f["dstchannel"] != "").to_numpy()
+        lastapp = f["lastapp"]
+        in_queue = (lastapp == "Queue").to_numpy()
+        disposition = f["disposition"]
+        status = disposition.map(DISPOSITION_STATUS)  # NaN: unknown
+        refused = status.isin(REFUSED).to_numpy()
+        answered = (disposition == "ANSWERED").to_numpy() & has_b
+        # the caller was answered before the dial (a queue, or an answer not B's): B's ring start is unknown
+        pre_answered = in_queue | (~np.isnan(answer) & (disposition != "ANSWERED").to_numpy())
+        b_answered_at = np.where(answered & ~pre_answered, answer, np.nan)
+
+        staff = _Staff(config)
+        a_staff = np.fromiter(map(staff, _endpoints(f["channel"])), bool, len(f))
+        self.b_end = b_end = _endpoints(f["dstchannel"])
+        b_staff = np.fromiter((staff(e) if e else False for e in b_end), bool, len(f))
+        direction = np.where(~a_staff, "inbound", np.where(has_b & ~b_staff, "outbound", "internal"))
+        candidate = has_b & np.where(direction == "outbound", ~b_staff, b_staff)
+        won = candidate & answered
+        ring_from = candidate & ~refused & ~pre_answered
+        first_ring = np.where(ring_from, start, np.nan)
+        answered_at = np.where(won, b_answered_at, np.nan)
+        went_on = ~has_b & ~lastapp.isin(("Dial", "Queue")).to_numpy()
+        # unanswered: CDR says the dialplan went on (system) or the caller hung up while it rang
+        hangup_system = ~won & went_on
+        caller_hung_up = ~won & ~went_on
+        refusal = np.where(refused & has_b, status.fillna("").to_numpy(object), "")  # a refusal is B's
+        voicemail = (lastapp == "VoiceMail").to_numpy()
+        queue = np.where(in_queue, f["lastdata"].str.split(",", n=1).str[0], "")
+        # times as columns (NaN: none) and as lists for the records
+        self.t_start, self.t_end, self.t_first_ring, self.t_answered = start, end, first_ring, answered_at
+        self.t_b_answered = b_answered_at
+        self.start, self.end = start.tolist(), end.tolist()
+        self.first_ring, self.answered_at, self.b_answered = first_ring.tolist(), answered_at.tolist(), b_answered_at.tolist()
+        self.direction, self.won, self.has_b, self.b_staff = direction.tolist(), won.tolist(), has_b.tolist(), b_staff.tolist()
+        self.answered, self.refused, self.pre_answered = answered.tolist(), refused.tolist(), pre_answered.tolist()
+        self.hangup_system, self.caller_hung_up = hangup_system.tolist(), caller_hung_up.tolist()
+        self.voicemail, self.status, self.refusal, self.queue = voicemail.tolist(), status.tolist(), refusal.tolist(), queue.tolist()
+        for name in ("linkedid", "channel", "dstchannel", "src", "dst", "uniqueid"):
+            setattr(self, name, f[name].tolist())
+        self._parties = [self._party(i) for i in range(self.n)]
+
+    def _party(self, i: int) -> tuple:
+        """``(outcome, answered_by, hangup_by, hangup_channel)`` of record ``i``."""
+        d = self.direction[i]
         caller_side = SIDES[d][0]
-        if won[i]:
-            outcome, hangup_by, hangup_channel = "answered", None, None
-            answered_by = dst if d == "outbound" else b_end[i]
-        else:
-            answered_by = None
-            hangup_by, hangup_channel = ("system", None) if hangup_system[i] else (caller_side, channel)
-            outcome = _missed(d, voicemail[i], refusal[i], hangup_by)
-        legs = ()
-        if has_b[i]:
-            legs = (_leg(dst_channel, b_end[i], b_staff[i], start_l[i], end_l[i], b_answered_l[i], answered[i],
-                         refused[i], pre_answered[i], status_l[i], caller_hung_up[i] and caller_side == hangup_by),)
-        out.append(Call(
-            pbx=pbx, call_id=call_id or uid or channel, direction=d, caller=src, called=dst,
-            arrived_at=start_l[i], outcome=outcome, queue=queue[i] or None, first_ring_at=_num(first_ring_l[i]),
-            answered_at=_num(answered_at_l[i]), ended_at=end_l[i], answered_by=answered_by, answered_leg=None, hangup_by=hangup_by,
-            hangup_channel=hangup_channel, transferred=False, incomplete=False, legs=legs,
-            uniqueids=(uid,) if uid else (), sources=("cdr",),
+        if self.won[i]:
+            return "answered", (self.dst[i] if d == "outbound" else self.b_end[i]), None, None
+        hangup_by, hangup_channel = ("system", None) if self.hangup_system[i] else (caller_side, self.channel[i])
+        return _missed(d, self.voicemail[i], self.refusal[i], hangup_by), None, hangup_by, hangup_channel
+
+    def call_id(self, i: int) -> str:
+        return self.linkedid[i] or self.uniqueid[i] or self.channel[i]
+
+    def leg(self, i: int) -> Leg | None:
+        """Party B of record ``i`` (None when the record has none)."""
+        if not self.has_b[i]:
+            return None
+        outcome, answered_by, hangup_by, hangup_channel = self._parties[i]
+        caller_side = SIDES[self.direction[i]][0]
+        return _leg(self.dstchannel[i], self.b_end[i], self.b_staff[i], self.start[i], self.end[i], self.b_answered[i],
+                    self.answered[i], self.refused[i], self.pre_answered[i], self.status[i],
+                    self.caller_hung_up[i] and caller_side == hangup_by)
+
+    def call(self, i: int) -> Call:
+        outcome, answered_by, hangup_by, hangup_channel = self._parties[i]
+        leg = self.leg(i)
+        uid = self.uniqueid[i]
+        return Call(
+            pbx=self.pbx, call_id=self.call_id(i), direction=self.direction[i], caller=self.src[i], called=self.dst[i],
+            arrived_at=self.start[i], outcome=outcome, queue=self.queue[i] or None, first_ring_at=_num(self.first_ring[i]),
+            answered_at=_num(self.answered_at[i]), ended_at=self.end[i], answered_by=answered_by, answered_leg=None,
+            hangup_by=hangup_by, hangup_channel=hangup_channel, transferred=False, incomplete=False,
+            legs=(leg,) if leg is not None else (), uniqueids=(uid,) if uid else (), sources=("cdr",),
+        )
+
+    def calls(self) -> list[Call]:
+        return [self.call(i) for i in range(self.n)]
+
+    def shapes(self) -> list[tuple]:
+        """Per record, everything of its call the rules read except who the customer is and when:
+        records of one shape get the same score and agent verdicts (times are taken relative to
+        the record's start, so a shape is a ring pattern, not a moment)."""
+        rel = lambda col: [None if v != v else v for v in (col - self.t_start).tolist()]  # noqa: E731
+        first, ans, end, b_ans = rel(self.t_first_ring), rel(self.t_answered), rel(self.t_end), rel(self.t_b_answered)
+        return list(zip(
+            self.direction, (p[0] for p in self._parties), (p[1] for p in self._parties), (p[2] for p in self._parties),
+            (p[3] is not None and p[3] == b for p, b in zip(self._parties, self.dstchannel)),
+            (c if d != "inbound" else None for c, d in zip(self.src, self.direction)),
+            first, ans, end, b_ans, self.has_b, self.b_end, self.b_staff, self.answered, self.refused,
+            self.pre_answered, (s if isinstance(s, str) else None for s in self.status), self.caller_hung_up,
         ))
-    return out, rest
 
 
 _ENDPOINT = r"^[^/]*/(?P<base>.*)-[0-9a-fA-F]+$"

@@ -142,7 +142,9 @@ def _events(calls: Iterable[Call], memos: Iterable[Memo], cancellations: Iterabl
                 events.append((at, 2, "answered_in", call.caller, call))
     events += [(m.at, 1, "memo", m.number, m) for m in memos]
     events += [(c.at, 3, "cancel", c.key, c) for c in cancellations]
-    events.sort(key=lambda e: (e[0], e[1]))
+    # calls at one instant (Master.csv has whole seconds) in call_id order: the same derivation
+    # whatever order the database hands the calls back in
+    events.sort(key=lambda e: (e[0], e[1], getattr(e[4], "call_id", "")))
     return events
 
 

@@ -265,7 +265,12 @@ class Store(CallbackQueries, DirectoryQueries, FrameQueries):
         if not rows:
             return
         cols = [c.name for c in table.columns if c.name in rows[0]]
-        tuples = list(map(itemgetter(*cols), rows))
+        self.insert_tuples(conn, table, cols, list(map(itemgetter(*cols), rows)))
+
+    def insert_tuples(self, conn: Connection, table, cols: Sequence[str], tuples: list[tuple]) -> None:
+        """Insert rows given as tuples in the order of ``cols``, through the driver (see above)."""
+        if not tuples:
+            return
         names = ", ".join(cols)
         raw = conn.connection.driver_connection
         if self.dialect == "sqlite":
@@ -275,7 +280,7 @@ class Store(CallbackQueries, DirectoryQueries, FrameQueries):
                 for t in tuples:
                     copy.write_row(t)
         else:
-            conn.execute(insert(table), rows)
+            conn.execute(insert(table), [dict(zip(cols, t)) for t in tuples])
 
     def delete_calls(self, conn: Connection, pbx: str, call_ids: Sequence[str] | None = None) -> None:
         tables = (legs, agent_results, calls)

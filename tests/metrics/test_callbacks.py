@@ -127,6 +127,16 @@ def test_customer_answered_in_a_queue_known_from_cdr_alone_resolves_it():
     assert (cb.status, cb.fulfilled_at, cb.fulfilled_by_call_id) == ("resolved_by_customer", again.arrived_at, "i2")
 
 
+def test_calls_at_one_instant_resolve_it_the_same_whatever_their_order():
+    """Master.csv has whole seconds: two answered calls of the number at one instant. Which one
+    resolves the obligation must not depend on the order the database returns them in."""
+    when = at(2026, 11, 19, 9, 10)
+    a = make_call("1795000502.3178", caller="01012345678", arrived_at=when, ring=2.0)
+    b = make_call("1795000502.3183", caller="01012345678", arrived_at=when, ring=2.0)
+    got = {only(derive_callbacks([miss(), *pair], now=at(2026, 11, 19, 12))).fulfilled_by_call_id for pair in ((a, b), (b, a))}
+    assert got == {"1795000502.3178"}
+
+
 def test_answered_call_from_another_number_resolves_nothing():
     """Only the same number counts."""
     other = make_call("i2", caller="01099998888", arrived_at=at(2026, 11, 19, 9, 10), ring=2.0)

@@ -171,12 +171,13 @@ class Pipeline:
         touched: dict[str, float] = {}
         placed = (_Placed(d, _num(a), t0, t1) for d, a, t0, t1 in
                   zip(records.direction, records.answered_at, records.start, records.end))
-        pairs = list(zip(numbers, placed)) + self.store.calls_by_id(conn, pbx, call_ids)
-        for number, call in pairs:
+        stored = self.store.calls_by_id(conn, pbx, call_ids)  # earlier versions of these calls
+        for number, call in [*zip(numbers, placed), *stored]:
             when = placed_at(call)
             if number and when is not None:
                 touched[number] = min(when, touched.get(number, when))
-        self.store.delete_calls(conn, pbx, call_ids)
+        if stored:
+            self.store.delete_calls(conn, pbx, [call.call_id for _, call in stored])
         self.store.insert_tuples(conn, calls_table, cols, rows)
         if leg_rows:
             self.store.insert_tuples(conn, legs_table, list(leg_rows[0]), [tuple(r.values()) for r in leg_rows])

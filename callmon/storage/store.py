@@ -22,6 +22,7 @@ from callmon.scoring import AgentResult, ScoredCall
 from callmon.storage.callbacks import CallbackQueries
 from callmon.storage.directory import DirectoryQueries
 from callmon.storage.frames import FrameQueries
+from callmon.storage.lists import one_of
 from callmon.storage.schema import agent_results, calls, journal, legs, live_calls, metadata
 
 log = logging.getLogger(__name__)
@@ -225,13 +226,12 @@ class Store(CallbackQueries, DirectoryQueries, FrameQueries):
 
     def journal_counts(self, conn: Connection, pbx: str, linkedids: Iterable[str]) -> dict[str, int]:
         """How many journal entries (of any kind) each of these linkedids has."""
-        ids = sorted(set(linkedids))
-        out: dict[str, int] = {}
-        for i in range(0, len(ids), CHUNK):
-            q = select(journal.c.linkedid, func.count()).where(
-                journal.c.pbx == pbx, journal.c.linkedid.in_(ids[i:i + CHUNK])).group_by(journal.c.linkedid)
-            out.update((lid, n) for lid, n in conn.execute(q))
-        return out
+        ids = set(linkedids)
+        if not ids:
+            return {}
+        q = select(journal.c.linkedid, func.count()).where(
+            journal.c.pbx == pbx, one_of(journal.c.linkedid, ids)).group_by(journal.c.linkedid)
+        return dict(conn.execute(q).all())
 
     def linkedids_of_uniqueids(self, conn: Connection, pbx: str, kind: str, uniqueids: Iterable[str]) -> set[str]:
         ids = sorted(set(uniqueids))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import lru_cache
 
 import phonenumbers
 
@@ -60,6 +61,7 @@ def _fast_kr_mobile(number: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1 << 16)  # customers call again and again, and a write and its callbacks ask twice
 def normalize(number: str | None, region: str = "KR") -> str:
     """The E.164 form of a valid number (``+821012345678``); otherwise its digits (``2001``).
 

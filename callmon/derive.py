@@ -42,8 +42,9 @@ _FILLABLE = tuple(f.name for f in fields(Call) if f.name not in ("pbx", "call_id
 REBUILD_HORIZON = 6 * 3600.0  # s: no call lasts longer; file calls older than this are emitted
 
 
-def event_from_payload(payload: dict[str, str]) -> AmiEvent:
-    return AmiEvent(payload.get("Event", ""), payload)
+def event_from_payload(payload: str) -> AmiEvent:
+    """An AMI event again from its journal payload, the frame text (:attr:`AmiEvent.text`)."""
+    return AmiEvent.from_text(payload)
 
 
 def row_from_payload(kind: str, payload: dict[str, Any]):
@@ -87,10 +88,10 @@ def reconcile(ami_calls: Iterable[Call], file_calls: Iterable[Call]) -> list[Cal
     return out
 
 
-def _follow_ids(kind: str, payload: dict[str, Any]) -> Iterator[str]:
+def _follow_ids(kind: str, payload: AmiEvent | dict[str, Any]) -> Iterator[str]:
     """Ids in an entry that may name another linkedid's rows (transfers, queue callids)."""
     if kind == "ami":
-        for k, v in payload.items():
+        for k, v in payload.headers.items():
             if v and (k.endswith("Linkedid") or k.endswith("Uniqueid")):
                 yield v
         return
@@ -106,27 +107,34 @@ def _follow_ids(kind: str, payload: dict[str, Any]) -> Iterator[str]:
             yield from (str(v) for k, v in extra.items() if k.endswith("uniqueid") and v)
 
 
-def journal_entries(store: Store, conn: Connection, pbx: str, linkedids: Iterable[str]) -> list[tuple[str, dict]]:
-    """Every journal entry (AMI and files) of these calls, following transfer and queue ids once."""
+def _read_entries(store: Store, conn: Connection, pbx: str, linkedids: Iterable[str]) -> list[tuple[str, Any]]:
+    """``(kind, entry)``: an :class:`AmiEvent` for an AMI event, the columns of a file row."""
+    return [(kind, event_from_payload(p) if kind == "ami" else p)
+            for kind, p in store.journal_entries(conn, pbx, SOURCE_ORDER, linkedids, exclude_names=NOISE)]
+
+
+def journal_entries(store: Store, conn: Connection, pbx: str, linkedids: Iterable[str]) -> list[tuple[str, Any]]:
+    """Every journal entry (AMI events, file rows' columns) of these calls, following transfer
+    and queue ids once."""
     wanted = set(linkedids)
-    entries = list(store.journal_entries(conn, pbx, SOURCE_ORDER, wanted, exclude_names=NOISE))
+    entries = _read_entries(store, conn, pbx, wanted)
     more = {i for kind, p in entries for i in _follow_ids(kind, p)} - wanted
     if more:
-        extra = list(store.journal_entries(conn, pbx, SOURCE_ORDER, more, exclude_names=NOISE))
+        extra = _read_entries(store, conn, pbx, more)
         if extra:
             wanted |= more
-            entries = list(store.journal_entries(conn, pbx, SOURCE_ORDER, wanted, exclude_names=NOISE))
+            entries = _read_entries(store, conn, pbx, wanted)
     return entries
 
 
-def calls_of_entries(entries: Iterable[tuple[str, dict]], config: Config, pbx: str) -> list[Call]:
+def calls_of_entries(entries: Iterable[tuple[str, Any]], config: Config, pbx: str) -> list[Call]:
     """Tracker over the AMI events, assembler over the file rows, then :func:`reconcile`."""
     events: list[AmiEvent] = []
     assembler = CallAssembler(config, pbx)
     rows = []
     for kind, payload in entries:
         if kind == "ami":
-            events.append(event_from_payload(payload))
+            events.append(payload)
         else:
             rows.append(row_from_payload(kind, payload))
     assembler.add(rows)

@@ -20,7 +20,7 @@ from typing import Iterable, Sequence
 
 from sqlalchemy.engine import Connection
 
-from callmon.ami.framing import AmiEvent, FrameStats, event_json, event_key, read_capture
+from callmon.ami.framing import AmiEvent, FrameStats, read_capture
 from callmon.ami.tracker import IGNORED
 from callmon.config import Config, Employee
 from callmon.derive import derive_calls, rebuild_calls
@@ -58,11 +58,9 @@ class IngestReport:
 
 
 def journal_row(event: AmiEvent) -> JournalRow:
-    text = event_json(event.headers)
-    return JournalRow(
-        kind="ami", event_key=event_key(event.headers, text), ts=event.timestamp, name=event.name,
-        linkedid=event.call_linkedid, uniqueid=event.uniqueid, payload=text,
-    )
+    """An AMI event as the journal keeps it: its frame text (:attr:`AmiEvent.text`) under its
+    dedupe key (:attr:`AmiEvent.key`), with the columns the derivations look rows up by."""
+    return JournalRow("ami", event.key, event.timestamp, event.name, event.call_linkedid, event.uniqueid, event.text)
 
 
 def merged_directory(config: Config, imported: dict[str, Employee]) -> dict[str, Employee]:

@@ -76,8 +76,11 @@ class _Event(pyst2.Event):
         self.ami = event
         self.message = None
         self.data = ""
-        self.headers = event.headers
         self.name = event.name
+
+    @property
+    def headers(self) -> dict[str, str]:  # parsed when a callback asks (see AmiEvent)
+        return self.ami.headers
 
 
 def safe_callback(func: Callable, counter: dict | None = None) -> Callable:

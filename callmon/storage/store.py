@@ -63,7 +63,7 @@ class JournalRow:
     name: str
     linkedid: str | None
     uniqueid: str | None
-    payload: dict[str, Any] | str  # a dict, or its JSON text already made (dump_payload)
+    payload: dict[str, Any] | str  # a dict, or its JSON text already made (dump_payload); AMI: the frame text
     line: int | None = None
 
 
@@ -209,14 +209,14 @@ class Store(CallbackQueries, DirectoryQueries, FrameQueries):
         for i in range(0, len(ids), CHUNK):
             found.extend(conn.execute(base.where(journal.c.linkedid.in_(ids[i:i + CHUNK]))).all())
         found.sort(key=lambda r: (r.ts is not None, r.ts or 0.0, r.id))
-        return [(row.kind, json.loads(row.payload)) for row in found]
+        return [(row.kind, load_payload(row.kind, row.payload)) for row in found]
 
     def journal_entries_ordered(self, conn: Connection, pbx: str, kinds: Sequence[str],
                                 exclude_names: Iterable[str] = ()) -> Iterator[tuple[str, dict[str, Any], float | None]]:
         """``(kind, payload, ts)`` of every journal entry of some kinds, oldest first, streamed."""
         q = self._entries(pbx, kinds, exclude_names).order_by(journal.c.ts.asc().nulls_first(), journal.c.id)
         for row in conn.execute(q).yield_per(5000):
-            yield row.kind, json.loads(row.payload), row.ts
+            yield row.kind, load_payload(row.kind, row.payload), row.ts
 
     def _entries(self, pbx: str, kinds: Sequence[str], exclude_names: Iterable[str]):
         q = select(journal.c.id, journal.c.kind, journal.c.ts, journal.c.payload).where(journal.c.pbx == pbx)
@@ -360,6 +360,12 @@ _PG_STAGE = (
     "ts double precision, name varchar(64), linkedid varchar(64), uniqueid varchar(64), payload text, "
     "source varchar(255), line integer, ingested_at double precision)"
 )
+
+
+def load_payload(kind: str, payload: str) -> dict[str, Any] | str:
+    """A journal payload as it was given: the columns of a file row (JSON), or the frame text of
+    an AMI event (``Key: value`` lines; :mod:`callmon.ami.framing` reads it)."""
+    return payload if kind == "ami" else json.loads(payload)
 
 
 def dump_payload(payload: dict[str, Any]) -> str:

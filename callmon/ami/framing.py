@@ -63,8 +63,8 @@ class AmiEvent:
     @property
     def headers(self) -> dict[str, str]:
         h = self._headers
-        if h is None:
-            h = self._headers = parse_frame(self._text)[0]
+        if h is None:  # the text is canonical (see _CANONICAL): a simpler pattern reads it
+            h = self._headers = _headers(_CANONICAL_HEADER.findall(self._text))
         return h
 
     @property
@@ -173,6 +173,7 @@ def _field(text: str, key: str) -> str | None:
 # a frame in the form Asterisk writes: every line "Key: value", one space, no "#" in a key (it
 # marks a repeated header once parsed), no stray CR; such a text is its own journal form
 _CANONICAL = re.compile(r'[!"$-9;-~]+: [^\r\n]*(?:\n[!"$-9;-~]+: [^\r\n]*)*')
+_CANONICAL_HEADER = re.compile(r"^([^:\n]+): (.*)$", re.M)
 
 
 @dataclass
@@ -204,6 +205,10 @@ def parse_frame(text: str) -> tuple[dict[str, str], int]:
     junk = 0
     if len(pairs) != text.count("\n") + 1:  # some line is not a header (or is empty)
         junk = sum(1 for line in text.split("\n") if line.strip("\r")) - len(pairs)
+    return _headers(pairs), junk
+
+
+def _headers(pairs: list[tuple[str, str]]) -> dict[str, str]:
     headers = dict(pairs)
     if len(headers) != len(pairs):  # a repeated header (ChanVariable): keep every value
         headers = {}
@@ -214,7 +219,7 @@ def parse_frame(text: str) -> tuple[dict[str, str], int]:
                     n += 1
                 key = f"{key}#{n}"
             headers[key] = value
-    return headers, junk
+    return headers
 
 
 # "Key: value" (one optional space after the colon); a key is printable ASCII without space or colon

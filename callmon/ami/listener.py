@@ -29,6 +29,8 @@ from callmon.pipeline import Pipeline, journal_row
 
 log = logging.getLogger(__name__)
 
+_FLUSH = "flush"  # in the writer's queue: write what came before, then close the calls in flight
+
 
 @dataclass
 class ListenerStats:
@@ -67,7 +69,11 @@ class Listener:
         self.on_batch = on_batch
         self.tracker = CallTracker(pipeline.config, pipeline.pbx)
         self.stats = ListenerStats()
-        self._pending: deque[AmiEvent] = deque()
+        # chunks of events as pyst2's dispatcher hands them over, and _FLUSH markers; the counts
+        # are each written by one thread only: received - taken = events waiting for the writer
+        self._pending: deque[list[AmiEvent] | str] = deque()
+        self._received = 0
+        self._taken = 0
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._drained = threading.Event()
@@ -125,7 +131,7 @@ class Listener:
         except pyst2.ManagerSocketException as exc:
             raise AmiError(f"cannot connect to {self.host}:{self.port}: {exc.args[-1]}") from exc
         # before the login: Asterisk streams events right after its login response
-        manager.register_event("*", self._on_event)
+        manager.register_batch(self._on_events)
         try:
             response = manager.login(self.user, self._secret)
         except pyst2.ManagerAuthException as exc:
@@ -166,21 +172,22 @@ class Listener:
                 manager.disconnected.wait(5)
                 return
 
-    def _on_event(self, event, _manager) -> None:
-        self._pending.append(event.ami)
-        if len(self._pending) >= self.batch_size:
+    def _on_events(self, events: list[AmiEvent], _manager) -> None:
+        self._pending.append(events)
+        self._received += len(events)
+        if self._received - self._taken >= self.batch_size:
             if not self._wake.is_set():
                 self._wake.set()
             # backpressure: past two batches behind, hold pyst2's dispatcher (and so its reader,
             # and TCP, and the PBX's send queue) until the writer has caught up
-            while len(self._pending) >= 2 * self.batch_size and not self._stop.is_set():
+            while self._received - self._taken >= 2 * self.batch_size and not self._stop.is_set():
                 self._drained.wait(0.05)
                 self._drained.clear()
 
     def _gap(self, reason: str) -> None:
         """Close every call in flight honestly: a marker per call, journaled like an event."""
         log.info("AMI %s:%s: %s; calls in flight are closed as incomplete", self.host, self.port, reason)
-        self._pending.append(AmiEvent("__flush__", {}))  # ordering barrier: what came before goes first
+        self._pending.append(_FLUSH)  # ordering barrier: what came before goes first
         self._wake.set()
 
     # -- the writer --------------------------------------------------------------------------
@@ -198,8 +205,8 @@ class Listener:
     def _drain(self) -> None:
         batch: list[AmiEvent] = []
         while self._pending:
-            ev = self._pending.popleft()
-            if ev.name == "__flush__":
+            chunk = self._pending.popleft()
+            if chunk is _FLUSH:
                 if batch:
                     self._write(batch)
                     batch = []
@@ -207,7 +214,8 @@ class Listener:
                 if gaps:
                     self._write(gaps)
                 continue
-            batch.append(ev)
+            self._taken += len(chunk)
+            batch.extend(chunk)
             if len(batch) >= self.batch_size:
                 self._write(batch)
                 batch = []

@@ -3,7 +3,8 @@
 pyst2 0.5.1 (``asterisk.manager``) is the AMI client callmon builds on, but as shipped it:
 
 - reads its socket through an unbuffered file, one byte per ``recv`` (about 1,400 events/s);
-- hands each event from its reading thread to its dispatch thread through a locked queue;
+- hands each event from its reading thread to its dispatch thread through a locked queue, and
+  calls every callback once per event;
 - lets an exception in a callback kill its dispatch thread silently;
 - calls ``dict.has_key`` (Python 2) while parsing any ``ChanVariable`` header;
 - never reconnects, and its threads cannot be restarted;
@@ -13,8 +14,8 @@ pyst2 0.5.1 (``asterisk.manager``) is the AMI client callmon builds on, but as s
 
 :class:`BufferedManager` keeps pyst2's public API (``connect``, ``login``, ``send_action``,
 ``register_event``, ``close``) and its response/event queues and dispatch thread, and replaces only
-the reading loop: big ``recv`` chunks framed by :class:`callmon.ami.framing.FrameReader`. Callbacks
-are wrapped so one exception is logged, never fatal. Waiting for a response ends when the connection
+the reading loop: big ``recv`` chunks framed by :class:`callmon.ami.framing.FrameReader`, handed
+over a chunk at a time (``register_batch`` takes them so). Callbacks are wrapped so one exception is logged, never fatal. Waiting for a response ends when the connection
 does or after ``ACTION_TIMEOUT`` (pyst2 then raises its own "Connection Terminated"). Reconnecting is the caller's job: use a new
 ``BufferedManager`` per connection (see :mod:`callmon.ami.listener`).
 """
@@ -108,6 +109,7 @@ class BufferedManager(pyst2.Manager):
         self.disconnected = threading.Event()
         self._response_queue = _ResponseQueue(self.disconnected)
         self.last_rx = time.monotonic()  # when bytes last arrived: the keep-alive watches it
+        self._batch_callbacks: list[Callable] = []
 
     def connect(self, host: str, port: int = 5038, timeout: float = 10.0):
         if self._connected.is_set():
@@ -128,6 +130,13 @@ class BufferedManager(pyst2.Manager):
 
     def register_event(self, event, function):
         super().register_event(event, safe_callback(function))
+
+    def register_batch(self, function: Callable[[list[AmiEvent], "BufferedManager"], None]) -> None:
+        """Have ``function(events, manager)`` called with the events of each chunk read, in order,
+        in pyst2's dispatch thread, before the per-event callbacks: a consumer of every event
+        (the listener) takes them a chunk at a time, without an ``Event`` object and a call per
+        event. Guarded like the event callbacks."""
+        self._batch_callbacks.append(safe_callback(function))
 
     def message_loop(self):
         """Read, frame and route: events to pyst2's dispatch queue, responses to its waiters."""
@@ -152,7 +161,7 @@ class BufferedManager(pyst2.Manager):
                     self._response_queue.put(_Message({"Response": "Generated Header", "Banner": first}))
                 events = self.reader.feed(data)
                 if events:  # one queue hand-over per chunk, not per event (see event_dispatch)
-                    self._event_queue.put([_Event(e) for e in events])
+                    self._event_queue.put(events)
                 while self.reader.responses:
                     headers = self.reader.responses.pop(0)
                     if not headers.get("ActionID", "").startswith(KEEPALIVE_ID):  # nobody waits for those
@@ -180,13 +189,19 @@ class BufferedManager(pyst2.Manager):
                 pass
 
     def event_dispatch(self):
-        """pyst2's dispatch loop, taking the events of one read chunk at a time: the same
-        callbacks in the same order, without a lock round-trip between threads per event."""
+        """pyst2's dispatch loop, taking the events of one read chunk at a time: the batch
+        callbacks with the whole chunk, then pyst2's callbacks per event in the same order as
+        pyst2 calls them, without a lock round-trip between threads per event."""
         while self._running.is_set():
             batch = self._event_queue.get()
             if not batch:
                 break
-            for ev in batch:
+            for callback in self._batch_callbacks:
+                callback(batch, self)
+            if not self._event_callbacks:
+                continue
+            for e in batch:
+                ev = _Event(e)
                 for callback in self._event_callbacks.get(ev.name, []) + self._event_callbacks.get("*", []):
                     if callback(ev, self):
                         break

@@ -7,10 +7,9 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 from sqlalchemy import create_engine, delete, event, func, insert, select
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -53,9 +52,9 @@ def safe_url(url: str) -> str:
         return "<invalid database URL>"
 
 
-@dataclass(frozen=True, slots=True)
-class JournalRow:
-    """One raw input (an AMI event, a file row) as the journal keeps it."""
+class JournalRow(NamedTuple):
+    """One raw input (an AMI event, a file row) as the journal keeps it (a named tuple: the
+    listener makes one per event)."""
 
     kind: str
     event_key: str

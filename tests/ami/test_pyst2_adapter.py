@@ -90,3 +90,34 @@ def test_action_unanswered_on_a_live_line_times_out(monkeypatch):
     hold.set()
     manager.close()
     peer.close()
+
+
+def test_batch_and_event_callbacks_see_every_event_in_order_and_survive_a_raise(caplog):
+    """A batch callback gets each chunk's events in order; pyst2's per-event callbacks still get
+    every event; a batch callback that raises is logged and the stream goes on."""
+    frames = b"".join(b"Event: Newstate\r\nUniqueid: 1.%d\r\n\r\n" % i for i in range(500))
+    done = threading.Event()
+    peer = _Peer(lambda conn: (conn.sendall(frames), done.wait(10)))
+    manager = BufferedManager()
+    batches, singles, calls = [], [], [0]
+
+    def take(events, _manager):
+        batches.extend(e.get("Uniqueid") for e in events)
+
+    def fail(events, _manager):
+        calls[0] += 1
+        raise RuntimeError("a bug in a consumer")
+
+    manager.register_batch(fail)
+    manager.register_batch(take)
+    manager.register_event("*", lambda ev, _m: singles.append(ev.headers["Uniqueid"]))
+    manager.connect("127.0.0.1", peer.port)
+    deadline = time.monotonic() + 10
+    while len(singles) < 500 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    done.set()
+    manager.close()
+    peer.close()
+    expected = [f"1.{i}" for i in range(500)]
+    assert batches == expected and singles == expected
+    assert calls[0] >= 1 and "a bug in a consumer" in caplog.text

@@ -198,7 +198,7 @@ def derive_callbacks(
             )
         elif current is None:
             continue
-        elif kind == "callback" and item.answered_at is None:
+        elif kind == "callback" and not _got_through(item):
             open_by_number[number] = replace(current, attempt_call_ids=current.attempt_call_ids + (item.call_id,))
         else:
             outbound = kind == "callback"

@@ -79,6 +79,9 @@ class AnswerBeforeRing:
             if call.ring_seconds is None:
                 return _na(self.name, "answered, but no ring start was recorded")
             return self.judge(call.ring_seconds, answered=True)
+        if call.outcome == "answered":  # e.g. a queue call known from Master.csv alone
+            return _na(self.name, "answered, but when a staff phone answered is not recorded "
+                                  "(Master.csv gives the PBX's answer; CEL or queue_log give the agent's)")
         windows = [w for w in (_ring_window(leg, call) for leg in _staff_legs(call)) if w]
         if not windows:
             return _na(self.name, f"{call.outcome}: no staff phone rang")
@@ -136,7 +139,7 @@ class AgentHangsUpLast:
     def __call__(self, call: Call) -> RuleResult:
         if call.direction == "internal":
             return _na(self.name, "internal call")
-        if call.answered_at is None:
+        if call.answered_at is None and call.outcome != "answered":
             return _na(self.name, f"not answered ({call.outcome})")
         if call.hangup_by == "customer":
             return RuleResult(self.name, "pass", "the customer hung up first")

@@ -127,6 +127,15 @@ def test_customer_answered_in_a_queue_known_from_cdr_alone_resolves_it():
     assert (cb.status, cb.fulfilled_at, cb.fulfilled_by_call_id) == ("resolved_by_customer", again.arrived_at, "i2")
 
 
+def test_callback_answered_without_a_known_answer_time_meets_it():
+    """An outbound call the file calls answered, without the moment: a callback, not an attempt."""
+    back = make_call("o1", direction="outbound", caller="2001", called="01012345678",
+                     arrived_at=at(2026, 11, 19, 10), outcome="answered", ended_at=at(2026, 11, 19, 10) + 60)
+    assert back.answered_at is None
+    cb = only(derive_callbacks([miss(), back], now=at(2026, 11, 19, 12)))
+    assert (cb.status, cb.fulfilled_by_call_id) == ("met", "o1")
+
+
 def test_calls_at_one_instant_resolve_it_the_same_whatever_their_order():
     """Master.csv has whole seconds: two answered calls of the number at one instant. Which one
     resolves the obligation must not depend on the order the database returns them in."""

@@ -6,6 +6,8 @@ With the Korean cadence (1 s on, 2 s off) ring k starts (k-1)*3 s after the firs
 
 from __future__ import annotations
 
+import dataclasses
+
 import doctest
 
 import pytest
@@ -196,6 +198,17 @@ def test_hangup_rule_by_direction_and_side(direction, hangup_by, result):
     call = make_call(direction=direction, caller="2001" if direction != "inbound" else "01012345678",
                      called="01012345678" if direction == "outbound" else "2001", ring=2.0, hangup_by=hangup_by)
     assert HANGUP(call).result == result
+
+
+def test_answered_call_whose_staff_answer_time_is_unknown_is_called_answered():
+    """A queue call from Master.csv alone: answered, but the file gives only the PBX's Answer().
+    Neither rule may call it unanswered; the ring rule cannot judge it, the hang-up rule judges
+    the side when it is known."""
+    call = make_call(direction="inbound", outcome="answered", arrived_at=100.0, ended_at=160.0, answered_by="2001")
+    ring = RING(call)
+    assert ring.result == "na" and "answered" in ring.reason and "not recorded" in ring.reason
+    assert HANGUP(call).reason == "who hung up first is unknown"
+    assert HANGUP(dataclasses.replace(call, hangup_by="agent")).result == "fail"
 
 
 def test_unanswered_call_has_no_hangup_order():

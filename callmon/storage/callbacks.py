@@ -190,12 +190,16 @@ class CallbackQueries:
                 r["callback_id"] = id_of[r["key"]]
         kept = [r for r in new if "callback_id" in r]
         fresh = [r for r in new if "callback_id" not in r]
-        if kept:
-            conn.execute(insert(callbacks), kept)
-        if fresh:
-            stmt = insert(callbacks).returning(callbacks.c.callback_id, sort_by_parameter_order=True)
-            for r, (callback_id,) in zip(fresh, conn.execute(stmt, fresh).all()):
-                r["callback_id"] = callback_id
+        for rows_ in (kept, fresh):  # by the driver (an import opens them by the hundred thousand)
+            if rows_:
+                cols = list(rows_[0])
+                self.insert_tuples(conn, callbacks, cols, [tuple(r[c] for c in cols) for r in rows_])
+        if fresh:  # the ids the database gave, by the natural key
+            q = select(callbacks.c.key, callbacks.c.callback_id).where(
+                callbacks.c.pbx == pbx, one_of(callbacks.c.key, [r["key"] for r in fresh]))
+            id_of = dict(conn.execute(q).all())
+            for r in fresh:
+                r["callback_id"] = id_of[r["key"]]
         links = [
             (r["callback_id"], pbx, call_id)
             for r in new

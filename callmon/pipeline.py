@@ -30,7 +30,7 @@ from callmon.obligations import Obligations
 from callmon.scoring import Scorer
 from callmon.importers.columnar import SingleRecords, _num
 from callmon.obligations import placed_at
-from callmon.scoring import customer_number_of
+from callmon.scoring import customer_numbers
 from callmon.storage.schema import agent_results as agent_results_table
 from callmon.storage.schema import calls as calls_table
 from callmon.storage.schema import legs as legs_table
@@ -143,7 +143,7 @@ class Pipeline:
         templates = {shape: call_row(s.call, s.score, None) for shape, s in scored.items()}
         region, pbx = self.ruleset.region, self.pbx
         call_ids = [records.call_id(i) for i in range(n)]
-        numbers = [customer_number_of(d, a, b, region) for d, a, b in zip(records.direction, records.src, records.dst)]
+        numbers = customer_numbers(records.direction, records.src, records.dst, region)
         per_call = {  # the fields that are the call's own, not its shape's
             "customer_number": numbers, "call_id": call_ids, "caller": records.src, "called": records.dst,
             "queue": [q or None for q in records.queue], "arrived_at": records.start,

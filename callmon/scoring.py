@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from callmon.config import Config
-from callmon.metrics.numbers import is_outside, normalize
+from callmon.metrics.numbers import is_outside, kr_mobiles, normalize
 from callmon.metrics.rules import RuleSet, agent_extension, hangup_extension, score
 from callmon.model import Call, RuleResult, Score
 
@@ -75,6 +75,15 @@ def customer_number_of(direction: str, caller: str, called: str, region: str = "
     if not number or not is_outside(number):
         return None
     return _e164(number, region) or None
+
+
+def customer_numbers(directions: list[str], callers: list[str], calleds: list[str], region: str = "KR") -> list[str | None]:
+    """:func:`customer_number_of` of whole columns: the Korean mobiles written as plain digits
+    (most of a call centre's customers) at once, every other number one by one."""
+    parties = [c if d == "inbound" else e if d == "outbound" else "" for d, c, e in zip(directions, callers, calleds)]
+    fast = kr_mobiles(parties) if region == "KR" else [None] * len(parties)
+    return [f if f is not None else customer_number_of(d, c, e, region)
+            for f, d, c, e in zip(fast, directions, callers, calleds)]
 
 
 @lru_cache(maxsize=1 << 16)

@@ -66,3 +66,16 @@ def test_the_pipeline_builds_its_rule_set_once(monkeypatch):
     pipeline = Pipeline(Store("sqlite://"), Config())
     pipeline.ingest_ami_file(SAMPLES / "j_load" / "ami.raw")
     assert len(built) == 1 and pipeline.scorer.ruleset is pipeline.ruleset
+
+
+def test_customer_numbers_of_columns_equal_one_by_one():
+    """The column-wise customer numbers (Korean mobiles at once) are customer_number_of's, for
+    every direction and the odd numbers a PBX writes."""
+    numbers = ["01012345678", "0101234567", "01112345678", "010-1234-5678", "+821012345678", "0212345678",
+               "01012", "010123456789", "0159999999", "2001", "", "anonymous", "0505123456", "1588-1234",
+               "01912345678", "0170000000"]
+    directions = ["inbound", "outbound", "internal"]
+    rows = [(d, n, m) for d in directions for n in numbers for m in numbers[:4]]
+    got = scoring.customer_numbers([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+    assert got == [scoring.customer_number_of(*r) for r in rows]
+    assert got.count(None) < len(got)

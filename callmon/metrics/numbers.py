@@ -61,6 +61,24 @@ def _fast_kr_mobile(number: str) -> str | None:
     return None
 
 
+def kr_mobiles(numbers: list[str]) -> list[str | None]:
+    """:func:`normalize` of each number that is a Korean mobile written as plain digits, by the
+    same metadata patterns as its fast path but over the whole list at once (pyarrow's regex, in
+    C++); None for every other number (normalize it one by one).
+
+    >>> kr_mobiles(["01012345678", "010-1234-5678", "0212345678", "2001", ""])
+    ['+821012345678', None, None, None, None]
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column = pa.array(numbers, pa.string())
+    ok = pc.match_substring_regex(column, rf"^0\d{{{min(_MOBILE_LENGTHS)},{max(_MOBILE_LENGTHS)}}}$")
+    for pattern in (_MOBILE.pattern, _GENERAL.pattern):
+        ok = pc.and_(ok, pc.match_substring_regex(column, f"^0(?:{pattern})$"))
+    return ["+82" + n[1:] if hit else None for n, hit in zip(numbers, ok.to_pylist())]
+
+
 @lru_cache(maxsize=1 << 16)  # customers call again and again, and a write and its callbacks ask twice
 def normalize(number: str | None, region: str = "KR") -> str:
     """The E.164 form of a valid number (``+821012345678``); otherwise its digits (``2001``).

@@ -10,7 +10,10 @@ Deriving a block's calls is not quadratic: a call whose every journal entry came
 (the common case: the rows of a call are close together in a file) is assembled from the rows in
 hand; a call with entries from elsewhere (an earlier block of the file, another file, the AMI
 listener) is derived again from all of them (:func:`callmon.derive.derive_calls`), which also
-reconciles it with what the listener recorded.
+reconciles it with what the listener recorded. Of the calls in hand, those of a single
+Master.csv record (most of a CDR file) are built, scored and stored as columns
+(:class:`~callmon.importers.columnar.SingleRecords`,
+:meth:`~callmon.pipeline.Pipeline.write_records`), the others as record objects.
 
 Rejected lines are written to a rejects file (``<name>.rejects.csv``: file, line, reason, the
 start of the line with caller numbers masked) beside the input or in the directory given.

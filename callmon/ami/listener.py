@@ -232,15 +232,20 @@ class Listener:
         """Feed the tracker, then journal + calls + live state in one transaction (retried)."""
         finished: list[Call] = []
         touched: set[str] = set()
-        for ev in batch:
-            finished.extend(self.tracker.feed(ev))
-            lid = ev.call_linkedid
-            if lid:
-                touched.add(lid)
+        try:
+            for ev in batch:
+                finished.extend(self.tracker.feed(ev))
+                lid = ev.call_linkedid
+                if lid:
+                    touched.add(lid)
+            ended = [c.call_id for c in finished]
+            live = [live_row(c) for c in self.tracker.active_for(touched)]
+        except Exception:  # noqa: BLE001 - a bug in tracking must not stop the writer or lose events
+            log.exception("tracking %d events failed; journaling them only (`callmon rebuild` derives them)",
+                          len(batch))
+            finished, live, ended = [], [], []
         if batch[-1].timestamp is not None:
             self._last_ts = batch[-1].timestamp
-        ended = [c.call_id for c in finished]
-        live = [live_row(c) for c in self.tracker.active_for(touched)]
         rows = [journal_row(e) for e in batch]
         if not self._commit(rows, finished, live, ended):
             return

@@ -119,7 +119,8 @@ class CallTracker:
             # a channel we hear about is up until its Hangup
             group.open.add(uid)
         if group.hung_up and not group.open:
-            return [self._finish(group, incomplete=False)]
+            call = self._finish(group, incomplete=False)
+            return [call] if call is not None else []  # None: it could not be assembled (logged)
         return []
 
     def flush(self) -> list[Call]:

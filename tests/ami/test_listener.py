@@ -196,3 +196,28 @@ def test_stalled_line_is_pinged_then_cut_and_reconnected(sqlite_url):
     got = calls_of(sqlite_url)
     assert len({c["call_id"] for c in got}) == len(got)
     assert any(c["incomplete"] for c in got)
+
+
+def test_a_tracker_bug_loses_no_event_and_stops_nothing(sqlite_url, monkeypatch, caplog):
+    """The tracker raising on an event (a bug) does not kill the writer: every event is still
+    journaled, the calls of later batches still come out, and `callmon rebuild` derives the rest."""
+    from callmon.ami.tracker import CallTracker
+
+    capture = SAMPLES / "j_load" / "ami.raw"
+    events, _ = read_capture(capture)
+    real, seen = CallTracker.feed, [0]
+
+    def feed(self, event):
+        seen[0] += 1
+        if seen[0] == 1000:
+            raise RuntimeError("a bug in the tracker")
+        return real(self, event)
+
+    monkeypatch.setattr(CallTracker, "feed", feed)
+    with AmiServer.from_capture(capture, speed=0, shift_times=False) as server:
+        listener = listen(server, sqlite_url, calls=10_000, timeout=6, batch_size=500)
+    assert "a bug in the tracker" in caplog.text
+    assert Store(sqlite_url).count_journal("default") == len({e.key for e in events})
+    assert listener.stats.calls > 0
+    run_cli("rebuild", "--db", sqlite_url)
+    assert len(calls_of(sqlite_url)) == len(truth("j_load"))

@@ -118,3 +118,26 @@ def test_events_without_timestamp_do_not_crash_the_tracker():
         events, _ = read_capture(path)
         for call in track_events(events, Config()):
             assert call.outcome in ("answered", "abandoned", "no_answer", "busy", "failed", "voicemail")
+
+
+def test_a_call_that_cannot_be_assembled_is_skipped_and_the_stream_goes_on(monkeypatch, caplog):
+    """One broken call is logged and left out; feed never hands back a None (the listener's
+    writer would die on it) and the calls after it still come out."""
+    from callmon.ami import tracker as tracker_module
+
+    events, _ = read_capture(SAMPLES / "j_load" / "ami.raw")
+    good = track_events(events, Config())
+    broken = good[0].call_id
+    real = tracker_module.assemble
+
+    def assemble(evs, *args, **kwargs):
+        if any(e.linkedid == broken for e in evs):
+            raise ValueError("a bug in one call's interpretation")
+        return real(evs, *args, **kwargs)
+
+    monkeypatch.setattr(tracker_module, "assemble", assemble)
+    tracker = CallTracker(Config())
+    out = [c for e in events for c in tracker.feed(e)]
+    assert None not in out
+    assert [c.call_id for c in out] == [c.call_id for c in good if c.call_id != broken and not c.incomplete]
+    assert "could not be assembled" in caplog.text

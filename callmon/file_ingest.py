@@ -211,7 +211,9 @@ class FileIngest:
         previous: set[str] = set()
         try:
             with fewer_collections(), self.store.begin() as conn:
-                for batch in batches:
+                for n, batch in enumerate(batches, 1):
+                    if n & (n - 1) == 0 and n > 1:  # blocks 2, 4, 8, ...: as the tables double
+                        self.store.refresh_statistics(conn)
                     rejects.write(batch.rejects)
                     report.rows += len(batch.rows)
                     unique: dict[str, tuple] = {}

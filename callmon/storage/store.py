@@ -281,6 +281,16 @@ class Store(CallbackQueries, DirectoryQueries, FrameQueries):
         else:
             conn.execute(insert(table), [dict(zip(cols, t)) for t in tuples])
 
+    def refresh_statistics(self, conn: Connection) -> None:
+        """Let PostgreSQL's planner see what this transaction has written so far.
+
+        Autovacuum cannot sample rows that are not committed, and an import is one transaction:
+        to the planner the tables stay as small as they were, and it picks plans that read every
+        open obligation for each block's numbers (measured: 200,000 calls, 95 s, most of it in
+        one query). ``ANALYZE`` inside the transaction samples its own rows. SQLite needs nothing."""
+        if self.dialect == "postgresql":
+            conn.exec_driver_sql("ANALYZE journal, calls, legs, agent_results, callbacks")
+
     def delete_calls(self, conn: Connection, pbx: str, call_ids: Sequence[str] | None = None) -> None:
         tables = (legs, agent_results, calls)
         if call_ids is None:

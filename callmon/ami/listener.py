@@ -10,6 +10,7 @@ exponential backoff and jitter. Wrong credentials raise :class:`AmiAuthError` at
 
 from __future__ import annotations
 
+import gc
 import logging
 import random
 import threading
@@ -84,6 +85,12 @@ class Listener:
 
     # -- the connection loop ---------------------------------------------------------------
     def run(self) -> ListenerStats:
+        # what exists before the listener starts (modules, configuration, the store's engine)
+        # lives as long as the process: frozen, it is no longer walked by every full garbage
+        # collection, which the stream of events triggers every few seconds (a tenth of the
+        # listener's time at 20k events/s, measured)
+        gc.collect()
+        gc.freeze()
         checkpoints = self.pipeline.store.background_checkpoints()
         self._writer.start()
         attempt = 0

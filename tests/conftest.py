@@ -104,3 +104,21 @@ def run_cli(*args: str, expect: int | None = 0):
     if expect is not None:
         assert result.exit_code == expect, f"exit {result.exit_code}: {result.output}"
     return result
+
+
+def alembic_to(url: str, revision: str, down: bool = False) -> None:
+    """Migrate the database at ``url`` up (or ``down``) to ``revision``, as ``Store`` would."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    import callmon.storage.store as store_module
+    from callmon.storage import normalize_url
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(Path(store_module.__file__).with_name("migrations")))
+    engine = sa.create_engine(normalize_url(url))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(cfg, revision)
+    engine.dispose()

@@ -7,18 +7,14 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
 
-import callmon.storage.store as store_module
 from callmon.ami.framing import AmiEvent, FrameReader, parse_frame, read_capture
 from callmon.config import Config
 from callmon.pipeline import Pipeline
 from callmon.storage import Store, normalize_url
-from tests.conftest import ROOT, SAMPLES, SCENARIOS, run_cli
+from tests.conftest import ROOT, SAMPLES, SCENARIOS, alembic_to, run_cli
 
 CAPTURE = SAMPLES / "d_queue_rna_then_answer" / "ami.raw"
 FOREIGN = sorted((ROOT / "tests" / "fixtures" / "foreign-ami").glob("*.raw"))
@@ -31,16 +27,6 @@ def _old_row(event: AmiEvent) -> dict:
     return {"pbx": "default", "kind": "ami", "event_key": hashlib.sha1(payload.encode()).hexdigest(),
             "ts": event.timestamp, "name": event.name, "linkedid": event.call_linkedid, "uniqueid": event.uniqueid,
             "payload": payload, "source": "old", "line": None, "ingested_at": time.time()}
-
-
-def alembic_to(url: str, revision: str, down: bool = False) -> None:
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(Path(store_module.__file__).with_name("migrations")))
-    engine = sa.create_engine(normalize_url(url))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, revision)
-    engine.dispose()
 
 
 def _journal(url: str) -> list[tuple]:

@@ -3,27 +3,13 @@ the calls stay, the new tables work, and a downgrade to 0001 and back is clean."
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
 
-import callmon.storage.store as store_module
 from callmon.config import Config
 from callmon.pipeline import Pipeline
 from callmon.storage import Store, normalize_url
-from tests.conftest import SAMPLES
-
-
-def alembic_to(url: str, revision: str, down: bool = False) -> None:
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(Path(store_module.__file__).with_name("migrations")))
-    engine = sa.create_engine(normalize_url(url))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, revision)
-    engine.dispose()
+from tests.conftest import SAMPLES, alembic_to
 
 
 def test_upgrade_keeps_the_calls_and_downgrade_round_trips(db_url):

@@ -46,6 +46,17 @@ def placed_at(call: Call) -> float | None:
     return None
 
 
+def touched_by(pairs: Iterable[tuple[str | None, Any]]) -> dict[str, float]:
+    """``number -> earliest moment`` of ``(customer number, call)`` pairs (a call: anything with
+    the fields :func:`placed_at` reads)."""
+    touched: dict[str, float] = {}
+    for number, call in pairs:
+        when = placed_at(call)
+        if number and when is not None:
+            touched[number] = min(when, touched.get(number, NEVER))
+    return touched
+
+
 def _placed_or_always(call: Call) -> float:
     when = placed_at(call)
     return ALWAYS if when is None else when
@@ -65,13 +76,7 @@ class Obligations:
         """``number -> earliest moment`` a write of these calls changes (their stored versions too)."""
         scored = list(scored)
         pairs = [(s.customer_number, s.call) for s in scored]
-        pairs += self.store.calls_by_id(conn, self.pbx, [s.call.call_id for s in scored])
-        touched: dict[str, float] = {}
-        for number, call in pairs:
-            when = placed_at(call)
-            if number and when is not None:
-                touched[number] = min(when, touched.get(number, NEVER))
-        return touched
+        return touched_by(pairs + self.store.calls_by_id(conn, self.pbx, [s.call.call_id for s in scored]))
 
     def rederive(self, conn, touched: Mapping[str, float], *, every_number: bool = False) -> None:
         """Derive the obligations of the touched numbers again from their earliest touched moment

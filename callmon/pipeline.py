@@ -24,13 +24,11 @@ from callmon.ami.framing import AmiEvent, FrameStats, read_capture
 from callmon.ami.tracker import IGNORED
 from callmon.config import Config, Employee
 from callmon.derive import derive_calls, rebuild_calls
+from callmon.importers.columnar import SingleRecords, _num
 from callmon.metrics.rules import RuleSet
 from callmon.model import Call, Score
-from callmon.obligations import Obligations
-from callmon.scoring import Scorer
-from callmon.importers.columnar import SingleRecords, _num
-from callmon.obligations import placed_at
-from callmon.scoring import customer_numbers
+from callmon.obligations import Obligations, touched_by
+from callmon.scoring import Scorer, customer_numbers
 from callmon.storage.schema import agent_results as agent_results_table
 from callmon.storage.schema import calls as calls_table
 from callmon.storage.schema import legs as legs_table
@@ -38,7 +36,6 @@ from callmon.storage.store import JournalRow, Store, agent_result_row, call_row,
 
 log = logging.getLogger(__name__)
 
-_Ident = namedtuple("_Ident", "pbx call_id")  # what a leg row takes of its call
 _Placed = namedtuple("_Placed", "direction answered_at arrived_at ended_at")  # what placed_at reads
 
 
@@ -148,7 +145,7 @@ class Pipeline:
             "customer_number": numbers, "call_id": call_ids, "caller": records.src, "called": records.dst,
             "queue": [q or None for q in records.queue], "arrived_at": records.start,
             "first_ring_at": [_num(v) for v in records.first_ring], "answered_at": [_num(v) for v in records.answered_at],
-            "ended_at": records.end, "hangup_channel": [p[3] for p in records._parties],
+            "ended_at": records.end, "hangup_channel": [p[3] for p in records.parties],
             "uniqueids": [json.dumps([u] if u else []) for u in records.uniqueid],
         }
         cols = [c for c in next(iter(templates.values()))]
@@ -159,21 +156,16 @@ class Pipeline:
             for k, values in own:
                 row[k] = values[i]
             rows.append(tuple(row))
-        ident = [_Ident(pbx, cid) for cid in call_ids]
-        leg_rows = [leg_row(ident[i], leg) for i in range(n) if (leg := records.leg(i)) is not None]
+        leg_rows = [leg_row(pbx, call_ids[i], leg) for i in range(n) if (leg := records.leg(i)) is not None]
         agent_rows = []
         for i, shape in enumerate(shapes):
             s = scored[shape]
             for r in s.agent_results:
                 agent_rows.append({**agent_result_row(s, r), "call_id": call_ids[i], "at": records.start[i]})
-        touched: dict[str, float] = {}
         placed = (_Placed(d, _num(a), t0, t1) for d, a, t0, t1 in
                   zip(records.direction, records.answered_at, records.start, records.end))
         stored = self.store.calls_by_id(conn, pbx, call_ids)  # earlier versions of these calls
-        for number, call in [*zip(numbers, placed), *stored]:
-            when = placed_at(call)
-            if number and when is not None:
-                touched[number] = min(when, touched.get(number, when))
+        touched = touched_by([*zip(numbers, placed), *stored])
         if stored:
             self.store.delete_calls(conn, pbx, [call.call_id for _, call in stored])
         self.store.insert_tuples(conn, calls_table, cols, rows)

@@ -121,10 +121,10 @@ class SingleRecords:
         self.voicemail, self.status, self.refusal, self.queue = voicemail.tolist(), status.tolist(), refusal.tolist(), queue.tolist()
         for name in ("linkedid", "channel", "dstchannel", "src", "dst", "uniqueid"):
             setattr(self, name, f[name].tolist())
-        self._parties = [self._party(i) for i in range(self.n)]
+        self.parties = [self._party(i) for i in range(self.n)]
 
     def _party(self, i: int) -> tuple:
-        """``(outcome, answered_by, hangup_by, hangup_channel)`` of record ``i``."""
+        """``(outcome, answered_by, hangup_by, hangup_channel)`` of record ``i`` (:attr:`parties`)."""
         d = self.direction[i]
         caller_side = SIDES[d][0]
         if self.won[i]:
@@ -139,14 +139,14 @@ class SingleRecords:
         """Party B of record ``i`` (None when the record has none)."""
         if not self.has_b[i]:
             return None
-        outcome, answered_by, hangup_by, hangup_channel = self._parties[i]
+        outcome, answered_by, hangup_by, hangup_channel = self.parties[i]
         caller_side = SIDES[self.direction[i]][0]
         return _leg(self.dstchannel[i], self.b_end[i], self.b_staff[i], self.start[i], self.end[i], self.b_answered[i],
                     self.answered[i], self.refused[i], self.pre_answered[i], self.status[i],
                     self.caller_hung_up[i] and caller_side == hangup_by)
 
     def call(self, i: int) -> Call:
-        outcome, answered_by, hangup_by, hangup_channel = self._parties[i]
+        outcome, answered_by, hangup_by, hangup_channel = self.parties[i]
         leg = self.leg(i)
         uid = self.uniqueid[i]
         return Call(
@@ -167,8 +167,8 @@ class SingleRecords:
         rel = lambda col: [None if v != v else v for v in (col - self.t_start).tolist()]  # noqa: E731
         first, ans, end, b_ans = rel(self.t_first_ring), rel(self.t_answered), rel(self.t_end), rel(self.t_b_answered)
         return list(zip(
-            self.direction, (p[0] for p in self._parties), (p[1] for p in self._parties), (p[2] for p in self._parties),
-            (p[3] is not None and p[3] == b for p, b in zip(self._parties, self.dstchannel)),
+            self.direction, (p[0] for p in self.parties), (p[1] for p in self.parties), (p[2] for p in self.parties),
+            (p[3] is not None and p[3] == b for p, b in zip(self.parties, self.dstchannel)),
             (c if d != "inbound" else None for c, d in zip(self.src, self.direction)),
             first, ans, end, b_ans, self.has_b, self.b_end, self.b_staff, self.answered, self.refused,
             self.pre_answered, (s if isinstance(s, str) else None for s in self.status), self.caller_hung_up,

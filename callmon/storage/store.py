@@ -254,7 +254,7 @@ class Store(CallbackQueries, DirectoryQueries, FrameQueries):
         items = [s if isinstance(s, ScoredCall) else ScoredCall(*s) for s in scored]
         self.delete_calls(conn, pbx, [s.call.call_id for s in items])
         self._bulk_insert(conn, calls, [call_row(s.call, s.score, s.customer_number) for s in items])
-        self._bulk_insert(conn, legs, [leg_row(s.call, leg) for s in items for leg in s.call.legs])
+        self._bulk_insert(conn, legs, [leg_row(s.call.pbx, s.call.call_id, leg) for s in items for leg in s.call.legs])
         self._bulk_insert(conn, agent_results, [agent_result_row(s, r) for s in items for r in s.agent_results])
 
     def _bulk_insert(self, conn: Connection, table, rows: list[dict[str, Any]]) -> None:
@@ -400,9 +400,10 @@ def call_row(call: Call, score: Score, customer_number: str | None = None) -> di
     }
 
 
-def leg_row(call: Call, leg: Leg) -> dict[str, Any]:
+def leg_row(pbx: str, call_id: str, leg: Leg) -> dict[str, Any]:
+    """The ``legs`` table row of one leg of call ``call_id``."""
     return {
-        "pbx": call.pbx, "call_id": call.call_id, "uniqueid": leg.uniqueid, "channel": leg.channel,
+        "pbx": pbx, "call_id": call_id, "uniqueid": leg.uniqueid, "channel": leg.channel,
         "endpoint": leg.endpoint, "party": leg.party, "created_at": leg.created_at,
         "ring_started_at": leg.ring_started_at, "ring_ended_at": leg.ring_ended_at,
         "answered_at": leg.answered_at, "ended_at": leg.ended_at, "dial_status": leg.dial_status,

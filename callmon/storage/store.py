@@ -202,11 +202,10 @@ class Store(CallbackQueries, DirectoryQueries, FrameQueries):
     def journal_entries(self, conn: Connection, pbx: str, kinds: Sequence[str], linkedids: Iterable[str],
                         exclude_names: Iterable[str] = ()) -> list[tuple[str, dict[str, Any]]]:
         """``(kind, payload)`` of the journal entries of some kinds and linkedids, oldest first."""
-        base = self._entries(pbx, kinds, exclude_names)
-        ids = sorted(set(linkedids))
-        found = []
-        for i in range(0, len(ids), CHUNK):
-            found.extend(conn.execute(base.where(journal.c.linkedid.in_(ids[i:i + CHUNK]))).all())
+        ids = set(linkedids)
+        if not ids:
+            return []
+        found = conn.execute(self._entries(pbx, kinds, exclude_names).where(one_of(journal.c.linkedid, ids))).all()
         found.sort(key=lambda r: (r.ts is not None, r.ts or 0.0, r.id))
         return [(row.kind, load_payload(row.kind, row.payload)) for row in found]
 
@@ -233,14 +232,12 @@ class Store(CallbackQueries, DirectoryQueries, FrameQueries):
         return dict(conn.execute(q).all())
 
     def linkedids_of_uniqueids(self, conn: Connection, pbx: str, kind: str, uniqueids: Iterable[str]) -> set[str]:
-        ids = sorted(set(uniqueids))
-        out: set[str] = set()
-        for i in range(0, len(ids), CHUNK):
-            q = select(journal.c.linkedid).where(
-                journal.c.pbx == pbx, journal.c.kind == kind, journal.c.uniqueid.in_(ids[i:i + CHUNK])
-            ).distinct()
-            out.update(lid for (lid,) in conn.execute(q) if lid)
-        return out
+        ids = set(uniqueids)
+        if not ids:
+            return set()
+        q = select(journal.c.linkedid).where(
+            journal.c.pbx == pbx, journal.c.kind == kind, one_of(journal.c.uniqueid, ids)).distinct()
+        return {lid for (lid,) in conn.execute(q) if lid}
 
     # -- calls -----------------------------------------------------------------------------
     def replace_calls(self, conn: Connection, pbx: str, scored: Sequence[ScoredCall | tuple[Call, Score]]) -> None:
@@ -333,12 +330,10 @@ class Store(CallbackQueries, DirectoryQueries, FrameQueries):
                 lq = select(legs).order_by(legs.c.created_at, legs.c.id)
                 if pbx is not None:
                     lq = lq.where(legs.c.pbx == pbx)
-                call_ids = sorted({r["call_id"] for r in rows})
-                for i in range(0, len(call_ids), CHUNK):
-                    for leg in conn.execute(lq.where(legs.c.call_id.in_(call_ids[i:i + CHUNK]))):
-                        parent = by_key.get((leg.pbx, leg.call_id))
-                        if parent is not None:
-                            parent["legs"].append(dict(leg._mapping))
+                for leg in conn.execute(lq.where(one_of(legs.c.call_id, {r["call_id"] for r in rows}))):
+                    parent = by_key.get((leg.pbx, leg.call_id))
+                    if parent is not None:
+                        parent["legs"].append(dict(leg._mapping))
         for r in rows:
             r["uniqueids"] = json.loads(r["uniqueids"])
         return rows
@@ -346,13 +341,10 @@ class Store(CallbackQueries, DirectoryQueries, FrameQueries):
     # -- live state ------------------------------------------------------------------------
     def set_live_calls(self, conn: Connection, pbx: str, rows: Sequence[dict[str, Any]], ended: Sequence[str]) -> None:
         """Upsert the calls in progress and drop the ones that ended."""
-        if ended:
-            for i in range(0, len(ended), CHUNK):
-                conn.execute(delete(live_calls).where(live_calls.c.pbx == pbx, live_calls.c.call_id.in_(list(ended[i:i + CHUNK]))))
+        gone = {*ended, *(r["call_id"] for r in rows)}  # ended, or about to be written anew
+        if gone:
+            conn.execute(delete(live_calls).where(live_calls.c.pbx == pbx, one_of(live_calls.c.call_id, gone)))
         if rows:
-            ids = [r["call_id"] for r in rows]
-            for i in range(0, len(ids), CHUNK):
-                conn.execute(delete(live_calls).where(live_calls.c.pbx == pbx, live_calls.c.call_id.in_(ids[i:i + CHUNK])))
             conn.execute(insert(live_calls), [{**r, "pbx": pbx} for r in rows])
 
     def query_live_calls(self, pbx: str | None = None) -> list[dict[str, Any]]:

@@ -138,6 +138,8 @@ class Pipeline:
             first.setdefault(shape, i)
         scored = {shape: self.scorer(records.call(i)) for shape, i in first.items()}
         templates = {shape: call_row(s.call, s.score, None) for shape, s in scored.items()}
+        cols = list(next(iter(templates.values())))
+        templates = {shape: list(t.values()) for shape, t in templates.items()}
         region, pbx = self.ruleset.region, self.pbx
         call_ids = [records.call_id(i) for i in range(n)]
         numbers = customer_numbers(records.direction, records.src, records.dst, region)
@@ -148,20 +150,25 @@ class Pipeline:
             "ended_at": records.end, "hangup_channel": [p[3] for p in records.parties],
             "uniqueids": [json.dumps([u] if u else []) for u in records.uniqueid],
         }
-        cols = [c for c in next(iter(templates.values()))]
         own = [(cols.index(name), values) for name, values in per_call.items()]
         rows = []
         for i, shape in enumerate(shapes):
-            row = list(templates[shape].values())
+            row = templates[shape].copy()
             for k, values in own:
                 row[k] = values[i]
             rows.append(tuple(row))
         leg_rows = [leg_row(pbx, call_ids[i], leg) for i in range(n) if (leg := records.leg(i)) is not None]
+        verdicts = {shape: [agent_result_row(s, r) for r in s.agent_results] for shape, s in scored.items()}
+        agent_cols = next((list(v[0]) for v in verdicts.values() if v), [])
         agent_rows = []
-        for i, shape in enumerate(shapes):
-            s = scored[shape]
-            for r in s.agent_results:
-                agent_rows.append({**agent_result_row(s, r), "call_id": call_ids[i], "at": records.start[i]})
+        if agent_cols:  # a shape's verdict rows, with each call's own id and time
+            k_id, k_at = agent_cols.index("call_id"), agent_cols.index("at")
+            verdicts = {shape: [list(r.values()) for r in v] for shape, v in verdicts.items()}
+            for i, shape in enumerate(shapes):
+                for template in verdicts[shape]:
+                    row = template.copy()
+                    row[k_id], row[k_at] = call_ids[i], records.start[i]
+                    agent_rows.append(tuple(row))
         placed = (_Placed(d, _num(a), t0, t1) for d, a, t0, t1 in
                   zip(records.direction, records.answered_at, records.start, records.end))
         stored = self.store.calls_by_id(conn, pbx, call_ids)  # earlier versions of these calls
@@ -171,8 +178,7 @@ class Pipeline:
         self.store.insert_tuples(conn, calls_table, cols, rows)
         if leg_rows:
             self.store.insert_tuples(conn, legs_table, list(leg_rows[0]), [tuple(r.values()) for r in leg_rows])
-        if agent_rows:
-            self.store.insert_tuples(conn, agent_results_table, list(agent_rows[0]), [tuple(r.values()) for r in agent_rows])
+        self.store.insert_tuples(conn, agent_results_table, agent_cols, agent_rows)
         self.obligations.rederive(conn, touched)
 
     def rebuild(self) -> int:

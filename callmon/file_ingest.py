@@ -225,7 +225,7 @@ class FileIngest:
                     new = self.store.journal(conn, self.pipeline.pbx, str(path), entries)
                     report.new_rows += new
                     if new:
-                        derived = self._derive_block(conn, rows, entries)
+                        derived = self._derive_block(conn, rows, entries, fresh=new == len(entries))
                         ids = {call_id for call_id, _ in derived}
                         report.calls += len(ids - previous)
                         report.incomplete_calls += sum(cut for call_id, cut in derived if call_id not in previous)
@@ -240,9 +240,11 @@ class FileIngest:
         report.rejects_file = rejects.path if rejects.count else None
         return report
 
-    def _derive_block(self, conn: Connection, rows: list, entries: list[JournalRow]) -> list[tuple[str, bool]]:
+    def _derive_block(self, conn: Connection, rows: list, entries: list[JournalRow], *,
+                      fresh: bool = False) -> list[tuple[str, bool]]:
         """Derive and store the calls of one block (see the module docstring); return their
-        ``(call_id, incomplete)``."""
+        ``(call_id, incomplete)``. ``fresh``: every entry of the block was new to the journal, so
+        a call whose entries are all in the block was never stored before."""
         pbx, cfg = self.pipeline.pbx, self.pipeline.config
         per_call = Counter(e.linkedid for e in entries if e.linkedid)
         stored = self.store.journal_counts(conn, pbx, per_call)
@@ -255,7 +257,7 @@ class FileIngest:
             records = SingleRecords(single, cfg, pbx)
             in_hand.extend(records.rest)
             if self.columnar:
-                self.pipeline.write_records(conn, records)
+                self.pipeline.write_records(conn, records, fresh=fresh)
                 derived = [(records.call_id(i), False) for i in range(records.n)]
             else:
                 calls = records.calls()

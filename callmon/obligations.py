@@ -16,8 +16,10 @@ the cancellations up to that moment.
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from callmon.errors import InputError
@@ -28,10 +30,14 @@ from callmon.model import Call
 from callmon.scoring import ScoredCall
 from callmon.storage import Store
 from callmon.storage.callbacks import callback_row
+from callmon.storage.schema import callbacks as callbacks_table
 
 log = logging.getLogger(__name__)
 
 NEVER = float("inf")
+# the columns :meth:`Obligations.open_alone` fills (the others of an open obligation are NULL)
+_ALONE_COLUMNS = ("callback_id", "pbx", "key", "number", "missed_call_ids", "attempt_call_ids", "first_missed_at",
+                  "due_at", "status", "agent", "team")
 ALWAYS = float("-inf")
 
 
@@ -55,6 +61,11 @@ def touched_by(pairs: Iterable[tuple[str | None, Any]]) -> dict[str, float]:
         if number and when is not None:
             touched[number] = min(when, touched.get(number, NEVER))
     return touched
+
+
+def _plain(text: str) -> bool:
+    """Is ``text`` in JSON as it is (ASCII, no quote, backslash or control character)?"""
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
 
 
 def _placed_or_always(call: Call) -> float:
@@ -118,6 +129,50 @@ class Obligations:
         self.store.replace_callbacks(conn, self.pbx, {n: begin(n) for n in redo},
                                      [callback_row(self.pbx, cb, *self.owner(cb, by_id)) for cb in derived])
         log.debug("callbacks of %d number(s) derived again: %d obligation(s)", len(redo), len(derived))
+
+    def open_alone(self, conn, call_ids: Sequence[str], numbers: Sequence[str | None], placed: Sequence[float | None],
+                   missed: Sequence[bool], called: Sequence[str]) -> tuple[list[int | None], dict[str, float]]:
+        """The obligations of calls about to be stored for the first time, the common case at once.
+
+        A number with nothing stored (no call, no memo) and just one of these calls needs no
+        derivation: a missed call (``missed``: inbound, unanswered, from outside) opens an
+        obligation of its own, anything else opens none. Those obligations are stored here, with
+        ids reserved up front so each call's row can carry its ``callback_id``. Returns the
+        ``callback_id`` per call (None for the others) and ``number -> earliest moment`` of every
+        other number, for :meth:`rederive` once the calls are stored.
+        """
+        per_number = Counter(n for n in numbers if n)
+        alone = {n for n, k in per_number.items() if k == 1}
+        if alone:
+            alone -= self.store.numbers_with_history(conn, self.pbx, alone)
+        ids: list[int | None] = [None] * len(call_ids)
+        touched: dict[str, float] = {}
+        opening = []
+        for i, number in enumerate(numbers):
+            if not number:
+                continue
+            if number in alone:
+                if missed[i] and placed[i] is not None:
+                    opening.append(i)
+            elif placed[i] is not None:
+                touched[number] = min(placed[i], touched.get(number, NEVER))
+        if not opening:
+            return ids, touched
+        at = [placed[i] for i in opening]  # a miss is placed at its arrival
+        due = self.ruleset.policy.due_at_many(at).tolist()
+        reserved = self.store.reserve_callback_ids(conn, len(opening))
+        rows = []
+        for i, t, due_at, callback_id in zip(opening, at, due, reserved):
+            number, call_id, extension = numbers[i], call_ids[i], called[i]
+            employee = self.directory.get(extension)
+            agent, team = ((getattr(employee, "name", None) or extension, getattr(employee, "team", None))
+                           if employee is not None else (None, None))
+            ids[i] = callback_id
+            rows.append((callback_id, self.pbx, f"{number}/{call_id}", number, f'["{call_id}"]' if _plain(call_id)
+                         else json.dumps([call_id]), "[]", t, due_at, "open", agent, team))
+        self.store.insert_tuples(conn, callbacks_table, _ALONE_COLUMNS, rows)
+        log.debug("callbacks: %d obligation(s) of numbers with one call each opened at once", len(rows))
+        return ids, touched
 
     def rederive_all(self, conn) -> None:
         """Every number, from the beginning (``rebuild``)."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import numpy as np
 from sqlalchemy.engine import Connection
 
 from callmon.ami.framing import AmiEvent, FrameStats, read_capture
@@ -27,6 +28,8 @@ from callmon.derive import derive_calls, rebuild_calls
 from callmon.importers.columnar import SingleRecords, _num
 from callmon.metrics.rules import RuleSet
 from callmon.model import Call, Score
+from callmon.metrics.callbacks import MISSED_OUTCOMES
+from callmon.metrics.numbers import is_outside
 from callmon.obligations import Obligations, touched_by
 from callmon.scoring import Scorer, customer_numbers
 from callmon.storage.schema import agent_results as agent_results_table
@@ -121,14 +124,18 @@ class Pipeline:
         self.store.replace_calls(conn, self.pbx, scored)
         self.obligations.rederive(conn, touched)
 
-    def write_records(self, conn: Connection, records: SingleRecords) -> None:
+    def write_records(self, conn: Connection, records: SingleRecords, *, fresh: bool = False) -> None:
         """:meth:`write` for calls of one Master.csv record each, without a record object per call.
 
         The rules are applied once per *shape* (:meth:`SingleRecords.shapes`: everything the rules
         read but who and when), to that shape's first call, and its verdicts are given to every
         call of the shape; the rows are then filled with each call's own ids, number and times.
         A bulk import meets a few thousand shapes in a million calls. The rows are the ones
-        :meth:`write` stores for the same calls (tested)."""
+        :meth:`write` stores for the same calls (tested).
+
+        ``fresh``: none of these calls is stored yet (their every input is new), so there are no
+        earlier versions to look up and replace, and the callback obligations of numbers with no
+        other call are opened at once (:meth:`~callmon.obligations.Obligations.open_alone`)."""
         n = records.n
         if not n:
             return
@@ -150,6 +157,12 @@ class Pipeline:
             "ended_at": records.end, "hangup_channel": [p[3] for p in records.parties],
             "uniqueids": [json.dumps([u] if u else []) for u in records.uniqueid],
         }
+        if fresh:
+            placed = _placed_moments(records)
+            missed = [d == "inbound" and p[0] in MISSED_OUTCOMES and is_outside(c)
+                      for d, p, c in zip(records.direction, records.parties, records.src)]
+            per_call["callback_id"], touched = self.obligations.open_alone(
+                conn, call_ids, numbers, placed, missed, records.dst)
         own = [(cols.index(name), values) for name, values in per_call.items()]
         rows = []
         for i, shape in enumerate(shapes):
@@ -169,12 +182,13 @@ class Pipeline:
                     row = template.copy()
                     row[k_id], row[k_at] = call_ids[i], records.start[i]
                     agent_rows.append(tuple(row))
-        placed = (_Placed(d, _num(a), t0, t1) for d, a, t0, t1 in
-                  zip(records.direction, records.answered_at, records.start, records.end))
-        stored = self.store.calls_by_id(conn, pbx, call_ids)  # earlier versions of these calls
-        touched = touched_by([*zip(numbers, placed), *stored])
-        if stored:
-            self.store.delete_calls(conn, pbx, [call.call_id for _, call in stored])
+        if not fresh:
+            placed = (_Placed(d, _num(a), t0, t1) for d, a, t0, t1 in
+                      zip(records.direction, records.answered_at, records.start, records.end))
+            stored = self.store.calls_by_id(conn, pbx, call_ids)  # earlier versions of these calls
+            touched = touched_by([*zip(numbers, placed), *stored])
+            if stored:
+                self.store.delete_calls(conn, pbx, [call.call_id for _, call in stored])
         self.store.insert_tuples(conn, calls_table, cols, rows)
         if leg_rows:
             self.store.insert_tuples(conn, legs_table, list(leg_rows[0]), [tuple(r.values()) for r in leg_rows])
@@ -192,3 +206,12 @@ class Pipeline:
                 n += len(calls)
             self.obligations.rederive_all(conn)
         return n
+
+
+def _placed_moments(records: SingleRecords) -> list[float]:
+    """:func:`~callmon.obligations.placed_at` of every record's call, over the columns: an
+    unanswered inbound call at its arrival, any other at its answer, else its end."""
+    inbound = np.array([d == "inbound" for d in records.direction], bool)
+    unanswered = np.isnan(records.t_answered)
+    return np.where(inbound & unanswered, records.t_start,
+                    np.where(unanswered, records.t_end, records.t_answered)).tolist()

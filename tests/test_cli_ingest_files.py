@@ -224,11 +224,11 @@ def test_one_file_is_one_transaction(sqlite_url, monkeypatch):
     real = FileIngest._derive_block
     seen = []
 
-    def failing(self, conn, rows, entries):
+    def failing(self, conn, rows, entries, **kw):
         seen.append(len(rows))
         if len(seen) == 2:
             raise RuntimeError("disk full")
-        return real(self, conn, rows, entries)
+        return real(self, conn, rows, entries, **kw)
 
     monkeypatch.setattr(FileIngest, "_derive_block", failing)
     with pytest.raises(RuntimeError):

@@ -30,6 +30,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
+import numpy as np
 
 from callmon.errors import ConfigError
 
@@ -169,6 +170,49 @@ class WorkingCalendar:
                 remaining -= available
             day += timedelta(days=1)
         raise ConfigError(f"no working time within {_MAX_DAYS} days of {t.isoformat()}; check the calendar")
+
+    def add_working_time_many(self, starts, seconds: float, *, whole_day: bool = False) -> np.ndarray:
+        """:meth:`add_working_time` of many epoch ``starts`` at once, as epoch seconds (exactly
+        what ``add_working_time(start, seconds).timestamp()`` gives, times are counted in epoch
+        microseconds as the scalar method's datetimes do).
+
+        The counted windows from the first start's day until ``seconds`` past the last start are
+        laid end to end; each start's place among them and its due place are then found by binary
+        search. An import opens obligations by the hundred thousand; one at a time costs ~15 us.
+
+        >>> cal = WorkingCalendar()
+        >>> t = [datetime(2026, 11, 19, 20, tzinfo=cal.tz).timestamp(), datetime(2026, 11, 20, 12, 30, tzinfo=cal.tz).timestamp()]
+        >>> [datetime.fromtimestamp(v, cal.tz).isoformat() for v in cal.add_working_time_many(t, 8 * 3600)]
+        ['2026-11-20T18:00:00+09:00', '2026-11-23T12:00:00+09:00']
+        """
+        starts = np.asarray(starts, dtype=float)
+        if not len(starts):
+            return np.empty(0)
+        whole, frac = np.divmod(starts, 1.0)  # fromtimestamp rounds the fraction to the microsecond
+        t = whole.astype(np.int64) * 1_000_000 + np.rint(frac * 1e6).astype(np.int64)
+        need = int(round(max(0.0, float(seconds)) * 1e6))
+        day, last = self.local(float(starts.min())).date(), self.local(float(starts.max())).date()
+        begins: list[int] = []
+        ends: list[int] = []
+        after_last = 0
+        for _ in range((last - day).days + _MAX_DAYS + 1):
+            for ws, we in self.windows(day, whole_day=whole_day):
+                begins.append(round(ws.timestamp()) * 1_000_000)
+                ends.append(round(we.timestamp()) * 1_000_000)
+                if day > last:
+                    after_last += ends[-1] - begins[-1]
+            if day > last and after_last > need:
+                break
+            day += timedelta(days=1)
+        else:
+            raise ConfigError(f"no working time within {_MAX_DAYS} days of {last.isoformat()}; check the calendar")
+        ws_, we_ = np.array(begins, np.int64), np.array(ends, np.int64)
+        counted_end = np.cumsum(we_ - ws_)
+        counted_start = counted_end - (we_ - ws_)
+        i = np.searchsorted(we_, t, side="right")  # the first window that ends after the start
+        target = counted_start[i] + np.clip(t - ws_[i], 0, None) + need
+        k = np.maximum(np.searchsorted(counted_end, target, side="left"), i)
+        return (ws_[k] + (target - counted_start[k])) / 1e6
 
     def next_working_moment(self, moment: datetime | float, *, whole_day: bool = False) -> datetime:
         """The first counted moment at or after ``moment`` (a miss at lunch counts from 13:00)."""

@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+import numpy as np
+
 from callmon.errors import ConfigError
 from callmon.metrics.calendar import DEFAULT_HOURS, RULES, WorkingCalendar, describe_rule
 from callmon.metrics.calendar import due_at as calendar_due_at
@@ -55,6 +57,10 @@ class CallbackPolicy:
     def due_at(self, missed_at: float) -> float:
         """Epoch seconds at which an obligation opened at ``missed_at`` (epoch) is due."""
         return calendar_due_at(missed_at, self.rule, self.hours, self.calendar).timestamp()
+
+    def due_at_many(self, missed_at) -> np.ndarray:
+        """:meth:`due_at` of many epoch moments at once (the same values)."""
+        return self.calendar.add_working_time_many(missed_at, self.hours * 3600, whole_day=self.rule == "clock_hours")
 
     def describe(self) -> str:
         return describe_rule(self.rule, self.hours, self.calendar)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from callmon.metrics.callbacks import MISSED_OUTCOMES, Callback, Cancellation, Memo
@@ -166,6 +166,28 @@ class CallbackQueries:
 
     def callback_numbers(self, conn: Connection, pbx: str) -> set[str]:
         return set(conn.execute(select(callbacks.c.number).where(callbacks.c.pbx == pbx).distinct()).scalars())
+
+    def numbers_with_history(self, conn: Connection, pbx: str, numbers: Collection[str]) -> set[str]:
+        """Of these numbers, those with a stored call or a memo (everything else a number's
+        obligations come from: a stored obligation has one or the other)."""
+        found: set[str] = set()
+        for column, q in ((calls.c.customer_number, select(calls.c.customer_number).where(calls.c.pbx == pbx)),
+                          (memos.c.number, select(memos.c.number).where(memos.c.pbx == pbx))):
+            found.update(conn.execute(q.where(one_of(column, numbers)).distinct()).scalars())
+        return found
+
+    def reserve_callback_ids(self, conn: Connection, n: int) -> list[int]:
+        """``n`` new ``callback_id`` values for rows this transaction is about to insert.
+
+        PostgreSQL: from the column's sequence. SQLite: after the largest id, as its rowid would
+        be (the transaction has already written, so it holds the database's only write lock)."""
+        if n <= 0:
+            return []
+        if conn.dialect.name == "postgresql":
+            q = "SELECT nextval(pg_get_serial_sequence('callbacks', 'callback_id')) FROM generate_series(1, %s)"
+            return [v for (v,) in conn.exec_driver_sql(q, (n,))]
+        top = conn.execute(select(func.max(callbacks.c.callback_id))).scalar() or 0
+        return list(range(top + 1, top + 1 + n))
 
     def replace_callbacks(self, conn: Connection, pbx: str, start: Mapping[str, float],
                           rows: Iterable[dict[str, Any]]) -> None:

@@ -244,3 +244,23 @@ def test_rule_description_names_hours_and_holidays():
 def test_docstring_examples_hold():
     """The examples in the module's docstrings are true."""
     assert doctest.testmod(calendar_module).failed == 0
+
+
+@pytest.mark.parametrize("rule,hours", [("working_hours", 8.0), ("clock_hours", 24.0), ("working_hours", 0.0),
+                                        ("working_hours", 40.0)])
+def test_due_times_of_many_misses_at_once_are_those_of_one_at_a_time(rule, hours):
+    # moments all over two months (Chuseok, weekends, nights, lunch), the windows' own edges and
+    # sub-microsecond fractions: the vectorised count must give the scalar one's every value
+    import random
+
+    from callmon.metrics.callbacks import CallbackPolicy
+
+    policy = CallbackPolicy(rule=rule, hours=hours,
+                            calendar=WorkingCalendar(extra_holidays=["2026-10-02"], extra_working_days=["2026-10-10"]))
+    rnd = random.Random(7)
+    start = kst(2026, 9, 20).timestamp()
+    moments = [start + rnd.random() * 86400 * 60 for _ in range(3000)]
+    moments += [kst(2026, 10, d, h).timestamp() for d in range(1, 31) for h in (0, 9, 12, 13, 18, 23)]
+    moments += [start + 0.1234567, start + 0.0000005, start + 0.0000015]
+    assert policy.due_at_many(moments).tolist() == [policy.due_at(m) for m in moments]
+    assert policy.due_at_many([]).tolist() == []

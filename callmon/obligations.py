@@ -31,6 +31,7 @@ from callmon.scoring import ScoredCall
 from callmon.storage import Store
 from callmon.storage.callbacks import callback_row
 from callmon.storage.schema import callbacks as callbacks_table
+from callmon.storage.store import plain_json
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +62,6 @@ def touched_by(pairs: Iterable[tuple[str | None, Any]]) -> dict[str, float]:
         if number and when is not None:
             touched[number] = min(when, touched.get(number, NEVER))
     return touched
-
-
-def _plain(text: str) -> bool:
-    """Is ``text`` in JSON as it is (ASCII, no quote, backslash or control character)?"""
-    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
 
 
 def _placed_or_always(call: Call) -> float:
@@ -168,7 +164,7 @@ class Obligations:
             agent, team = ((getattr(employee, "name", None) or extension, getattr(employee, "team", None))
                            if employee is not None else (None, None))
             ids[i] = callback_id
-            rows.append((callback_id, self.pbx, f"{number}/{call_id}", number, f'["{call_id}"]' if _plain(call_id)
+            rows.append((callback_id, self.pbx, f"{number}/{call_id}", number, f'["{call_id}"]' if plain_json(call_id)
                          else json.dumps([call_id]), "[]", t, due_at, "open", agent, team))
         self.store.insert_tuples(conn, callbacks_table, _ALONE_COLUMNS, rows)
         log.debug("callbacks: %d obligation(s) of numbers with one call each opened at once", len(rows))

@@ -35,7 +35,7 @@ from callmon.scoring import Scorer, customer_numbers
 from callmon.storage.schema import agent_results as agent_results_table
 from callmon.storage.schema import calls as calls_table
 from callmon.storage.schema import legs as legs_table
-from callmon.storage.store import JournalRow, Store, agent_result_row, call_row, leg_row
+from callmon.storage.store import LEG_COLUMNS, JournalRow, Store, agent_result_row, call_row, plain_json
 
 log = logging.getLogger(__name__)
 
@@ -125,20 +125,21 @@ class Pipeline:
         self.obligations.rederive(conn, touched)
 
     def write_records(self, conn: Connection, records: SingleRecords, *, fresh: bool = False) -> None:
-        """:meth:`write` for calls of one Master.csv record each, without a record object per call.
+        """:meth:`write` for calls of one Master.csv record each, without a record object per call:
+        :meth:`prepare_records` then :meth:`store_records`."""
+        self.store_records(conn, self.prepare_records(records), fresh=fresh)
+
+    def prepare_records(self, records: SingleRecords) -> PreparedRecords:
+        """The rows of calls of one Master.csv record each, made without the database.
 
         The rules are applied once per *shape* (:meth:`SingleRecords.shapes`: everything the rules
         read but who and when), to that shape's first call, and its verdicts are given to every
         call of the shape; the rows are then filled with each call's own ids, number and times.
         A bulk import meets a few thousand shapes in a million calls. The rows are the ones
-        :meth:`write` stores for the same calls (tested).
-
-        ``fresh``: none of these calls is stored yet (their every input is new), so there are no
-        earlier versions to look up and replace, and the callback obligations of numbers with no
-        other call are opened at once (:meth:`~callmon.obligations.Obligations.open_alone`)."""
+        :meth:`write` stores for the same calls (tested)."""
         n = records.n
         if not n:
-            return
+            return PreparedRecords([], [], [], [], [], [], [], [], [], [], [], [])
         shapes = records.shapes()
         first: dict[tuple, int] = {}
         for i, shape in enumerate(shapes):
@@ -155,44 +156,61 @@ class Pipeline:
             "queue": [q or None for q in records.queue], "arrived_at": records.start,
             "first_ring_at": [_num(v) for v in records.first_ring], "answered_at": [_num(v) for v in records.answered_at],
             "ended_at": records.end, "hangup_channel": [p[3] for p in records.parties],
-            "uniqueids": [json.dumps([u] if u else []) for u in records.uniqueid],
+            "uniqueids": [f'["{u}"]' if u and plain_json(u) else json.dumps([u] if u else []) for u in records.uniqueid],
         }
-        if fresh:
-            placed = _placed_moments(records)
-            missed = [d == "inbound" and p[0] in MISSED_OUTCOMES and is_outside(c)
-                      for d, p, c in zip(records.direction, records.parties, records.src)]
-            per_call["callback_id"], touched = self.obligations.open_alone(
-                conn, call_ids, numbers, placed, missed, records.dst)
         own = [(cols.index(name), values) for name, values in per_call.items()]
         rows = []
         for i, shape in enumerate(shapes):
             row = templates[shape].copy()
             for k, values in own:
                 row[k] = values[i]
-            rows.append(tuple(row))
-        leg_rows = [leg_row(pbx, call_ids[i], leg) for i in range(n) if (leg := records.leg(i)) is not None]
+            rows.append(row)
         verdicts = {shape: [agent_result_row(s, r) for r in s.agent_results] for shape, s in scored.items()}
         agent_cols = next((list(v[0]) for v in verdicts.values() if v), [])
-        agent_rows = []
+        agent_rows: list[list[tuple]] = [[]] * n
         if agent_cols:  # a shape's verdict rows, with each call's own id and time
             k_id, k_at = agent_cols.index("call_id"), agent_cols.index("at")
             verdicts = {shape: [list(r.values()) for r in v] for shape, v in verdicts.items()}
+            agent_rows = []
             for i, shape in enumerate(shapes):
+                mine = []
                 for template in verdicts[shape]:
                     row = template.copy()
                     row[k_id], row[k_at] = call_ids[i], records.start[i]
-                    agent_rows.append(tuple(row))
-        if not fresh:
-            placed = (_Placed(d, _num(a), t0, t1) for d, a, t0, t1 in
-                      zip(records.direction, records.answered_at, records.start, records.end))
-            stored = self.store.calls_by_id(conn, pbx, call_ids)  # earlier versions of these calls
-            touched = touched_by([*zip(numbers, placed), *stored])
+                    mine.append(tuple(row))
+                agent_rows.append(mine)
+        missed = [d == "inbound" and p[0] in MISSED_OUTCOMES and is_outside(c)
+                  for d, p, c in zip(records.direction, records.parties, records.src)]
+        return PreparedRecords(
+            cols, rows, records.leg_rows(pbx, call_ids), agent_cols, agent_rows, call_ids, numbers,
+            _placed_moments(records), missed, records.dst, records.direction, records.answered_at,
+            starts=records.start, ends=records.end,
+        )
+
+    def store_records(self, conn: Connection, prepared: PreparedRecords, *, fresh: bool = False) -> None:
+        """Store what :meth:`prepare_records` made, replacing earlier versions of the calls, and
+        bring the callback obligations of their numbers up to date.
+
+        ``fresh``: none of these calls is stored yet (their every input is new), so there are no
+        earlier versions to look up and replace, and the callback obligations of numbers with no
+        other call are opened at once (:meth:`~callmon.obligations.Obligations.open_alone`)."""
+        p, pbx = prepared, self.pbx
+        if not p.rows:
+            return
+        if fresh:
+            ids, touched = self.obligations.open_alone(conn, p.call_ids, p.numbers, p.placed, p.missed, p.called)
+            k = p.cols.index("callback_id")
+            for row, callback_id in zip(p.rows, ids):
+                row[k] = callback_id
+        else:
+            placed = (_Placed(d, _num(a), t0, t1) for d, a, t0, t1 in zip(p.direction, p.answered_at, p.starts, p.ends))
+            stored = self.store.calls_by_id(conn, pbx, p.call_ids)  # earlier versions of these calls
+            touched = touched_by([*zip(p.numbers, placed), *stored])
             if stored:
                 self.store.delete_calls(conn, pbx, [call.call_id for _, call in stored])
-        self.store.insert_tuples(conn, calls_table, cols, rows)
-        if leg_rows:
-            self.store.insert_tuples(conn, legs_table, list(leg_rows[0]), [tuple(r.values()) for r in leg_rows])
-        self.store.insert_tuples(conn, agent_results_table, agent_cols, agent_rows)
+        self.store.insert_tuples(conn, calls_table, p.cols, p.rows)
+        self.store.insert_tuples(conn, legs_table, LEG_COLUMNS, [r for r in p.legs if r is not None])
+        self.store.insert_tuples(conn, agent_results_table, p.agent_cols, [r for rows in p.agents for r in rows])
         self.obligations.rederive(conn, touched)
 
     def rebuild(self) -> int:
@@ -206,6 +224,27 @@ class Pipeline:
                 n += len(calls)
             self.obligations.rederive_all(conn)
         return n
+
+
+@dataclass
+class PreparedRecords:
+    """Rows of calls of one Master.csv record each, per call (:meth:`Pipeline.prepare_records`),
+    and what storing them needs to know of each call (:meth:`Pipeline.store_records`)."""
+
+    cols: list[str]
+    rows: list[list]  # calls rows in the order of ``cols``; callback_id is filled when stored
+    legs: list[tuple | None]  # the legs row of each call (LEG_COLUMNS), None: no party B
+    agent_cols: list[str]
+    agents: list[list[tuple]]  # the agent_results rows of each call
+    call_ids: list[str]
+    numbers: list[str | None]
+    placed: list[float]
+    missed: list[bool]
+    called: list[str]
+    direction: list[str]
+    answered_at: list[float]
+    starts: list[float] = field(default_factory=list)
+    ends: list[float] = field(default_factory=list)
 
 
 def _placed_moments(records: SingleRecords) -> list[float]:

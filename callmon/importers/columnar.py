@@ -135,15 +135,34 @@ class SingleRecords:
     def call_id(self, i: int) -> str:
         return self.linkedid[i] or self.uniqueid[i] or self.channel[i]
 
+    def _b_party(self, i: int) -> tuple:
+        """Party B of record ``i`` as the legs row's columns from ``uniqueid`` on (record ``i``
+        has one), as :func:`~callmon.importers.build._leg` and ``_dial_status`` make it."""
+        caller_hung_up = self.caller_hung_up[i] and SIDES[self.direction[i]][0] == self.parties[i][2]
+        start, end, status = self.start[i], self.end[i], self.status[i]
+        status = status if isinstance(status, str) else None
+        refused = self.refused[i]
+        ans = _num(self.b_answered[i])
+        if self.answered[i]:
+            dial_status = "ANSWER"
+        elif (status not in (None, "NOANSWER")) or refused:
+            dial_status = status
+        elif caller_hung_up:
+            dial_status = "CANCEL"
+        else:
+            dial_status = status or "NOANSWER"
+        return ("", self.dstchannel[i], self.b_end[i], "staff" if self.b_staff[i] else "outside", start,
+                None if refused or self.pre_answered[i] else start,
+                None if refused else (ans if ans is not None else end), ans, end, dial_status, None)
+
     def leg(self, i: int) -> Leg | None:
         """Party B of record ``i`` (None when the record has none)."""
-        if not self.has_b[i]:
-            return None
-        outcome, answered_by, hangup_by, hangup_channel = self.parties[i]
-        caller_side = SIDES[self.direction[i]][0]
-        return _leg(self.dstchannel[i], self.b_end[i], self.b_staff[i], self.start[i], self.end[i], self.b_answered[i],
-                    self.answered[i], self.refused[i], self.pre_answered[i], self.status[i],
-                    self.caller_hung_up[i] and caller_side == hangup_by)
+        return Leg(*self._b_party(i)) if self.has_b[i] else None
+
+    def leg_rows(self, pbx: str, call_ids: Sequence[str]) -> list[tuple | None]:
+        """The ``legs`` row (:data:`~callmon.storage.store.LEG_COLUMNS`) of each record's party B
+        (None: none), as :meth:`leg` and :func:`~callmon.storage.store.leg_row` make it."""
+        return [(pbx, call_id, *self._b_party(i)) if self.has_b[i] else None for i, call_id in enumerate(call_ids)]
 
     def call(self, i: int) -> Call:
         outcome, answered_by, hangup_by, hangup_channel = self.parties[i]
@@ -206,28 +225,6 @@ def _missed(direction: str, voicemail: bool, refusal: str, hangup_by: str) -> st
     if direction != "inbound":
         return "no_answer"
     return "abandoned" if hangup_by == "customer" else "no_answer"
-
-
-def _leg(channel: str, endpoint: str, staff: bool, start: float, end: float, answered_at: float, answered: bool,
-         refused: bool, pre_answered: bool, status, caller_hung_up: bool) -> Leg:
-    """Party B of the record, as :func:`~callmon.importers.build._leg` and ``_dial_status`` make it."""
-    status = status if isinstance(status, str) else None
-    never_rang = bool(refused)
-    if answered:
-        dial_status = "ANSWER"
-    elif (status not in (None, "NOANSWER")) or never_rang:
-        dial_status = status
-    elif caller_hung_up:
-        dial_status = "CANCEL"
-    else:
-        dial_status = status or "NOANSWER"
-    ans = _num(answered_at)
-    return Leg(
-        uniqueid="", channel=channel, endpoint=endpoint, party="staff" if staff else "outside", created_at=start,
-        ring_started_at=None if never_rang or pre_answered else start,
-        ring_ended_at=None if never_rang else (ans if ans is not None else end),
-        answered_at=ans, ended_at=end, dial_status=dial_status, hangup_cause=None,
-    )
 
 
 class _Staff:

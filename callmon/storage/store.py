@@ -392,6 +392,16 @@ def call_row(call: Call, score: Score, customer_number: str | None = None) -> di
     }
 
 
+def plain_json(text: str) -> bool:
+    """Is ``text`` inside a JSON string as it is (ASCII, no quote, backslash or control
+    character), so that ``'["' + text + '"]'`` is what ``json.dumps([text])`` writes?"""
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
+
+
+LEG_COLUMNS = ("pbx", "call_id", "uniqueid", "channel", "endpoint", "party", "created_at", "ring_started_at",
+               "ring_ended_at", "answered_at", "ended_at", "dial_status", "hangup_cause")
+
+
 def leg_row(pbx: str, call_id: str, leg: Leg) -> dict[str, Any]:
     """The ``legs`` table row of one leg of call ``call_id``."""
     return {

@@ -47,8 +47,9 @@ def event_from_payload(payload: str) -> AmiEvent:
     return AmiEvent.from_text(payload)
 
 
-def row_from_payload(kind: str, payload: dict[str, Any]):
-    """A file row (CdrRow, CelRow, QueueLogRow) again from its journal payload."""
+def row_from_payload(kind: str, payload: dict[str, Any] | list[Any]):
+    """A file row (CdrRow, CelRow, QueueLogRow) again from its journal payload (an array in
+    field order, or an object by column name as older journals hold them)."""
     return ROW_TYPES[kind].from_columns(payload)
 
 
@@ -88,19 +89,20 @@ def reconcile(ami_calls: Iterable[Call], file_calls: Iterable[Call]) -> list[Cal
     return out
 
 
-def _follow_ids(kind: str, payload: AmiEvent | dict[str, Any]) -> Iterator[str]:
-    """Ids in an entry that may name another linkedid's rows (transfers, queue callids)."""
+def _follow_ids(kind: str, entry: Any) -> Iterator[str]:
+    """Ids in an entry (an :class:`AmiEvent`, a file row) that may name another linkedid's rows
+    (transfers, queue callids)."""
     if kind == "ami":
-        for k, v in payload.headers.items():
+        for k, v in entry.headers.items():
             if v and (k.endswith("Linkedid") or k.endswith("Uniqueid")):
                 yield v
         return
-    uid = payload.get("uniqueid")
+    uid = getattr(entry, "uniqueid", None)
     if uid:
         yield uid
-    if kind == "cel" and payload.get("eventtype") in ("BLINDTRANSFER", "ATTENDEDTRANSFER") and payload.get("extra"):
+    if kind == "cel" and entry.eventtype in ("BLINDTRANSFER", "ATTENDEDTRANSFER") and entry.extra:
         try:
-            extra = json.loads(payload["extra"])
+            extra = json.loads(entry.extra)
         except ValueError:
             return
         if isinstance(extra, dict):
@@ -108,13 +110,13 @@ def _follow_ids(kind: str, payload: AmiEvent | dict[str, Any]) -> Iterator[str]:
 
 
 def _read_entries(store: Store, conn: Connection, pbx: str, linkedids: Iterable[str]) -> list[tuple[str, Any]]:
-    """``(kind, entry)``: an :class:`AmiEvent` for an AMI event, the columns of a file row."""
-    return [(kind, event_from_payload(p) if kind == "ami" else p)
+    """``(kind, entry)``: an :class:`AmiEvent` for an AMI event, the row of a file row."""
+    return [(kind, event_from_payload(p) if kind == "ami" else row_from_payload(kind, p))
             for kind, p in store.journal_entries(conn, pbx, SOURCE_ORDER, linkedids, exclude_names=NOISE)]
 
 
 def journal_entries(store: Store, conn: Connection, pbx: str, linkedids: Iterable[str]) -> list[tuple[str, Any]]:
-    """Every journal entry (AMI events, file rows' columns) of these calls, following transfer
+    """Every journal entry (AMI events, file rows) of these calls, following transfer
     and queue ids once."""
     wanted = set(linkedids)
     entries = _read_entries(store, conn, pbx, wanted)
@@ -136,7 +138,7 @@ def calls_of_entries(entries: Iterable[tuple[str, Any]], config: Config, pbx: st
         if kind == "ami":
             events.append(payload)
         else:
-            rows.append(row_from_payload(kind, payload))
+            rows.append(payload)
     assembler.add(rows)
     return reconcile(track_events(events, config, pbx) if events else (), assembler.finish())
 

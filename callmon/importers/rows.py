@@ -25,9 +25,12 @@ def digest(values: Iterable[Any]) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
 
 
-def rebuild(cls: type[R], columns: Mapping[str, Any], numbers: Mapping[str, tuple[type, bool]]) -> R:
-    """A row of NamedTuple ``cls`` from stored columns: ``numbers`` gives each numeric field's type
-    and whether it may be empty (None); every other field is text, ``''`` when missing."""
+def rebuild(cls: type[R], columns: Mapping[str, Any] | Sequence[Any], numbers: Mapping[str, tuple[type, bool]]) -> R:
+    """A row of NamedTuple ``cls`` from stored columns, by name (a JSON object) or in field order
+    (a JSON array, as the journal keeps them): ``numbers`` gives each numeric field's type and
+    whether it may be empty (None); every other field is text, ``''`` when missing."""
+    if not isinstance(columns, Mapping):
+        columns = dict(zip(cls._fields, columns))  # type: ignore[attr-defined]
     values = {}
     for name in cls._fields:  # type: ignore[attr-defined]
         v = columns.get(name)

@@ -240,8 +240,10 @@ class Store(CallbackQueries, DirectoryQueries, FrameQueries):
         return {lid for (lid,) in conn.execute(q) if lid}
 
     # -- calls -----------------------------------------------------------------------------
-    def replace_calls(self, conn: Connection, pbx: str, scored: Sequence[ScoredCall | tuple[Call, Score]]) -> None:
-        """Write calls (their legs and agent results), replacing any stored record with the same call_id.
+    def replace_calls(self, conn: Connection, pbx: str, scored: Sequence[ScoredCall | tuple[Call, Score]], *,
+                      replace: bool = True) -> None:
+        """Write calls (their legs and agent results), replacing any stored record with the same
+        call_id (``replace=False``: the caller knows there is none).
 
         Items are :class:`~callmon.scoring.ScoredCall` (``(call, score)`` pairs are still taken:
         they have no agent results and no customer number).
@@ -249,7 +251,8 @@ class Store(CallbackQueries, DirectoryQueries, FrameQueries):
         if not scored:
             return
         items = [s if isinstance(s, ScoredCall) else ScoredCall(*s) for s in scored]
-        self.delete_calls(conn, pbx, [s.call.call_id for s in items])
+        if replace:
+            self.delete_calls(conn, pbx, [s.call.call_id for s in items])
         self._bulk_insert(conn, calls, [call_row(s.call, s.score, s.customer_number) for s in items])
         self._bulk_insert(conn, legs, [leg_row(s.call.pbx, s.call.call_id, leg) for s in items for leg in s.call.legs])
         self._bulk_insert(conn, agent_results, [agent_result_row(s, r) for s in items for r in s.agent_results])
@@ -363,9 +366,10 @@ _PG_STAGE = (
 )
 
 
-def load_payload(kind: str, payload: str) -> dict[str, Any] | str:
-    """A journal payload as it was given: the columns of a file row (JSON), or the frame text of
-    an AMI event (``Key: value`` lines; :mod:`callmon.ami.framing` reads it)."""
+def load_payload(kind: str, payload: str) -> dict[str, Any] | list[Any] | str:
+    """A journal payload as it was given: the columns of a file row (JSON: an array in field
+    order, or an object by name as older journals hold them), or the frame text of an AMI event
+    (``Key: value`` lines; :mod:`callmon.ami.framing` reads it)."""
     return payload if kind == "ami" else json.loads(payload)
 
 

@@ -28,9 +28,9 @@ from callmon.derive import derive_calls, rebuild_calls
 from callmon.importers.columnar import SingleRecords, _num
 from callmon.metrics.rules import RuleSet
 from callmon.model import Call, Score
-from callmon.metrics.callbacks import MISSED_OUTCOMES
+from callmon.metrics.callbacks import MISSED_OUTCOMES, is_miss
 from callmon.metrics.numbers import is_outside
-from callmon.obligations import Obligations, touched_by
+from callmon.obligations import Obligations, placed_at, touched_by
 from callmon.scoring import Scorer, customer_numbers
 from callmon.storage.schema import agent_results as agent_results_table
 from callmon.storage.schema import calls as calls_table
@@ -122,7 +122,11 @@ class Pipeline:
         ``fresh``: none of these calls is stored yet (no earlier versions to look up)."""
         scored = [self.scorer(c) for c in calls]
         if fresh:
-            touched = touched_by((s.customer_number, s.call) for s in scored)
+            ids, touched = self.obligations.open_alone(
+                conn, [s.call.call_id for s in scored], [s.customer_number for s in scored],
+                [placed_at(s.call) for s in scored], [_missed(s.call) for s in scored], [s.call.called for s in scored])
+            scored = [replace(s, score=replace(s.score, callback_id=i)) if i is not None else s
+                      for s, i in zip(scored, ids)]
         else:
             touched = self.obligations.touched(conn, scored)
         self.store.replace_calls(conn, self.pbx, scored, replace=not fresh)
@@ -249,6 +253,12 @@ class PreparedRecords:
     answered_at: list[float]
     starts: list[float] = field(default_factory=list)
     ends: list[float] = field(default_factory=list)
+
+
+def _missed(call: Call) -> bool:
+    """Does the call open a callback obligation of its own: a complete inbound call from
+    outside that nobody answered (:func:`~callmon.metrics.callbacks.derive_callbacks`)?"""
+    return is_miss(call) and not call.incomplete
 
 
 def _placed_moments(records: SingleRecords) -> list[float]:

@@ -118,7 +118,9 @@ def _epoch(moment: float | datetime) -> float:
     return moment.timestamp() if isinstance(moment, datetime) else float(moment)
 
 
-def _is_miss(call: Call) -> bool:
+def is_miss(call: Call) -> bool:
+    """Is ``call`` a miss (inbound from an outside number, unanswered), which opens or joins an
+    obligation?"""
     return call.direction == "inbound" and call.outcome in MISSED_OUTCOMES and is_outside(call.caller)
 
 
@@ -130,7 +132,7 @@ def _events(calls: Iterable[Call], memos: Iterable[Memo], cancellations: Iterabl
     """(time, order, kind, number as dialled, item), sorted; at one instant a miss opens first."""
     events = []
     for call in calls:
-        if _is_miss(call):
+        if is_miss(call):
             at = call.arrived_at if call.arrived_at is not None else call.ended_at
             if at is None:
                 log.warning("call %s: missed call without a time, no callback obligation", call.call_id)

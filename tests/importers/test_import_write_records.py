@@ -109,3 +109,9 @@ def test_numbers_that_call_once_get_the_same_obligations_either_way(db_url, tmp_
     assert len(fast["callbacks"]) > 1000 and len(opened_by) == len(fast["callbacks"])
     for name in slow:
         assert fast[name] == slow[name], name
+    # the oracle: every obligation derived again from all the calls, the memos and the cancellations
+    for url in (db_url, reference):
+        pipeline = Pipeline(Store(url), CONFIG)
+        with pipeline.store.begin() as conn:
+            pipeline.obligations.rederive_all(conn)
+        assert tables(url) == fast

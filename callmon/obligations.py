@@ -56,9 +56,13 @@ def placed_at(call: Call) -> float | None:
 def touched_by(pairs: Iterable[tuple[str | None, Any]]) -> dict[str, float]:
     """``number -> earliest moment`` of ``(customer number, call)`` pairs (a call: anything with
     the fields :func:`placed_at` reads)."""
+    return earliest((number, placed_at(call)) for number, call in pairs)
+
+
+def earliest(moments: Iterable[tuple[str | None, float | None]]) -> dict[str, float]:
+    """``number -> earliest moment`` of ``(number, moment)`` pairs (no number or no moment: left out)."""
     touched: dict[str, float] = {}
-    for number, call in pairs:
-        when = placed_at(call)
+    for number, when in moments:
         if number and when is not None:
             touched[number] = min(when, touched.get(number, NEVER))
     return touched
@@ -142,16 +146,8 @@ class Obligations:
         if alone:
             alone -= self.store.numbers_with_history(conn, self.pbx, alone)
         ids: list[int | None] = [None] * len(call_ids)
-        touched: dict[str, float] = {}
-        opening = []
-        for i, number in enumerate(numbers):
-            if not number:
-                continue
-            if number in alone:
-                if missed[i] and placed[i] is not None:
-                    opening.append(i)
-            elif placed[i] is not None:
-                touched[number] = min(placed[i], touched.get(number, NEVER))
+        touched = earliest((n, t) for n, t in zip(numbers, placed) if n not in alone)
+        opening = [i for i, n in enumerate(numbers) if n in alone and missed[i] and placed[i] is not None]
         if not opening:
             return ids, touched
         at = [placed[i] for i in opening]  # a miss is placed at its arrival

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import namedtuple
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -26,11 +25,11 @@ from callmon.ami.tracker import IGNORED
 from callmon.config import Config, Employee
 from callmon.derive import derive_calls, rebuild_calls
 from callmon.importers.columnar import SingleRecords, _num
-from callmon.metrics.rules import RuleSet
-from callmon.model import Call, Score
 from callmon.metrics.callbacks import MISSED_OUTCOMES, is_miss
 from callmon.metrics.numbers import is_outside
-from callmon.obligations import Obligations, placed_at, touched_by
+from callmon.metrics.rules import RuleSet
+from callmon.model import Call, Score
+from callmon.obligations import Obligations, earliest, placed_at
 from callmon.scoring import Scorer, customer_numbers
 from callmon.storage.schema import agent_results as agent_results_table
 from callmon.storage.schema import calls as calls_table
@@ -39,7 +38,6 @@ from callmon.storage.store import LEG_COLUMNS, JournalRow, Store, agent_result_r
 
 log = logging.getLogger(__name__)
 
-_Placed = namedtuple("_Placed", "direction answered_at arrived_at ended_at")  # what placed_at reads
 
 
 @dataclass
@@ -147,7 +145,7 @@ class Pipeline:
         :meth:`write` stores for the same calls (tested)."""
         n = records.n
         if not n:
-            return PreparedRecords([], [], [], [], [], [], [], [], [], [], [], [])
+            return PreparedRecords([], [], [], [], [], [], [], [], [], [])
         shapes = records.shapes()
         first: dict[tuple, int] = {}
         for i, shape in enumerate(shapes):
@@ -175,7 +173,7 @@ class Pipeline:
             rows.append(row)
         verdicts = {shape: [agent_result_row(s, r) for r in s.agent_results] for shape, s in scored.items()}
         agent_cols = next((list(v[0]) for v in verdicts.values() if v), [])
-        agent_rows: list[list[tuple]] = [[]] * n
+        agent_rows: list[tuple[tuple, ...]] = [()] * n
         if agent_cols:  # a shape's verdict rows, with each call's own id and time
             k_id, k_at = agent_cols.index("call_id"), agent_cols.index("at")
             verdicts = {shape: [list(r.values()) for r in v] for shape, v in verdicts.items()}
@@ -186,13 +184,12 @@ class Pipeline:
                     row = template.copy()
                     row[k_id], row[k_at] = call_ids[i], records.start[i]
                     mine.append(tuple(row))
-                agent_rows.append(mine)
-        missed = [d == "inbound" and p[0] in MISSED_OUTCOMES and is_outside(c)
+                agent_rows.append(tuple(mine))
+        missed = [d == "inbound" and p[0] in MISSED_OUTCOMES and is_outside(c)  # is_miss over the columns
                   for d, p, c in zip(records.direction, records.parties, records.src)]
         return PreparedRecords(
             cols, rows, records.leg_rows(pbx, call_ids), agent_cols, agent_rows, call_ids, numbers,
-            _placed_moments(records), missed, records.dst, records.direction, records.answered_at,
-            starts=records.start, ends=records.end,
+            _placed_moments(records), missed, records.dst,
         )
 
     def store_records(self, conn: Connection, prepared: PreparedRecords, *, fresh: bool = False) -> None:
@@ -211,9 +208,8 @@ class Pipeline:
             for row, callback_id in zip(p.rows, ids):
                 row[k] = callback_id
         else:
-            placed = (_Placed(d, _num(a), t0, t1) for d, a, t0, t1 in zip(p.direction, p.answered_at, p.starts, p.ends))
             stored = self.store.calls_by_id(conn, pbx, p.call_ids)  # earlier versions of these calls
-            touched = touched_by([*zip(p.numbers, placed), *stored])
+            touched = earliest([*zip(p.numbers, p.placed), *((n, placed_at(c)) for n, c in stored)])
             if stored:
                 self.store.delete_calls(conn, pbx, [call.call_id for _, call in stored])
         self.store.insert_tuples(conn, calls_table, p.cols, p.rows)
@@ -243,16 +239,12 @@ class PreparedRecords:
     rows: list[list]  # calls rows in the order of ``cols``; callback_id is filled when stored
     legs: list[tuple | None]  # the legs row of each call (LEG_COLUMNS), None: no party B
     agent_cols: list[str]
-    agents: list[list[tuple]]  # the agent_results rows of each call
+    agents: list[tuple[tuple, ...]]  # the agent_results rows of each call
     call_ids: list[str]
     numbers: list[str | None]
     placed: list[float]
     missed: list[bool]
     called: list[str]
-    direction: list[str]
-    answered_at: list[float]
-    starts: list[float] = field(default_factory=list)
-    ends: list[float] = field(default_factory=list)
 
 
 def _missed(call: Call) -> bool:

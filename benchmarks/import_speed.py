@@ -10,7 +10,7 @@ with new uniqueids, channel names, caller numbers and times. It prints, in one r
 of ``pandas.read_csv``, the seconds of ``callmon ingest`` into a fresh SQLite file (rows journaled,
 calls derived, scored and stored), their ratio, and the ingest's RSS through its run and at its
 peak (it runs as a child process, started before pandas fills this one; its ``ru_maxrss`` is read
-after it ends).
+after it ends; the samples through the run add the ingest's helper process to it).
 """
 
 from __future__ import annotations
@@ -119,16 +119,28 @@ def _line(r: list[str]) -> str:
                     for i, v in enumerate(r)) + "\n"
 
 
+def _rss_mb(pid: int) -> float:
+    """Resident set of a process and its descendants (MB), from Linux /proc."""
+    total = 0.0
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        total += int(next(x for x in status.splitlines() if x.startswith("VmRSS:")).split()[1]) / 1024
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += _rss_mb(int(child))
+    except (OSError, StopIteration, ValueError):
+        pass
+    return total
+
+
 def _watch_rss(proc: subprocess.Popen, every: float = 1.0) -> list[float]:
-    """The child's resident set (MB) every ``every`` seconds until it ends (Linux /proc)."""
+    """The resident set (MB) of the child and its helper process, together, every ``every``
+    seconds until it ends."""
     samples = []
-    status = Path(f"/proc/{proc.pid}/status")
     while proc.poll() is None:
-        try:
-            line = next(x for x in status.read_text().splitlines() if x.startswith("VmRSS:"))
-            samples.append(int(line.split()[1]) / 1024)
-        except (OSError, StopIteration):
-            break
+        rss = _rss_mb(proc.pid)
+        if rss:
+            samples.append(rss)
         time.sleep(every)
     return samples
 
@@ -161,8 +173,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"callmon ingest:   {t_ingest:6.2f} s   {out.strip()}")
     if samples:
         quarters = [samples[min(len(samples) - 1, len(samples) * q // 4)] for q in (1, 2, 3, 4)]
-        print("RSS of the ingest at 1/4, 1/2, 3/4 and the end of its run: "
-              + ", ".join(f"{mb:.0f} MB" for mb in quarters))
+        print("RSS of the ingest (with its helper process) at 1/4, 1/2, 3/4 and the end of its run: "
+              + ", ".join(f"{mb:.0f} MB" for mb in quarters) + f"; highest sample {max(samples):.0f} MB")
 
     # read_csv after the ingest: a child's ru_maxrss counts the parent's memory at the fork, so
     # the parent must still be small when the ingest starts
@@ -183,7 +195,8 @@ def main(argv: list[str] | None = None) -> None:
         journaled = conn.execute("select count(*) from journal").fetchone()[0]
         scored = conn.execute("select count(*) from calls where ring_rule is not null").fetchone()[0]
     print(f"stored: {journaled:,} journal rows, {scored:,} scored calls")
-    print(f"ratio ingest / read_csv: {t_ingest / t_read:.2f}   peak RSS of the ingest: {peak_mb:.0f} MB")
+    print(f"ratio ingest / read_csv: {t_ingest / t_read:.2f}   peak RSS of the ingest: {peak_mb:.0f} MB "
+          f"(the larger process; both together: {max(samples, default=0):.0f} MB at the highest sample)")
     if not args.keep:
         for p in tmp.iterdir():
             p.unlink()

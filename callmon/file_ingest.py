@@ -15,6 +15,13 @@ Master.csv record (most of a CDR file) are built, scored and stored as columns
 (:class:`~callmon.importers.columnar.SingleRecords`,
 :meth:`~callmon.pipeline.Pipeline.write_records`), the others as record objects.
 
+A large Master.csv into SQLite (:attr:`FileIngest.stage_min_bytes`) is imported by two
+processes: a helper reads each block, prepares its rows and binds them into a small stage
+database, whose image the importing process attaches and copies into its own with one
+``INSERT ... SELECT`` per table (:mod:`callmon.storage.stage`). Binding values is most of what an
+insert costs the interpreter, and a SQLite database has one writer: this way the binding runs
+beside the writing instead of before it, and the same rows arrive (tested).
+
 Rejected lines are written to a rejects file (``<name>.rejects.csv``: file, line, reason, the
 start of the line with caller numbers masked) beside the input or in the directory given.
 """
@@ -24,18 +31,21 @@ from __future__ import annotations
 import csv
 import gc
 import logging
+import multiprocessing
 import re
+import traceback
 from contextlib import contextmanager
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import orjson
 
 from sqlalchemy.engine import Connection
 
 from callmon.derive import derive_calls
+from callmon.errors import InputError
 from callmon.importers import (
     CallAssembler, CdrRow, Reject, observed_utc_offset, read_cdr_batches, read_cel_batches, read_queue_log_batches,
 )
@@ -44,8 +54,9 @@ from callmon.importers.columnar import SingleRecords
 from callmon.importers.source import TextSource
 from callmon.metrics.numbers import mask
 from callmon.model import Call
-from callmon.pipeline import Pipeline
-from callmon.storage.store import JournalRow
+from callmon.pipeline import Pipeline, PreparedRecords
+from callmon.storage import Store, stage
+from callmon.storage.store import JOURNAL_COLUMNS, JournalRow, journal_tuples
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +200,9 @@ class FileIngest:
     #: (:meth:`~callmon.pipeline.Pipeline.write_records`); False: one record object each, as the
     #: other calls are (the tests compare the two)
     columnar = True
+    #: a Master.csv at least this large (bytes) into SQLite is imported through a helper process
+    #: and a stage database (:meth:`_ingest_staged`); None: never
+    stage_min_bytes: int | None = 32 << 20
 
     def __init__(self, pipeline: Pipeline, *, rejects_dir: Path | None = None,
                  progress: Callable[[int], None] | None = None):
@@ -211,6 +225,14 @@ class FileIngest:
         rejects = RejectsFile(rejects_path(path, self.rejects_dir))
         entry = ENTRIES[kind]
         previous: set[str] = set()
+        if self._stages(path, kind):
+            try:
+                self._ingest_staged(path, kind, zone, report, rejects)
+            finally:
+                rejects.close()
+            report.rejected = rejects.count
+            report.rejects_file = rejects.path if rejects.count else None
+            return report
         try:
             with fewer_collections(), self.store.begin() as conn:
                 for n, batch in enumerate(batches, 1):
@@ -263,6 +285,13 @@ class FileIngest:
                 derived = [(records.call_id(i), False) for i in range(records.n)]
             else:
                 calls = records.calls()
+        return derived + self._derive_rest(conn, in_hand, elsewhere, calls, fresh)
+
+    def _derive_rest(self, conn: Connection, in_hand: list, elsewhere: set[str], calls: list[Call],
+                     fresh: bool) -> list[tuple[str, bool]]:
+        """Assemble and store the calls of the rows in hand (with ``calls`` already made), then
+        derive again the calls with inputs elsewhere; return their ``(call_id, incomplete)``."""
+        pbx, cfg = self.pipeline.pbx, self.pipeline.config
         assembler = CallAssembler(cfg, pbx)
         assembler.add(in_hand)
         calls.extend(assembler.finish())
@@ -271,7 +300,53 @@ class FileIngest:
             again = derive_calls(self.store, conn, pbx, cfg, elsewhere)
             self.pipeline.write(conn, again)
             calls.extend(again)
-        return derived + [(c.call_id, c.incomplete) for c in calls]
+        return [(c.call_id, c.incomplete) for c in calls]
+
+    # -- big Master.csv files on SQLite: a helper process binds the rows ----------------------------
+    def _stages(self, path: Path, kind: str) -> bool:
+        """Does this import go through a stage (:mod:`callmon.storage.stage`)? A Master.csv of
+        at least :attr:`stage_min_bytes` into SQLite, column-wise."""
+        if kind != "cdr" or not self.columnar or self.stage_min_bytes is None or self.store.dialect != "sqlite":
+            return False
+        try:
+            return path.stat().st_size >= self.stage_min_bytes
+        except OSError:
+            return False
+
+    def _ingest_staged(self, path: Path, kind: str, zone: str, report: FileReport, rejects: RejectsFile) -> None:
+        """:meth:`ingest` with a helper process (:func:`_stage_blocks`) that reads, prepares and
+        binds each block into a stage database while this one copies the last into its own."""
+        previous: set[str] = set()
+        with fewer_collections(), self.store.begin() as conn, _Helper(path, kind, zone, self.pipeline) as helper:
+            for block in helper:
+                rejects.write(block.rejects)
+                report.rows += block.rows
+                if block.encoding != "utf-8":
+                    report.encoding = block.encoding
+                stage.attach(conn, block.image)
+                new = stage.copy(conn, "journal", JOURNAL_COLUMNS, ignore=True)
+                report.new_rows += new
+                if new:
+                    derived = self._derive_staged(conn, block, fresh=new == block.entries)
+                    ids = {call_id for call_id, _ in derived}
+                    report.calls += len(ids - previous)
+                    report.incomplete_calls += sum(cut for call_id, cut in derived if call_id not in previous)
+                    previous = ids
+                if self.progress:
+                    self.progress(block.nbytes)
+
+    def _derive_staged(self, conn: Connection, block: StagedBlock, *, fresh: bool) -> list[tuple[str, bool]]:
+        """:meth:`_derive_block` of a staged block: its single-record calls are copied from the
+        stage, less those with inputs elsewhere, which are derived from all their inputs."""
+        elsewhere = stage.spread(conn, self.pipeline.pbx)
+        prepared, in_hand = block.prepared, block.rest
+        if elsewhere:
+            stage.skip(conn, elsewhere & set(prepared.call_ids))
+            prepared = prepared.without(elsewhere)
+            in_hand = [r for r in in_hand if (r.linkedid or r.uniqueid) not in elsewhere]
+        self.pipeline.store_records(conn, prepared, fresh=fresh, staged=True)
+        derived = [(call_id, False) for call_id in prepared.call_ids]
+        return derived + self._derive_rest(conn, in_hand, elsewhere, [], fresh)
 
 
 def _single_records(rows: list) -> tuple[list, list]:
@@ -287,3 +362,91 @@ def _single_records(rows: list) -> tuple[list, list]:
         alone = r.linkedid and ids[r.linkedid] == 1 and (not r.uniqueid or r.uniqueid == r.linkedid or ids[r.uniqueid] == 1)
         (single if alone else other).append(r)
     return single, other
+
+
+@dataclass
+class StagedBlock:
+    """What the helper process sends for one block: the stage database's image (journal rows and
+    the single-record calls' rows) and what storing them needs, the other records as rows."""
+
+    image: bytes
+    prepared: PreparedRecords  # without its rows (they are in the image)
+    rest: list  # CdrRow of the calls of more than one record (and Local channels)
+    entries: int  # journal rows in the image
+    rows: int  # sound rows of the block (before removing a row twice in the block)
+    rejects: list
+    encoding: str
+    nbytes: int
+
+
+class _Helper:
+    """The helper process of a staged import, as an iterator of :class:`StagedBlock`.
+
+    It is started with ``spawn`` (a fresh interpreter: nothing of this process's threads or
+    database connections comes along) and given the merged configuration; a pipe carries one
+    block at a time, so it runs at most a block or two ahead. Its failure is raised here (an
+    unreadable file as :class:`~callmon.errors.InputError`); leaving the ``with`` early stops it.
+    """
+
+    def __init__(self, path: Path, kind: str, zone: str, pipeline: Pipeline):
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe(duplex=False)
+        self._proc = ctx.Process(target=_stage_blocks, name="callmon-stage", daemon=True,
+                                 args=(child, str(path), kind, zone, pipeline.config, pipeline.pbx))
+        self._proc.start()
+        child.close()
+
+    def __enter__(self) -> "_Helper":
+        return self
+
+    def __iter__(self) -> Iterator[StagedBlock]:
+        while True:
+            try:
+                message = self._conn.recv()
+            except EOFError:
+                raise RuntimeError(f"the import helper process ended unexpectedly "
+                                   f"(exit code {self._proc.exitcode})") from None
+            if message[0] == "block":
+                yield message[1]
+            elif message[0] == "end":
+                return
+            else:
+                _, name, text = message
+                raise InputError(text) if name == "InputError" else RuntimeError(f"import helper: {text}")
+
+    def __exit__(self, *exc) -> None:
+        if self._proc.is_alive() and exc[0] is not None:
+            self._proc.terminate()
+        self._proc.join(timeout=30)
+        self._conn.close()
+
+
+def _stage_blocks(out, path: str, kind: str, zone: str, config, pbx: str) -> None:
+    """The helper process: read the file, prepare each block and bind its rows into a stage
+    database (:class:`~callmon.storage.stage.StageBuilder`), send it; then ``("end",)``."""
+    try:
+        # a pipeline over an empty in-memory store: only its scoring is used (config is merged)
+        pipeline = Pipeline(Store("sqlite://"), config, pbx)
+        batches = READERS[kind](path, config, zone=zone, block_bytes=BLOCK_BYTES, check_zone=False)
+        entry = ENTRIES[kind]
+        with fewer_collections():
+            for batch in batches:
+                unique: dict[str, tuple] = {}
+                for row in batch.rows:
+                    e = entry(row)
+                    unique.setdefault(e.event_key, (row, e))  # a row twice in a block is one row
+                rows = [p[0] for p in unique.values()]
+                entries = [p[1] for p in unique.values()]
+                single, rest = _single_records(rows)
+                records = SingleRecords(single, config, pbx)
+                rest.extend(records.rest)
+                builder = stage.StageBuilder()
+                builder.add("journal", JOURNAL_COLUMNS, journal_tuples(pbx, path, entries))
+                prepared = pipeline.stage_records(pipeline.prepare_records(records), builder)
+                out.send(("block", StagedBlock(builder.image(), prepared, rest, len(entries), len(batch.rows),
+                                               batch.rejects, batch.encoding, batch.nbytes)))
+        out.send(("end",))
+    except Exception as exc:  # noqa: BLE001 - everything goes back to the importing process
+        out.send(("error", type(exc).__name__, str(exc) if isinstance(exc, InputError) else traceback.format_exc()))
+    finally:
+        out.close()

@@ -33,6 +33,7 @@ from callmon.obligations import Obligations, earliest, placed_at
 from callmon.scoring import Scorer, customer_numbers
 from callmon.storage.schema import agent_results as agent_results_table
 from callmon.storage.schema import calls as calls_table
+from callmon.storage import stage
 from callmon.storage.schema import legs as legs_table
 from callmon.storage.store import LEG_COLUMNS, JournalRow, Store, agent_result_row, call_row, plain_json
 
@@ -192,30 +193,52 @@ class Pipeline:
             _placed_moments(records), missed, records.dst,
         )
 
-    def store_records(self, conn: Connection, prepared: PreparedRecords, *, fresh: bool = False) -> None:
+    def store_records(self, conn: Connection, prepared: PreparedRecords, *, fresh: bool = False,
+                      staged: bool = False) -> None:
         """Store what :meth:`prepare_records` made, replacing earlier versions of the calls, and
         bring the callback obligations of their numbers up to date.
 
         ``fresh``: none of these calls is stored yet (their every input is new), so there are no
         earlier versions to look up and replace, and the callback obligations of numbers with no
-        other call are opened at once (:meth:`~callmon.obligations.Obligations.open_alone`)."""
+        other call are opened at once (:meth:`~callmon.obligations.Obligations.open_alone`).
+        ``staged``: the rows are not in ``prepared`` but in the attached stage database
+        (:mod:`callmon.storage.stage`), copied from there."""
         p, pbx = prepared, self.pbx
-        if not p.rows:
+        if not p.call_ids:
             return
         if fresh:
             ids, touched = self.obligations.open_alone(conn, p.call_ids, p.numbers, p.placed, p.missed, p.called)
-            k = p.cols.index("callback_id")
-            for row, callback_id in zip(p.rows, ids):
-                row[k] = callback_id
+            if staged:
+                stage.set_callback_ids(conn, [(i, c) for i, c in zip(ids, p.call_ids) if i is not None])
+            else:
+                k = p.cols.index("callback_id")
+                for row, callback_id in zip(p.rows, ids):
+                    row[k] = callback_id
         else:
             stored = self.store.calls_by_id(conn, pbx, p.call_ids)  # earlier versions of these calls
             touched = earliest([*zip(p.numbers, p.placed), *((n, placed_at(c)) for n, c in stored)])
             if stored:
                 self.store.delete_calls(conn, pbx, [call.call_id for _, call in stored])
-        self.store.insert_tuples(conn, calls_table, p.cols, p.rows)
-        self.store.insert_tuples(conn, legs_table, LEG_COLUMNS, [r for r in p.legs if r is not None])
-        self.store.insert_tuples(conn, agent_results_table, p.agent_cols, [r for rows in p.agents for r in rows])
+        if staged:
+            for table, cols in (("calls", p.cols), ("legs", LEG_COLUMNS), ("agent_results", p.agent_cols)):
+                if cols and stage.has(conn, table):
+                    stage.copy(conn, table, cols)
+        else:
+            self.store.insert_tuples(conn, calls_table, p.cols, p.rows)
+            self.store.insert_tuples(conn, legs_table, LEG_COLUMNS, [r for r in p.legs if r is not None])
+            self.store.insert_tuples(conn, agent_results_table, p.agent_cols, [r for rows in p.agents for r in rows])
         self.obligations.rederive(conn, touched)
+
+    def stage_records(self, prepared: PreparedRecords, builder: stage.StageBuilder) -> PreparedRecords:
+        """Put the rows of ``prepared`` into a stage database; return it without them (what
+        :meth:`store_records` still needs, light to send to the importing process)."""
+        p = prepared
+        if p.rows:
+            builder.add("calls", p.cols, p.rows)
+            builder.add("legs", LEG_COLUMNS, [r for r in p.legs if r is not None])
+            if p.agent_cols:
+                builder.add("agent_results", p.agent_cols, [r for rows in p.agents for r in rows])
+        return replace(p, rows=[], legs=[], agents=[])
 
     def rebuild(self) -> int:
         """Drop this PBX's derived calls and derive them, and every callback obligation, again
@@ -245,6 +268,17 @@ class PreparedRecords:
     placed: list[float]
     missed: list[bool]
     called: list[str]
+
+    def without(self, call_ids: set[str]) -> PreparedRecords:
+        """The same without the calls of these ids (an import learns only when it stores a block
+        that some of its calls have inputs elsewhere)."""
+        keep = [i for i, c in enumerate(self.call_ids) if c not in call_ids]
+        if len(keep) == len(self.call_ids):
+            return self
+        pick = lambda values: [values[i] for i in keep] if values else values  # noqa: E731
+        return replace(self, rows=pick(self.rows), legs=pick(self.legs), agents=pick(self.agents),
+                       call_ids=pick(self.call_ids), numbers=pick(self.numbers), placed=pick(self.placed),
+                       missed=pick(self.missed), called=pick(self.called))
 
 
 def _missed(call: Call) -> bool:

@@ -158,12 +158,7 @@ class Store(CallbackQueries, DirectoryQueries, FrameQueries):
         """
         if not rows:
             return 0
-        now, src = time.time(), source[:255]
-        tuples = [
-            (pbx, r.kind, r.event_key, r.ts, r.name[:64], r.linkedid, r.uniqueid,
-             r.payload if isinstance(r.payload, str) else dump_payload(r.payload), src, r.line, now)
-            for r in rows
-        ]
+        tuples = journal_tuples(pbx, source, rows)
         raw = conn.connection.driver_connection
         if self.dialect == "sqlite":
             before = raw.total_changes
@@ -364,6 +359,17 @@ _PG_STAGE = (
     "ts double precision, name varchar(64), linkedid varchar(64), uniqueid varchar(64), payload text, "
     "source varchar(255), line integer, ingested_at double precision)"
 )
+
+
+JOURNAL_COLUMNS = tuple(_JOURNAL_COLS.split(", "))
+
+
+def journal_tuples(pbx: str, source: str, rows: Sequence[JournalRow]) -> list[tuple]:
+    """The journal table's rows (:data:`JOURNAL_COLUMNS`) of some raw inputs from ``source``."""
+    now, src = time.time(), source[:255]
+    return [(pbx, r.kind, r.event_key, r.ts, r.name[:64], r.linkedid, r.uniqueid,
+             r.payload if isinstance(r.payload, str) else dump_payload(r.payload), src, r.line, now)
+            for r in rows]
 
 
 def load_payload(kind: str, payload: str) -> dict[str, Any] | list[Any] | str:

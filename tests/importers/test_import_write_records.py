@@ -115,3 +115,33 @@ def test_numbers_that_call_once_get_the_same_obligations_either_way(db_url, tmp_
         with pipeline.store.begin() as conn:
             pipeline.obligations.rederive_all(conn)
         assert tables(url) == fast
+
+
+def test_a_staged_import_stores_what_a_direct_one_does(tmp_path):
+    # a helper process binds the rows into a stage database, copied in by SQLite; same tables,
+    # same rejects, and a second import of the same files changes nothing
+    files = [generated(tmp_path, 12_000, numbers=15_000), generated(tmp_path, 6_000, numbers=40),
+             *sorted(SAMPLES.glob("*/Master.csv"))[:2]]  # a helper process each: a second or so
+    bad = tmp_path / "bad" / "Master.csv"
+    bad.parent.mkdir()
+    lines = files[0].read_text().splitlines(keepends=True)
+    bad.write_text("".join(lines[:500]) + "not,a,cdr,line\n" + "".join(lines[500:1000]))
+    files.append(bad)
+    staged, direct = f"sqlite:///{tmp_path / 'staged.db'}", f"sqlite:///{tmp_path / 'direct.db'}"
+    reports = {}
+    for url, threshold in ((staged, 0), (direct, None)):
+        files_in = FileIngest(Pipeline(Store(url), CONFIG), rejects_dir=tmp_path / str(threshold))
+        (tmp_path / str(threshold)).mkdir()
+        files_in.stage_min_bytes = threshold
+        reports[url] = [files_in.ingest(path, "cdr") for path in files]
+        assert files_in._stages(files[0], "cdr") is (threshold == 0)
+    summary = lambda r: (r.rows, r.new_rows, r.calls, r.incomplete_calls, r.rejected)  # noqa: E731
+    assert [summary(r) for r in reports[staged]] == [summary(r) for r in reports[direct]]
+    assert reports[staged][-1].rejected == 1
+    assert (tmp_path / "0" / "Master.csv.rejects.csv").read_text() == (tmp_path / "None" / "Master.csv.rejects.csv").read_text()
+    first = tables(staged)
+    assert first == tables(direct)
+    files_in = FileIngest(Pipeline(Store(staged), CONFIG))
+    files_in.stage_min_bytes = 0
+    assert [files_in.ingest(path, "cdr").new_rows for path in files[:2]] == [0, 0]
+    assert tables(staged) == first

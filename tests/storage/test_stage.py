@@ -1,0 +1,42 @@
+"""Stage databases: images made elsewhere, attached one after another in one transaction and
+copied in by SQLite, with calls left out or given a callback_id on the way."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from callmon.storage import stage
+
+
+def image(tables: dict[str, tuple[tuple[str, ...], list[tuple]]]) -> bytes:
+    builder = stage.StageBuilder()
+    for name, (cols, rows) in tables.items():
+        builder.add(name, cols, rows)
+    return builder.image()
+
+
+def test_images_whose_tables_lie_elsewhere_are_each_read_as_they_are(tmp_path):
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'main.db'}")
+    cols = ("call_id", "callback_id", "note")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE calls (id INTEGER PRIMARY KEY, call_id TEXT UNIQUE, callback_id INT, note)")
+        conn.exec_driver_sql("CREATE TABLE journal (id INTEGER PRIMARY KEY, k TEXT UNIQUE)")
+        # the first image's calls start after many journal pages; the second's come first
+        first = image({"journal": (("k",), [(f"k{i}",) for i in range(5000)]),
+                       "calls": (cols, [(f"a{i}", None, "x" * 50) for i in range(3000)])})
+        second = image({"calls": (cols, [(f"b{i}", None, "y" * 50) for i in range(2000)]),
+                        "journal": (("k",), [(f"k{i}",) for i in range(4000, 6000)])})
+        stage.attach(conn, first)
+        assert stage.copy(conn, "journal", ("k",), ignore=True) == 5000
+        stage.skip(conn, ["a1", "a2"])
+        stage.set_callback_ids(conn, [(7, "a3")])
+        assert stage.copy(conn, "calls", cols) == 2998
+        stage.attach(conn, second)  # the marks are the last image's: cleared
+        assert stage.copy(conn, "journal", ("k",), ignore=True) == 1000  # k4000..k4999 were there
+        assert stage.copy(conn, "calls", cols) == 2000
+        assert stage.has(conn, "calls") and not stage.has(conn, "legs")
+        rows = dict(conn.exec_driver_sql("SELECT call_id, callback_id FROM calls").all())
+        notes = {n for (n,) in conn.exec_driver_sql("SELECT DISTINCT note FROM calls")}
+    assert len(rows) == 4998 and "a1" not in rows and rows["a3"] == 7 and rows["b5"] is None
+    assert notes == {"x" * 50, "y" * 50}
+    engine.dispose()

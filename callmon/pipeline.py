@@ -146,15 +146,13 @@ class Pipeline:
         :meth:`write` stores for the same calls (tested)."""
         n = records.n
         if not n:
-            return PreparedRecords([], [], [], [], [], [], [], [], [], [])
+            return PreparedRecords([], [], [], [], [], [], [], [], [], [], [], [])
         shapes = records.shapes()
         first: dict[tuple, int] = {}
         for i, shape in enumerate(shapes):
             first.setdefault(shape, i)
         scored = {shape: self.scorer(records.call(i)) for shape, i in first.items()}
         templates = {shape: call_row(s.call, s.score, None) for shape, s in scored.items()}
-        cols = list(next(iter(templates.values())))
-        templates = {shape: list(t.values()) for shape, t in templates.items()}
         region, pbx = self.ruleset.region, self.pbx
         call_ids = [records.call_id(i) for i in range(n)]
         numbers = customer_numbers(records.direction, records.src, records.dst, region)
@@ -164,14 +162,12 @@ class Pipeline:
             "first_ring_at": [_num(v) for v in records.first_ring], "answered_at": [_num(v) for v in records.answered_at],
             "ended_at": records.end, "hangup_channel": [p[3] for p in records.parties],
             "uniqueids": [f'["{u}"]' if u and plain_json(u) else json.dumps([u] if u else []) for u in records.uniqueid],
+            "callback_id": [None] * n,  # given when stored
         }
-        own = [(cols.index(name), values) for name, values in per_call.items()]
-        rows = []
-        for i, shape in enumerate(shapes):
-            row = templates[shape].copy()
-            for k, values in own:
-                row[k] = values[i]
-            rows.append(row)
+        shape_cols = [c for c in next(iter(templates.values())) if c not in per_call]
+        sid = {shape: k for k, shape in enumerate(templates)}
+        shape_rows = [tuple(t[c] for c in shape_cols) for t in templates.values()]
+        own = list(map(list, zip(*per_call.values(), map(sid.__getitem__, shapes))))
         verdicts = {shape: [agent_result_row(s, r) for r in s.agent_results] for shape, s in scored.items()}
         agent_cols = next((list(v[0]) for v in verdicts.values() if v), [])
         agent_rows: list[tuple[tuple, ...]] = [()] * n
@@ -189,8 +185,8 @@ class Pipeline:
         missed = [d == "inbound" and p[0] in MISSED_OUTCOMES and is_outside(c)  # is_miss over the columns
                   for d, p, c in zip(records.direction, records.parties, records.src)]
         return PreparedRecords(
-            cols, rows, records.leg_rows(pbx, call_ids), agent_cols, agent_rows, call_ids, numbers,
-            _placed_moments(records), missed, records.dst,
+            shape_cols, shape_rows, list(per_call), own, records.leg_rows(pbx, call_ids), agent_cols, agent_rows,
+            call_ids, numbers, _placed_moments(records), missed, records.dst,
         )
 
     def store_records(self, conn: Connection, prepared: PreparedRecords, *, fresh: bool = False,
@@ -211,8 +207,8 @@ class Pipeline:
             if staged:
                 stage.set_callback_ids(conn, [(i, c) for i, c in zip(ids, p.call_ids) if i is not None])
             else:
-                k = p.cols.index("callback_id")
-                for row, callback_id in zip(p.rows, ids):
+                k = p.own_cols.index("callback_id")
+                for row, callback_id in zip(p.own, ids):
                     row[k] = callback_id
         else:
             stored = self.store.calls_by_id(conn, pbx, p.call_ids)  # earlier versions of these calls
@@ -220,11 +216,13 @@ class Pipeline:
             if stored:
                 self.store.delete_calls(conn, pbx, [call.call_id for _, call in stored])
         if staged:
-            for table, cols in (("calls", p.cols), ("legs", LEG_COLUMNS), ("agent_results", p.agent_cols)):
+            stage.copy(conn, "calls", p.own_cols, shapes=("call_shapes", p.shape_cols))
+            for table, cols in (("legs", LEG_COLUMNS), ("agent_results", p.agent_cols)):
                 if cols and stage.has(conn, table):
                     stage.copy(conn, table, cols)
         else:
-            self.store.insert_tuples(conn, calls_table, p.cols, p.rows)
+            self.store.insert_tuples(conn, calls_table, [*p.own_cols, *p.shape_cols],
+                                     [(*row[:-1], *p.shapes[row[-1]]) for row in p.own])
             self.store.insert_tuples(conn, legs_table, LEG_COLUMNS, [r for r in p.legs if r is not None])
             self.store.insert_tuples(conn, agent_results_table, p.agent_cols, [r for rows in p.agents for r in rows])
         self.obligations.rederive(conn, touched)
@@ -233,12 +231,13 @@ class Pipeline:
         """Put the rows of ``prepared`` into a stage database; return it without them (what
         :meth:`store_records` still needs, light to send to the importing process)."""
         p = prepared
-        if p.rows:
-            builder.add("calls", p.cols, p.rows)
+        if p.own:
+            builder.add("call_shapes", ("sid", *p.shape_cols), [(k, *values) for k, values in enumerate(p.shapes)])
+            builder.add("calls", (*p.own_cols, "sid"), p.own)
             builder.add("legs", LEG_COLUMNS, [r for r in p.legs if r is not None])
             if p.agent_cols:
                 builder.add("agent_results", p.agent_cols, [r for rows in p.agents for r in rows])
-        return replace(p, rows=[], legs=[], agents=[])
+        return replace(p, shapes=[], own=[], legs=[], agents=[])
 
     def rebuild(self) -> int:
         """Drop this PBX's derived calls and derive them, and every callback obligation, again
@@ -258,8 +257,10 @@ class PreparedRecords:
     """Rows of calls of one Master.csv record each, per call (:meth:`Pipeline.prepare_records`),
     and what storing them needs to know of each call (:meth:`Pipeline.store_records`)."""
 
-    cols: list[str]
-    rows: list[list]  # calls rows in the order of ``cols``; callback_id is filled when stored
+    shape_cols: list[str]  # the calls columns a shape gives (the rules' verdicts, durations)
+    shapes: list[tuple]  # their values, per shape
+    own_cols: list[str]  # the calls columns that are each call's own (callback_id: given when stored)
+    own: list[list]  # per call: its own values, then its shape's index in ``shapes``
     legs: list[tuple | None]  # the legs row of each call (LEG_COLUMNS), None: no party B
     agent_cols: list[str]
     agents: list[tuple[tuple, ...]]  # the agent_results rows of each call
@@ -276,7 +277,7 @@ class PreparedRecords:
         if len(keep) == len(self.call_ids):
             return self
         pick = lambda values: [values[i] for i in keep] if values else values  # noqa: E731
-        return replace(self, rows=pick(self.rows), legs=pick(self.legs), agents=pick(self.agents),
+        return replace(self, own=pick(self.own), legs=pick(self.legs), agents=pick(self.agents),
                        call_ids=pick(self.call_ids), numbers=pick(self.numbers), placed=pick(self.placed),
                        missed=pick(self.missed), called=pick(self.called))
 

@@ -90,20 +90,32 @@ def set_callback_ids(conn: Connection, pairs: Iterable[tuple[int, str]]) -> None
                     "ON CONFLICT (call_id) DO UPDATE SET callback_id = excluded.callback_id", pairs)
 
 
-def copy(conn: Connection, table: str, cols: Sequence[str], *, ignore: bool = False) -> int:
+def copy(conn: Connection, table: str, cols: Sequence[str], *, ignore: bool = False,
+         shapes: tuple[str, Sequence[str]] | None = None) -> int:
     """Copy the rows of ``stage.<table>`` into ``<table>``; return how many went in
-    (``ignore``: rows that break a unique key are skipped, ``INSERT OR IGNORE``). A table with
-    a ``call_id`` column leaves out the calls marked by :func:`skip` and takes the callback_id
-    given by :func:`set_callback_ids`."""
+    (``ignore``: rows that break a unique key are skipped, ``INSERT OR IGNORE``).
+
+    ``shapes``: ``(stage table, its columns)`` of values many rows share; each row names its
+    shape by ``sid`` and gets them by a join (the helper binds only the rows' own values). A
+    table with a ``call_id`` column leaves out the calls marked by :func:`skip` and takes the
+    callback_id given by :func:`set_callback_ids`."""
+    if not has(conn, table):
+        return 0
     raw = conn.connection.driver_connection
-    names = ", ".join(cols)
+    values = [f"s.{c}" for c in cols]
     source = f"FROM {SCHEMA}.{table} s"
-    values = ", ".join(f"s.{c}" for c in cols)
+    names = list(cols)
+    if shapes is not None:
+        shape_table, shape_cols = shapes
+        names += shape_cols
+        values += [f"h.{c}" for c in shape_cols]
+        source += f" JOIN {SCHEMA}.{shape_table} h ON h.sid = s.sid"
     if "call_id" in cols:
         source += f" LEFT JOIN {_MARKS} m ON m.call_id = s.call_id WHERE m.skip IS NULL"
-        values = ", ".join("coalesce(m.callback_id, s.callback_id)" if c == "callback_id" else f"s.{c}" for c in cols)
+        values = ["coalesce(m.callback_id, s.callback_id)" if v == "s.callback_id" else v for v in values]
     before = raw.total_changes
-    raw.execute(f"INSERT {'OR IGNORE ' if ignore else ''}INTO main.{table} ({names}) SELECT {values} {source}")
+    raw.execute(f"INSERT {'OR IGNORE ' if ignore else ''}INTO main.{table} ({', '.join(names)}) "
+                f"SELECT {', '.join(values)} {source}")
     return raw.total_changes - before
 
 

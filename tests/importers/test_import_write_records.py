@@ -8,6 +8,7 @@ import json
 import re
 import sys
 
+import pytest
 import sqlalchemy as sa
 
 from callmon.config import Config, Employee
@@ -145,3 +146,20 @@ def test_a_staged_import_stores_what_a_direct_one_does(tmp_path):
     files_in.stage_min_bytes = 0
     assert [files_in.ingest(path, "cdr").new_rows for path in files[:2]] == [0, 0]
     assert tables(staged) == first
+
+
+def test_a_failing_helper_process_is_an_error_and_the_file_stores_nothing(tmp_path):
+    from callmon.file_ingest import FileReport, RejectsFile
+
+    url = f"sqlite:///{tmp_path / 'failed.db'}"
+    store = Store(url)
+    files_in = FileIngest(Pipeline(store, CONFIG))
+    files_in.stage_min_bytes = 0
+    path = sorted(SAMPLES.glob("*/Master.csv"))[0]
+    rejects = RejectsFile(tmp_path / "rejects.csv")
+    # a zone the helper cannot read times in: it fails on the first block, after it started
+    with pytest.raises(RuntimeError, match="import helper"):
+        files_in._ingest_staged(path, "cdr", "Mars/Olympus_Mons", FileReport(str(path), "cdr"), rejects)
+    assert store.count_journal(CONFIG.pbx) == 0
+    files_in.ingest(path, "cdr")  # and the file goes in afterwards
+    assert store.count_journal(CONFIG.pbx) > 0

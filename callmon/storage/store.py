@@ -27,6 +27,7 @@ from callmon.storage.schema import agent_results, calls, journal, legs, live_cal
 log = logging.getLogger(__name__)
 
 DEFAULT_SQLITE = "callmon.db"
+SQLITE_CACHE_KIB = 64 << 10  # each connection's page cache
 CHUNK = 500  # ids per IN (...) clause
 
 
@@ -441,7 +442,7 @@ def _sqlite_pragmas(dbapi_conn, autocheckpoint: bool = True) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: the journal's key index stays in memory
+    cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # 64 MiB: the journal's key index stays in memory
     if not autocheckpoint:
         cur.execute("PRAGMA wal_autocheckpoint=0")  # a background thread checkpoints
     cur.close()

@@ -226,46 +226,36 @@ class FileIngest:
         # opens the file: InputError now if it cannot be read
         batches = READERS[kind](path, cfg, zone=zone, block_bytes=BLOCK_BYTES, **options)
         rejects = RejectsFile(rejects_path(path, self.rejects_dir))
-        entry = ENTRIES[kind]
-        previous: set[str] = set()
-        if self._stages(path, kind):
-            try:
-                self._ingest_staged(path, kind, zone, report, rejects)
-            finally:
-                rejects.close()
-            report.rejected = rejects.count
-            report.rejects_file = rejects.path if rejects.count else None
-            return report
         try:
-            with fewer_collections(), self.store.begin() as conn:
-                for n, batch in enumerate(batches, 1):
-                    if n & (n - 1) == 0 and n > 1:  # blocks 2, 4, 8, ...: as the tables double
-                        self.store.refresh_statistics(conn)
-                    rejects.write(batch.rejects)
-                    report.rows += len(batch.rows)
-                    unique: dict[str, tuple] = {}
-                    for row in batch.rows:
-                        e = entry(row)
-                        unique.setdefault(e.event_key, (row, e))  # a row twice in a block is one row
-                    rows = [p[0] for p in unique.values()]
-                    entries = [p[1] for p in unique.values()]
-                    new = self.store.journal(conn, self.pipeline.pbx, str(path), entries)
-                    report.new_rows += new
-                    if new:
-                        derived = self._derive_block(conn, rows, entries, fresh=new == len(entries))
-                        ids = {call_id for call_id, _ in derived}
-                        report.calls += len(ids - previous)
-                        report.incomplete_calls += sum(cut for call_id, cut in derived if call_id not in previous)
-                        previous = ids
-                    if batch.encoding != "utf-8":
-                        report.encoding = batch.encoding
-                    if self.progress:
-                        self.progress(batch.nbytes)
+            if self._stages(path, kind):
+                self._ingest_staged(path, kind, zone, report, rejects)
+            else:
+                self._ingest_blocks(batches, ENTRIES[kind], str(path), report, rejects)
         finally:
             rejects.close()
         report.rejected = rejects.count
         report.rejects_file = rejects.path if rejects.count else None
         return report
+
+    def _ingest_blocks(self, batches, entry, source: str, report: FileReport, rejects: RejectsFile) -> None:
+        """The blocks of one file into the store, in this process, in one transaction."""
+        previous: set[str] = set()
+        with fewer_collections(), self.store.begin() as conn:
+            for n, batch in enumerate(batches, 1):
+                if n & (n - 1) == 0 and n > 1:  # blocks 2, 4, 8, ...: as the tables double
+                    self.store.refresh_statistics(conn)
+                rejects.write(batch.rejects)
+                report.rows += len(batch.rows)
+                rows, entries = _unique_entries(batch.rows, entry)
+                new = self.store.journal(conn, self.pipeline.pbx, source, entries)
+                report.new_rows += new
+                if new:
+                    previous = _count_calls(report, self._derive_block(conn, rows, entries, fresh=new == len(entries)),
+                                            previous)
+                if batch.encoding != "utf-8":
+                    report.encoding = batch.encoding
+                if self.progress:
+                    self.progress(batch.nbytes)
 
     def _derive_block(self, conn: Connection, rows: list, entries: list[JournalRow], *,
                       fresh: bool = False) -> list[tuple[str, bool]]:
@@ -280,9 +270,7 @@ class FileIngest:
         calls: list[Call] = []
         derived: list[tuple[str, bool]] = []
         if in_hand and type(in_hand[0]) is CdrRow:
-            single, in_hand = _single_records(in_hand)
-            records = SingleRecords(single, cfg, pbx)
-            in_hand.extend(records.rest)
+            records, in_hand = _split_single(in_hand, cfg, pbx)
             if self.columnar:
                 self.pipeline.write_records(conn, records, fresh=fresh)
                 derived = [(records.call_id(i), False) for i in range(records.n)]
@@ -331,11 +319,8 @@ class FileIngest:
                 new = stage.copy(conn, "journal", JOURNAL_COLUMNS, ignore=True)
                 report.new_rows += new
                 if new:
-                    derived = self._derive_staged(conn, block, fresh=new == block.entries)
-                    ids = {call_id for call_id, _ in derived}
-                    report.calls += len(ids - previous)
-                    report.incomplete_calls += sum(cut for call_id, cut in derived if call_id not in previous)
-                    previous = ids
+                    previous = _count_calls(report, self._derive_staged(conn, block, fresh=new == block.entries),
+                                            previous)
                 if self.progress:
                     self.progress(block.nbytes)
             conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
@@ -352,6 +337,33 @@ class FileIngest:
         self.pipeline.store_records(conn, prepared, fresh=fresh, staged=True)
         derived = [(call_id, False) for call_id in prepared.call_ids]
         return derived + self._derive_rest(conn, in_hand, elsewhere, [], fresh)
+
+
+def _unique_entries(rows: list, entry: Callable) -> tuple[list, list[JournalRow]]:
+    """``(rows, journal entries)`` of a block, a row twice in the block kept once (by its key)."""
+    unique: dict[str, tuple] = {}
+    for row in rows:
+        e = entry(row)
+        unique.setdefault(e.event_key, (row, e))
+    return [p[0] for p in unique.values()], [p[1] for p in unique.values()]
+
+
+def _count_calls(report: FileReport, derived: list[tuple[str, bool]], previous: set[str]) -> set[str]:
+    """Add a block's derived ``(call_id, incomplete)`` to the report, a call cut by the boundary
+    with the previous block counted once; return this block's call ids."""
+    ids = {call_id for call_id, _ in derived}
+    report.calls += len(ids - previous)
+    report.incomplete_calls += sum(cut for call_id, cut in derived if call_id not in previous)
+    return ids
+
+
+def _split_single(rows: list, config, pbx: str) -> tuple[SingleRecords, list]:
+    """``(single-record calls as columns, the rows of every other call)`` (Local channels as
+    party B go with the others)."""
+    single, rest = _single_records(rows)
+    records = SingleRecords(single, config, pbx)
+    rest.extend(records.rest)
+    return records, rest
 
 
 def _single_records(rows: list) -> tuple[list, list]:
@@ -436,15 +448,8 @@ def _stage_blocks(out, path: str, kind: str, zone: str, config, pbx: str) -> Non
         entry = ENTRIES[kind]
         with fewer_collections():
             for batch in batches:
-                unique: dict[str, tuple] = {}
-                for row in batch.rows:
-                    e = entry(row)
-                    unique.setdefault(e.event_key, (row, e))  # a row twice in a block is one row
-                rows = [p[0] for p in unique.values()]
-                entries = [p[1] for p in unique.values()]
-                single, rest = _single_records(rows)
-                records = SingleRecords(single, config, pbx)
-                rest.extend(records.rest)
+                rows, entries = _unique_entries(batch.rows, entry)
+                records, rest = _split_single(rows, config, pbx)
                 builder = stage.StageBuilder()
                 builder.add("journal", JOURNAL_COLUMNS, journal_tuples(pbx, path, entries))
                 prepared = pipeline.stage_records(pipeline.prepare_records(records), builder)

@@ -16,7 +16,6 @@ the cancellations up to that moment.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -31,7 +30,7 @@ from callmon.scoring import ScoredCall
 from callmon.storage import Store
 from callmon.storage.callbacks import callback_row
 from callmon.storage.schema import callbacks as callbacks_table
-from callmon.storage.store import plain_json
+from callmon.storage.store import json_list
 
 log = logging.getLogger(__name__)
 
@@ -156,12 +155,10 @@ class Obligations:
         rows = []
         for i, t, due_at, callback_id in zip(opening, at, due, reserved):
             number, call_id, extension = numbers[i], call_ids[i], called[i]
-            employee = self.directory.get(extension)
-            agent, team = ((getattr(employee, "name", None) or extension, getattr(employee, "team", None))
-                           if employee is not None else (None, None))
+            agent, team = self._named(extension if extension in self.directory else None)
             ids[i] = callback_id
-            rows.append((callback_id, self.pbx, f"{number}/{call_id}", number, f'["{call_id}"]' if plain_json(call_id)
-                         else json.dumps([call_id]), "[]", t, due_at, "open", agent, team))
+            rows.append((callback_id, self.pbx, f"{number}/{call_id}", number, json_list(call_id), "[]", t, due_at,
+                         "open", agent, team))
         self.store.insert_tuples(conn, callbacks_table, _ALONE_COLUMNS, rows)
         log.debug("callbacks: %d obligation(s) of numbers with one call each opened at once", len(rows))
         return ids, touched
@@ -184,6 +181,10 @@ class Obligations:
         if extension is None and cb.missed_call_ids:
             first = calls_by_id.get(cb.missed_call_ids[0])
             extension = first.called if first is not None and first.called in self.directory else None
+        return self._named(extension)
+
+    def _named(self, extension: str | None) -> tuple[str | None, str | None]:
+        """(agent, team) of an extension: the directory's employee, else the extension itself."""
         employee = self.directory.get(extension) if extension else None
         return getattr(employee, "name", None) or extension, getattr(employee, "team", None)
 

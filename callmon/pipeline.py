@@ -35,7 +35,7 @@ from callmon.storage.schema import agent_results as agent_results_table
 from callmon.storage.schema import calls as calls_table
 from callmon.storage import stage
 from callmon.storage.schema import legs as legs_table
-from callmon.storage.store import LEG_COLUMNS, JournalRow, Store, agent_result_row, call_row, plain_json
+from callmon.storage.store import LEG_COLUMNS, JournalRow, Store, agent_result_row, call_row, json_list
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ class Pipeline:
             "queue": [q or None for q in records.queue], "arrived_at": records.start,
             "first_ring_at": [_num(v) for v in records.first_ring], "answered_at": [_num(v) for v in records.answered_at],
             "ended_at": records.end, "hangup_channel": [p[3] for p in records.parties],
-            "uniqueids": [f'["{u}"]' if u and plain_json(u) else json.dumps([u] if u else []) for u in records.uniqueid],
+            "uniqueids": [json_list(u) if u else "[]" for u in records.uniqueid],
             "callback_id": [None] * n,  # given when stored
         }
         shape_cols = [c for c in next(iter(templates.values())) if c not in per_call]
@@ -217,9 +217,9 @@ class Pipeline:
                 self.store.delete_calls(conn, pbx, [call.call_id for _, call in stored])
         if staged:
             stage.copy(conn, "calls", p.own_cols, shapes=("call_shapes", p.shape_cols))
-            for table, cols in (("legs", LEG_COLUMNS), ("agent_results", p.agent_cols)):
-                if cols and stage.has(conn, table):
-                    stage.copy(conn, table, cols)
+            stage.copy(conn, "legs", LEG_COLUMNS)
+            if p.agent_cols:
+                stage.copy(conn, "agent_results", p.agent_cols)
         else:
             self.store.insert_tuples(conn, calls_table, [*p.own_cols, *p.shape_cols],
                                      [(*row[:-1], *p.shapes[row[-1]]) for row in p.own])

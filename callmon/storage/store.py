@@ -403,10 +403,16 @@ def call_row(call: Call, score: Score, customer_number: str | None = None) -> di
     }
 
 
-def plain_json(text: str) -> bool:
-    """Is ``text`` inside a JSON string as it is (ASCII, no quote, backslash or control
-    character), so that ``'["' + text + '"]'`` is what ``json.dumps([text])`` writes?"""
-    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
+def json_list(*texts: str) -> str:
+    """``json.dumps(list(texts))``, without the encoder for the plain ids a call has (ASCII, no
+    quote, backslash or control character): an import writes one per call.
+
+    >>> json_list("1795376562.0"), json_list()
+    ('["1795376562.0"]', '[]')
+    """
+    if all(t.isascii() and t.isprintable() and '"' not in t and "\\" not in t for t in texts):
+        return "[" + ", ".join(f'"{t}"' for t in texts) + "]"
+    return json.dumps(list(texts))
 
 
 LEG_COLUMNS = ("pbx", "call_id", "uniqueid", "channel", "endpoint", "party", "created_at", "ring_started_at",

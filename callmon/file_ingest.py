@@ -56,7 +56,7 @@ from callmon.metrics.numbers import mask
 from callmon.model import Call
 from callmon.pipeline import Pipeline, PreparedRecords
 from callmon.storage import Store, stage
-from callmon.storage.store import JOURNAL_COLUMNS, SQLITE_CACHE_KIB, JournalRow, journal_tuples
+from callmon.storage.store import JOURNAL_COLUMNS, SQLITE_CACHE_KIB, JournalRow, journal_columns
 
 log = logging.getLogger(__name__)
 
@@ -451,7 +451,7 @@ def _stage_blocks(out, path: str, kind: str, zone: str, config, pbx: str) -> Non
                 rows, entries = _unique_entries(batch.rows, entry)
                 records, rest = _split_single(rows, config, pbx)
                 builder = stage.StageBuilder()
-                builder.add("journal", JOURNAL_COLUMNS, journal_tuples(pbx, path, entries))
+                builder.add_columns("journal", JOURNAL_COLUMNS, journal_columns(pbx, path, entries))
                 prepared = pipeline.stage_records(pipeline.prepare_records(records), builder)
                 out.send(("block", StagedBlock(builder.image(), prepared, rest, len(entries), len(batch.rows),
                                                batch.rejects, batch.encoding, batch.nbytes)))

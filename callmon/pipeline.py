@@ -167,7 +167,7 @@ class Pipeline:
         shape_cols = [c for c in next(iter(templates.values())) if c not in per_call]
         sid = {shape: k for k, shape in enumerate(templates)}
         shape_rows = [tuple(t[c] for c in shape_cols) for t in templates.values()]
-        own = list(map(list, zip(*per_call.values(), map(sid.__getitem__, shapes))))
+        own = [*per_call.values(), [sid[shape] for shape in shapes]]
         verdicts = {shape: [agent_result_row(s, r) for r in s.agent_results] for shape, s in scored.items()}
         agent_cols = next((list(v[0]) for v in verdicts.values() if v), [])
         agent_rows: list[tuple[tuple, ...]] = [()] * n
@@ -207,9 +207,7 @@ class Pipeline:
             if staged:
                 stage.set_callback_ids(conn, [(i, c) for i, c in zip(ids, p.call_ids) if i is not None])
             else:
-                k = p.own_cols.index("callback_id")
-                for row, callback_id in zip(p.own, ids):
-                    row[k] = callback_id
+                p.own[p.own_cols.index("callback_id")] = ids
         else:
             stored = self.store.calls_by_id(conn, pbx, p.call_ids)  # earlier versions of these calls
             touched = earliest([*zip(p.numbers, p.placed), *((n, placed_at(c)) for n, c in stored)])
@@ -222,7 +220,7 @@ class Pipeline:
                 stage.copy(conn, "agent_results", p.agent_cols)
         else:
             self.store.insert_tuples(conn, calls_table, [*p.own_cols, *p.shape_cols],
-                                     [(*row[:-1], *p.shapes[row[-1]]) for row in p.own])
+                                     [(*row[:-1], *p.shapes[row[-1]]) for row in zip(*p.own)])
             self.store.insert_tuples(conn, legs_table, LEG_COLUMNS, [r for r in p.legs if r is not None])
             self.store.insert_tuples(conn, agent_results_table, p.agent_cols, [r for rows in p.agents for r in rows])
         self.obligations.rederive(conn, touched)
@@ -231,9 +229,9 @@ class Pipeline:
         """Put the rows of ``prepared`` into a stage database; return it without them (what
         :meth:`store_records` still needs, light to send to the importing process)."""
         p = prepared
-        if p.own:
+        if p.call_ids:
             builder.add("call_shapes", ("sid", *p.shape_cols), [(k, *values) for k, values in enumerate(p.shapes)])
-            builder.add("calls", (*p.own_cols, "sid"), p.own)
+            builder.add_columns("calls", (*p.own_cols, "sid"), p.own)
             builder.add("legs", LEG_COLUMNS, [r for r in p.legs if r is not None])
             if p.agent_cols:
                 builder.add("agent_results", p.agent_cols, [r for rows in p.agents for r in rows])
@@ -260,7 +258,7 @@ class PreparedRecords:
     shape_cols: list[str]  # the calls columns a shape gives (the rules' verdicts, durations)
     shapes: list[tuple]  # their values, per shape
     own_cols: list[str]  # the calls columns that are each call's own (callback_id: given when stored)
-    own: list[list]  # per call: its own values, then its shape's index in ``shapes``
+    own: list[list]  # per column of ``own_cols``, each call's value; then each call's shape's index in ``shapes``
     legs: list[tuple | None]  # the legs row of each call (LEG_COLUMNS), None: no party B
     agent_cols: list[str]
     agents: list[tuple[tuple, ...]]  # the agent_results rows of each call
@@ -277,7 +275,7 @@ class PreparedRecords:
         if len(keep) == len(self.call_ids):
             return self
         pick = lambda values: [values[i] for i in keep] if values else values  # noqa: E731
-        return replace(self, own=pick(self.own), legs=pick(self.legs), agents=pick(self.agents),
+        return replace(self, own=[pick(column) for column in self.own], legs=pick(self.legs), agents=pick(self.agents),
                        call_ids=pick(self.call_ids), numbers=pick(self.numbers), placed=pick(self.placed),
                        missed=pick(self.missed), called=pick(self.called))
 

@@ -2,22 +2,28 @@
 
 Binding values one by one is most of what an insert costs the interpreter (a million calls of
 34 columns: about 6 s before SQLite touches a page), and only one process can write a SQLite
-database. So a helper process binds a block's rows into a small in-memory database
-(:class:`StageBuilder`), sends its image (:meth:`StageBuilder.image`, a few MB of bytes), and
-the importing process puts the image beside its own database under the schema name ``stage``
-(:func:`attach`, ``sqlite3.Connection.deserialize``) and copies the rows with one
-``INSERT ... SELECT`` per table (:func:`copy`), which runs in SQLite without the interpreter.
+database. So a helper process writes a block's rows into a small database of its own
+(:class:`StageBuilder`: Arrow columns bound by the ADBC SQLite driver), sends its image
+(:meth:`StageBuilder.image`, a few MB of bytes), and the importing process puts the image beside
+its own database under the schema name ``stage`` (:func:`attach`,
+``sqlite3.Connection.deserialize``) and copies the rows with one ``INSERT ... SELECT`` per table
+(:func:`copy`), which runs in SQLite without the interpreter.
 
-The stage tables have the columns of the real ones (less ``id``) and no types: each value keeps
-the type it was bound with and takes the real column's affinity when copied, exactly as if it
-had been bound there.
+The stage tables have the columns of the real ones (less ``id``); each value keeps the type it
+was given as (text, integer, real, NULL) and takes the real column's affinity when copied,
+exactly as if it had been bound there.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import tempfile
 from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import adbc_driver_sqlite.dbapi as adbc_sqlite
+import pyarrow as pa
 
 from sqlalchemy.engine import Connection
 
@@ -26,35 +32,102 @@ _images = int.from_bytes(os.urandom(3), "big") << 7  # schema cookies of this pr
 
 
 class StageBuilder:
-    """An in-memory SQLite database of rows for some tables, built in the helper process."""
+    """A small SQLite database of rows for some tables, built in the helper process.
 
-    def __init__(self) -> None:
-        self.db = sqlite3.connect(":memory:")
+    Rows are given as columns (:meth:`add_columns`) or as rows (:meth:`add`); they are turned into
+    Arrow arrays and written by the ADBC SQLite driver (``adbc_ingest``), which binds a column at a
+    time in C: about a third of what binding row tuples through ``sqlite3.executemany`` costs (a
+    million rows of 11 columns: 2.0 s against 6.2 s). A table with a column Arrow cannot hold as
+    one type (say numbers and text mixed) is bound by ``sqlite3`` instead. The database is
+    written to a file in ``directory`` (default: ``/dev/shm`` where there is one, a memory file
+    system) and read back as an image by :meth:`image`."""
+
+    def __init__(self, directory: str | Path | None = None) -> None:
+        self.directory = directory if directory is not None else _default_directory()
         self.tables: dict[str, tuple[str, ...]] = {}
+        self._arrow: dict[str, list[pa.Table]] = {}
+        self._rows: dict[str, list[Sequence]] = {}
 
     def add(self, table: str, cols: Sequence[str], rows: Iterable[Sequence]) -> None:
         """Append rows (in the order of ``cols``) to the stage table ``table``."""
+        rows = list(rows)
+        columns = list(zip(*rows)) if rows else [() for _ in cols]
+        self.add_columns(table, cols, columns)
+
+    def add_columns(self, table: str, cols: Sequence[str], columns: Sequence[Sequence]) -> None:
+        """Append rows given as columns (one sequence per name of ``cols``, all as long)."""
         cols = tuple(cols)
         if table not in self.tables:
-            self.db.execute(f"CREATE TABLE {table} ({', '.join(cols)})")
             self.tables[table] = cols
         elif self.tables[table] != cols:
             raise ValueError(f"stage table {table}: columns {cols} after {self.tables[table]}")
-        self.db.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(cols))})", rows)
+        if len({len(c) for c in columns}) > 1:
+            raise ValueError(f"stage table {table}: columns of different lengths")
+        if table not in self._rows:
+            try:
+                self._arrow.setdefault(table, []).append(pa.table([pa.array(c) for c in columns], names=list(cols)))
+                return
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):  # mixed types: sqlite3 binds them
+                self._rows[table] = _rows_of(self._arrow.pop(table, []))
+        self._rows[table].extend(zip(*columns))
 
     def image(self) -> bytes:
-        """The database as bytes (``sqlite3.Connection.serialize``); the builder is closed.
+        """The database as bytes (``sqlite3.Connection.serialize``); the builder is spent.
 
         Each image gets a schema cookie of its own: the importing process keeps the stage's
         schema (where each table starts) cached while the cookie stays the same, and two images
         whose tables start on other pages must not pass for one another."""
         global _images
         _images += 1
-        self.db.execute(f"PRAGMA schema_version = {_images}")
-        self.db.commit()
-        data = self.db.serialize()
-        self.db.close()
-        return data
+        fd, name = tempfile.mkstemp(prefix="callmon-stage-", suffix=".db", dir=self.directory)
+        os.close(fd)
+        try:
+            tables = {}
+            for table, parts in self._arrow.items():
+                try:
+                    tables[table] = _concat(parts)
+                except (pa.ArrowInvalid, pa.ArrowTypeError):  # parts of other types: sqlite3 binds them
+                    self._rows[table] = _rows_of(parts)
+            if tables:
+                with adbc_sqlite.connect(name) as adbc, adbc.cursor() as cur:
+                    for table, data in tables.items():
+                        cur.adbc_ingest(table, data, mode="create")
+                    adbc.commit()
+            db = sqlite3.connect(name)
+            try:
+                for table, rows in self._rows.items():
+                    cols = self.tables[table]
+                    db.execute(f"CREATE TABLE {table} ({', '.join(cols)})")
+                    db.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(cols))})", rows)
+                db.execute(f"PRAGMA schema_version = {_images}")
+                db.commit()
+                return db.serialize()
+            finally:
+                db.close()
+        finally:
+            os.unlink(name)
+            self._arrow, self._rows = {}, {}
+
+
+def _rows_of(parts: list[pa.Table]) -> list[tuple]:
+    """The rows of Arrow tables as tuples of Python values."""
+    return [row for part in parts for row in zip(*part.to_pydict().values())]
+
+
+def _concat(parts: list[pa.Table]) -> pa.Table:
+    """The parts of a stage table as one (integers and reals in one column: reals; a column of
+    None only: integer nulls, which the driver can declare)."""
+    table = pa.concat_tables(parts, promote_options="permissive")
+    for k, column in enumerate(table.columns):
+        if pa.types.is_null(column.type):
+            table = table.set_column(k, table.field(k).name, column.cast(pa.int64()))
+    return table
+
+
+def _default_directory() -> str | None:
+    """Where stage files are written: ``/dev/shm`` (memory) when it is there, else the temp dir."""
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
 _MARKS = "temp._stage_marks"  # per staged call: skip it, or the callback_id its row gets

@@ -367,10 +367,17 @@ JOURNAL_COLUMNS = tuple(_JOURNAL_COLS.split(", "))
 
 def journal_tuples(pbx: str, source: str, rows: Sequence[JournalRow]) -> list[tuple]:
     """The journal table's rows (:data:`JOURNAL_COLUMNS`) of some raw inputs from ``source``."""
-    now, src = time.time(), source[:255]
-    return [(pbx, r.kind, r.event_key, r.ts, r.name[:64], r.linkedid, r.uniqueid,
-             r.payload if isinstance(r.payload, str) else dump_payload(r.payload), src, r.line, now)
-            for r in rows]
+    return list(zip(*journal_columns(pbx, source, rows)))
+
+
+def journal_columns(pbx: str, source: str, rows: Sequence[JournalRow]) -> list[list]:
+    """The journal table's columns (one list per name of :data:`JOURNAL_COLUMNS`) of some raw
+    inputs from ``source``."""
+    n, src = len(rows), source[:255]
+    return [[pbx] * n, [r.kind for r in rows], [r.event_key for r in rows], [r.ts for r in rows],
+            [r.name[:64] for r in rows], [r.linkedid for r in rows], [r.uniqueid for r in rows],
+            [r.payload if isinstance(r.payload, str) else dump_payload(r.payload) for r in rows],
+            [src] * n, [r.line for r in rows], [time.time()] * n]
 
 
 def load_payload(kind: str, payload: str) -> dict[str, Any] | list[Any] | str:

@@ -40,3 +40,32 @@ def test_images_whose_tables_lie_elsewhere_are_each_read_as_they_are(tmp_path):
     assert len(rows) == 4998 and "a1" not in rows and rows["a3"] == 7 and rows["b5"] is None
     assert notes == {"x" * 50, "y" * 50}
     engine.dispose()
+
+
+def test_rows_given_as_columns_or_rows_or_of_mixed_types_arrive_as_given(tmp_path):
+    """Columns go through Arrow; a column Arrow cannot type (numbers and text mixed) is bound by
+    sqlite3; either way each value arrives with its own type."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'main.db'}")
+    cols = ("call_id", "n", "x")
+    rows = [("a", 1, 2.5), ("b", None, None), ("c", 3, 4.0)]
+    mixed = [("d", 5, "text"), ("e", 6, 7)]
+    builder = stage.StageBuilder(tmp_path)
+    builder.add_columns("t", cols, [list(c) for c in zip(*rows)])
+    builder.add("m", cols, mixed)
+    builder.add("t", cols, [("f", 8, None)])
+    builder.add("empty", cols, [])
+    builder.add("m2", cols, mixed[:1])
+    builder.add("m2", cols, mixed[1:])  # two parts of other types
+    img = builder.image()
+    assert list(tmp_path.iterdir()) == []  # the stage file is gone once read
+    with engine.begin() as conn:
+        for table in ("t", "m", "m2", "empty"):
+            conn.exec_driver_sql(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, call_id TEXT, n INTEGER, x)")
+        stage.attach(conn, img)
+        assert [stage.copy(conn, t, cols) for t in ("t", "m", "m2", "empty")] == [4, 2, 2, 0]
+        got = conn.exec_driver_sql("SELECT call_id, n, x, typeof(x) FROM t UNION ALL "
+                                   "SELECT call_id, n, x, typeof(x) FROM m ORDER BY call_id").all()
+        assert conn.exec_driver_sql("SELECT call_id, n, x FROM m2 ORDER BY call_id").all() == mixed
+    assert [tuple(r) for r in got] == [("a", 1, 2.5, "real"), ("b", None, None, "null"), ("c", 3, 4.0, "real"),
+                                       ("d", 5, "text", "text"), ("e", 6, 7, "integer"), ("f", 8, None, "null")]
+    engine.dispose()

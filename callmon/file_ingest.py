@@ -55,6 +55,7 @@ from callmon.importers.source import TextSource
 from callmon.metrics.numbers import mask
 from callmon.model import Call
 from callmon.pipeline import Pipeline, PreparedRecords
+from callmon.scoring import ScoredCall
 from callmon.storage import Store, stage
 from callmon.storage.store import JOURNAL_COLUMNS, SQLITE_CACHE_KIB, JournalRow, journal_columns
 
@@ -279,14 +280,16 @@ class FileIngest:
         return derived + self._derive_rest(conn, in_hand, elsewhere, calls, fresh)
 
     def _derive_rest(self, conn: Connection, in_hand: list, elsewhere: set[str], calls: list[Call],
-                     fresh: bool) -> list[tuple[str, bool]]:
-        """Assemble and store the calls of the rows in hand (with ``calls`` already made), then
-        derive again the calls with inputs elsewhere; return their ``(call_id, incomplete)``."""
+                     fresh: bool, scored: Sequence[ScoredCall] = ()) -> list[tuple[str, bool]]:
+        """Assemble and store the calls of the rows in hand (with ``calls`` already made and
+        ``scored`` already scored), then derive again the calls with inputs elsewhere; return
+        their ``(call_id, incomplete)``."""
         pbx, cfg = self.pipeline.pbx, self.pipeline.config
         assembler = CallAssembler(cfg, pbx)
         assembler.add(in_hand)
         calls.extend(assembler.finish())
-        self.pipeline.write(conn, calls, fresh=fresh)
+        self.pipeline.write(conn, calls, fresh=fresh, scored=scored)
+        calls.extend(s.call for s in scored)
         if elsewhere:
             again = derive_calls(self.store, conn, pbx, cfg, elsewhere)
             self.pipeline.write(conn, again)
@@ -308,7 +311,7 @@ class FileIngest:
         """:meth:`ingest` with a helper process (:func:`_stage_blocks`) that reads, prepares and
         binds each block into a stage database while this one copies the last into its own."""
         previous: set[str] = set()
-        with fewer_collections(), self.store.begin() as conn, _Helper(path, kind, zone, self.pipeline) as helper:
+        with fewer_collections(), self.store.begin() as conn, _Helper(path, kind, zone, self.pipeline, BLOCK_BYTES) as helper:
             conn.exec_driver_sql(f"PRAGMA cache_size = -{STAGED_CACHE_KIB}")
             for block in helper:
                 rejects.write(block.rejects)
@@ -327,16 +330,21 @@ class FileIngest:
 
     def _derive_staged(self, conn: Connection, block: StagedBlock, *, fresh: bool) -> list[tuple[str, bool]]:
         """:meth:`_derive_block` of a staged block: its single-record calls are copied from the
-        stage, less those with inputs elsewhere, which are derived from all their inputs."""
+        stage and its other calls stored as the helper scored them, less those with inputs
+        elsewhere, which are derived from all their inputs (the rest of the rows of a call some of
+        whose ids have inputs elsewhere are assembled here, as :meth:`_derive_block` does)."""
         elsewhere = stage.spread(conn, self.pipeline.pbx)
-        prepared, in_hand = block.prepared, block.rest
+        prepared, in_hand, scored = block.prepared, [], [s for s, _ in block.scored]
         if elsewhere:
             stage.skip(conn, elsewhere & set(prepared.call_ids))
             prepared = prepared.without(elsewhere)
-            in_hand = [r for r in in_hand if (r.linkedid or r.uniqueid) not in elsewhere]
+            scored = [s for s, ids in block.scored if ids.isdisjoint(elsewhere)]
+            if len(scored) < len(block.scored):
+                redo = set().union(*(ids for _, ids in block.scored if not ids.isdisjoint(elsewhere)))
+                in_hand = [r for r in block.rest if (key := r.linkedid or r.uniqueid) in redo and key not in elsewhere]
         self.pipeline.store_records(conn, prepared, fresh=fresh, staged=True)
         derived = [(call_id, False) for call_id in prepared.call_ids]
-        return derived + self._derive_rest(conn, in_hand, elsewhere, [], fresh)
+        return derived + self._derive_rest(conn, in_hand, elsewhere, [], fresh, scored)
 
 
 def _unique_entries(rows: list, entry: Callable) -> tuple[list, list[JournalRow]]:
@@ -388,7 +396,8 @@ class StagedBlock:
 
     image: bytes
     prepared: PreparedRecords  # without its rows (they are in the image)
-    rest: list  # CdrRow of the calls of more than one record (and Local channels)
+    scored: list[tuple[ScoredCall, frozenset[str]]]  # the other calls, scored, with the ids of their rows
+    rest: list  # CdrRow of those other calls (more than one record, Local channels)
     entries: int  # journal rows in the image
     rows: int  # sound rows of the block (before removing a row twice in the block)
     rejects: list
@@ -405,11 +414,11 @@ class _Helper:
     unreadable file as :class:`~callmon.errors.InputError`); leaving the ``with`` early stops it.
     """
 
-    def __init__(self, path: Path, kind: str, zone: str, pipeline: Pipeline):
+    def __init__(self, path: Path, kind: str, zone: str, pipeline: Pipeline, block_bytes: int):
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe(duplex=False)
         self._proc = ctx.Process(target=_stage_blocks, name="callmon-stage", daemon=True,
-                                 args=(child, str(path), kind, zone, pipeline.config, pipeline.pbx))
+                                 args=(child, str(path), kind, zone, pipeline.config, pipeline.pbx, block_bytes))
         self._proc.start()
         child.close()
 
@@ -438,13 +447,13 @@ class _Helper:
         self._conn.close()
 
 
-def _stage_blocks(out, path: str, kind: str, zone: str, config, pbx: str) -> None:
+def _stage_blocks(out, path: str, kind: str, zone: str, config, pbx: str, block_bytes: int) -> None:
     """The helper process: read the file, prepare each block and bind its rows into a stage
     database (:class:`~callmon.storage.stage.StageBuilder`), send it; then ``("end",)``."""
     try:
         # a pipeline over an empty in-memory store: only its scoring is used (config is merged)
         pipeline = Pipeline(Store("sqlite://"), config, pbx)
-        batches = READERS[kind](path, config, zone=zone, block_bytes=BLOCK_BYTES, check_zone=False)
+        batches = READERS[kind](path, config, zone=zone, block_bytes=block_bytes, check_zone=False)
         entry = ENTRIES[kind]
         with fewer_collections():
             for batch in batches:
@@ -453,7 +462,10 @@ def _stage_blocks(out, path: str, kind: str, zone: str, config, pbx: str) -> Non
                 builder = stage.StageBuilder()
                 builder.add_columns("journal", JOURNAL_COLUMNS, journal_columns(pbx, path, entries))
                 prepared = pipeline.stage_records(pipeline.prepare_records(records), builder)
-                out.send(("block", StagedBlock(builder.image(), prepared, rest, len(entries), len(batch.rows),
+                assembler = CallAssembler(config, pbx)
+                assembler.add(rest)
+                scored = [(pipeline.scorer(call), ids) for call, ids in assembler.finish_named()]
+                out.send(("block", StagedBlock(builder.image(), prepared, scored, rest, len(entries), len(batch.rows),
                                                batch.rejects, batch.encoding, batch.nbytes)))
         out.send(("end",))
     except Exception as exc:  # noqa: BLE001 - everything goes back to the importing process

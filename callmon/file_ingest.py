@@ -207,6 +207,9 @@ class FileIngest:
     #: a Master.csv at least this large (bytes) into SQLite is imported through a helper process
     #: and a stage database (:meth:`_ingest_staged`); None: never
     stage_min_bytes: int | None = 32 << 20
+    #: a staged import takes a SQLite database for itself while it runs, when nobody else has it
+    #: open (:meth:`~callmon.storage.Store.bulk_begin`); False: it stays readable by others
+    alone: bool = True
 
     def __init__(self, pipeline: Pipeline, *, rejects_dir: Path | None = None,
                  progress: Callable[[int], None] | None = None):
@@ -311,7 +314,8 @@ class FileIngest:
         """:meth:`ingest` with a helper process (:func:`_stage_blocks`) that reads, prepares and
         binds each block into a stage database while this one copies the last into its own."""
         previous: set[str] = set()
-        with fewer_collections(), self.store.begin() as conn, _Helper(path, kind, zone, self.pipeline, BLOCK_BYTES) as helper:
+        with fewer_collections(), self.store.bulk_begin(alone=self.alone) as conn, \
+                _Helper(path, kind, zone, self.pipeline, BLOCK_BYTES) as helper:
             conn.exec_driver_sql(f"PRAGMA cache_size = -{STAGED_CACHE_KIB}")
             for block in helper:
                 rejects.write(block.rejects)

@@ -49,6 +49,7 @@ def ingest(
     files: Annotated[List[Path], typer.Argument(help="AMI captures (ami.raw), Master.csv, CEL or queue_log files.", show_default=False)],
     kind: Annotated[Kind, typer.Option("--kind", help="What the files are; auto sniffs each file.")] = Kind.auto,
     rejects: Annotated[Optional[Path], typer.Option("--rejects", help="Directory for the rejects files (default: beside each input).", file_okay=False)] = None,
+    shared: Annotated[bool, typer.Option("--shared", help="SQLite: keep the database readable by others (the dashboard) during a large import; slower.")] = False,
     db: DbOption = None,
     config: ConfigOption = None,
     pbx: PbxOption = None,
@@ -64,6 +65,8 @@ def ingest(
     Idempotent: ingesting the same file again changes nothing. Each file is one transaction.
     Rejected lines are listed in FILE.rejects.csv (file, line, reason, the line with caller
     numbers masked), beside FILE or in --rejects DIR; no rejects, no such file.
+    A Master.csv of 32 MB or more into SQLite takes the database for itself while it is imported
+    (a rollback journal instead of WAL: others wait) unless --shared or someone has it open.
     Exit status: 0 all sound, 1 some input was rejected (listed on stderr), 2 a file could not be read.
     """
     store, cfg = open_all(db, config, pbx)
@@ -77,6 +80,7 @@ def ingest(
         task = bar[0].add_task("ingest", total=bar[1])
     files_in = FileIngest(pipeline, rejects_dir=rejects,
                           progress=(lambda n: bar[0].advance(task, n)) if bar is not None else None)
+    files_in.alone = not shared
     status = 0
     try:
         for path in files:

@@ -30,7 +30,7 @@ from callmon.metrics.numbers import is_outside
 from callmon.metrics.rules import RuleSet
 from callmon.model import Call, Score
 from callmon.obligations import Obligations, earliest, placed_at
-from callmon.scoring import ScoredCall, Scorer, customer_numbers
+from callmon.scoring import Scorer, customer_numbers
 from callmon.storage.schema import agent_results as agent_results_table
 from callmon.storage.schema import calls as calls_table
 from callmon.storage import stage
@@ -115,13 +115,11 @@ class Pipeline:
         self.write(conn, calls)
         return calls
 
-    def write(self, conn: Connection, calls: Sequence[Call], *, fresh: bool = False,
-              scored: Sequence[ScoredCall] = ()) -> None:
+    def write(self, conn: Connection, calls: Sequence[Call], *, fresh: bool = False) -> None:
         """Score and store calls (replacing earlier versions), then bring the callback
         obligations of the numbers they touch up to date, in the caller's transaction.
-        ``fresh``: none of these calls is stored yet (no earlier versions to look up).
-        ``scored``: more calls to store with them, scored already (by this configuration)."""
-        scored = [*scored, *(self.scorer(c) for c in calls)]
+        ``fresh``: none of these calls is stored yet (no earlier versions to look up)."""
+        scored = [self.scorer(c) for c in calls]
         if fresh:
             ids, touched = self.obligations.open_alone(
                 conn, [s.call.call_id for s in scored], [s.customer_number for s in scored],

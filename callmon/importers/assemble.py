@@ -152,26 +152,21 @@ class CallAssembler:
     def pop_ready(self, before: float) -> list[Call]:
         """Calls whose newest row is older than ``before``; they are forgotten here."""
         ready = [g for g in self._groups() if g.last < before]
-        return [call for call, _ in self._emit(ready)]
+        return self._emit(ready)
 
     def finish(self) -> list[Call]:
         """Every call still held."""
-        return [call for call, _ in self._emit(self._groups())]
-
-    def finish_named(self) -> list[tuple[Call, frozenset[str]]]:
-        """:meth:`finish`, each call with every id that names its rows (linkedids, uniqueids,
-        channels as ``ch:<name>``; the ids of two calls never meet)."""
         return self._emit(self._groups())
 
-    def _emit(self, groups: list[_Group]) -> list[tuple[Call, frozenset[str]]]:
+    def _emit(self, groups: list[_Group]) -> list[Call]:
         calls = []
         for g in groups:
             for i in g.ids:
                 self._by_id.pop(i, None)
             call = self._build(g)
             if call is not None:
-                calls.append((call, frozenset(g.ids)))
-        calls.sort(key=lambda p: (p[0].arrived_at if p[0].arrived_at is not None else float("inf"), p[0].call_id))
+                calls.append(call)
+        calls.sort(key=lambda c: (c.arrived_at if c.arrived_at is not None else float("inf"), c.call_id))
         return calls
 
     def _build(self, g: _Group) -> Call | None:

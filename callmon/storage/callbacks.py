@@ -173,7 +173,10 @@ class CallbackQueries:
         found: set[str] = set()
         for column, q in ((calls.c.customer_number, select(calls.c.customer_number).where(calls.c.pbx == pbx)),
                           (memos.c.number, select(memos.c.number).where(memos.c.pbx == pbx))):
-            found.update(conn.execute(q.where(one_of(column, numbers)).distinct()).scalars())
+            # most PBXs have no memo: a look first saves unnesting the numbers for nothing (SQLite:
+            # 7 ms for 7,000 numbers)
+            if conn.execute(q.limit(1)).first() is not None:
+                found.update(conn.execute(q.where(one_of(column, numbers)).distinct()).scalars())
         return found
 
     def reserve_callback_ids(self, conn: Connection, n: int) -> list[int]:

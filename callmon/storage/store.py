@@ -161,9 +161,8 @@ class Store(CallbackQueries, DirectoryQueries, FrameQueries):
                 with conn.begin():
                     yield conn
             finally:
-                if alone:
-                    raw.execute("PRAGMA journal_mode = WAL")
-                    raw.execute("PRAGMA synchronous = NORMAL")
+                if alone and not _back_to_wal(raw):
+                    conn.invalidate()  # not back to the pool in rollback mode
 
     def background_checkpoints(self, interval: float = 1.0) -> threading.Event | None:
         """SQLite: copy the WAL into the database from a thread of its own (PASSIVE checkpoints,
@@ -492,6 +491,23 @@ def agent_result_row(scored: ScoredCall, r: AgentResult) -> dict[str, Any]:
 
 def _int(value: float | None) -> int | None:
     return None if value is None else int(value)
+
+
+def _back_to_wal(raw: sqlite3.Connection) -> bool:
+    """Put a database taken alone (:meth:`Store.bulk_begin`) back in WAL; False if it could
+    not. A reader that came meanwhile and still reads holds it back; then it is left (the
+    transaction is over, committed or not) to the next connection of callmon's, which sets WAL
+    when it opens."""
+    raw.execute("PRAGMA busy_timeout = 2000")
+    try:
+        raw.execute("PRAGMA journal_mode = WAL")
+        raw.execute("PRAGMA synchronous = NORMAL")
+        return True
+    except sqlite3.OperationalError as exc:
+        log.warning("could not put the database back in WAL now (%s); the next connection will", exc)
+        return False
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {SQLITE_TIMEOUT_S * 1000}")
 
 
 def _sqlite_pragmas(dbapi_conn, autocheckpoint: bool = True) -> None:

@@ -71,3 +71,24 @@ def test_not_alone_when_asked_and_all_or_nothing_either_way(tmp_path):
             raise RuntimeError("stop")
     assert stored(path) == 1
     store.dispose()
+
+
+def test_a_reader_that_came_meanwhile_does_not_fail_the_import(tmp_path, caplog):
+    """A reader in the middle of a read when the transaction ends holds the database out of WAL;
+    the import stands, and the next connection puts it back in WAL."""
+    path = tmp_path / "callmon.db"
+    store = Store(f"sqlite:///{path}")
+    with caplog.at_level(logging.WARNING, "callmon.storage.store"), store.bulk_begin() as conn:
+        add(conn, 4)
+        conn.exec_driver_sql("SELECT 1")  # (the reader comes once the transaction has written)
+        reader = sqlite3.connect(path, timeout=0)
+        conn.commit()  # the transaction's end, as the import's last statement would be
+        cursor = reader.execute("SELECT extension FROM directory")
+        assert cursor.fetchone() is not None  # mid-read: a shared lock held
+    assert "could not put the database back in WAL" in caplog.text
+    cursor.close()
+    reader.close()
+    with store.begin() as conn:  # callmon's next connection sets WAL
+        assert journal_mode(conn) == "wal"
+    assert stored(path) == 4  # committed
+    store.dispose()

@@ -2,6 +2,7 @@
 
     python benchmarks/import_speed.py                  # 1,000,000 rows
     python benchmarks/import_speed.py --rows 10000000  # RSS must stay flat
+    python benchmarks/import_speed.py --shared         # the database kept readable (WAL)
 
 The file is generated from the real records of ``sample_cdr/*/Master.csv``: each generated call is
 a copy of a real call (direct answered / abandoned / busy / ring timeout, queue answered /
@@ -149,6 +150,8 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--keep", action="store_true", help="keep the generated file and database")
+    ap.add_argument("--shared", action="store_true",
+                    help="ingest with --shared (the database stays in WAL, readable by others)")
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="callmon-bench-"))
     master = tmp / "Master.csv"
@@ -163,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "callmon", "ingest", str(master), "--db", f"sqlite:///{db}",
-                             "--config", str(cfg)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--config", str(cfg), *(["--shared"] if args.shared else [])], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     samples = _watch_rss(proc)
     out, err = proc.communicate()
     t_ingest = time.perf_counter() - t0

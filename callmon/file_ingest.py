@@ -56,7 +56,7 @@ from callmon.metrics.numbers import mask
 from callmon.model import Call
 from callmon.pipeline import Pipeline, PreparedRecords
 from callmon.storage import Store, stage
-from callmon.storage.store import JOURNAL_COLUMNS, SQLITE_CACHE_KIB, JournalRow, journal_columns
+from callmon.storage.store import JOURNAL_COLUMNS, JournalRow, journal_columns
 
 log = logging.getLogger(__name__)
 
@@ -311,9 +311,8 @@ class FileIngest:
         """:meth:`ingest` with a helper process (:func:`_stage_blocks`) that reads, prepares and
         binds each block into a stage database while this one copies the last into its own."""
         previous: set[str] = set()
-        with fewer_collections(), self.store.bulk_begin(alone=self.alone) as conn, \
+        with fewer_collections(), self.store.bulk_begin(alone=self.alone, cache_kib=STAGED_CACHE_KIB) as conn, \
                 _Helper(path, kind, zone, self.pipeline, BLOCK_BYTES) as helper:
-            conn.exec_driver_sql(f"PRAGMA cache_size = -{STAGED_CACHE_KIB}")
             for block in helper:
                 rejects.write(block.rejects)
                 report.rows += block.rows
@@ -327,7 +326,6 @@ class FileIngest:
                                             previous)
                 if self.progress:
                     self.progress(block.nbytes)
-            conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
 
     def _derive_staged(self, conn: Connection, block: StagedBlock, *, fresh: bool) -> list[tuple[str, bool]]:
         """:meth:`_derive_block` of a staged block: its single-record calls are copied from the

@@ -170,13 +170,13 @@ class CallbackQueries:
     def numbers_with_history(self, conn: Connection, pbx: str, numbers: Collection[str]) -> set[str]:
         """Of these numbers, those with a stored call or a memo (everything else a number's
         obligations come from: a stored obligation has one or the other)."""
-        found: set[str] = set()
-        for column, q in ((calls.c.customer_number, select(calls.c.customer_number).where(calls.c.pbx == pbx)),
-                          (memos.c.number, select(memos.c.number).where(memos.c.pbx == pbx))):
-            # most PBXs have no memo: a look first saves unnesting the numbers for nothing (SQLite:
-            # 7 ms for 7,000 numbers)
-            if conn.execute(q.limit(1)).first() is not None:
-                found.update(conn.execute(q.where(one_of(column, numbers)).distinct()).scalars())
+        q = select(calls.c.customer_number).where(calls.c.pbx == pbx, one_of(calls.c.customer_number, numbers))
+        found = set(conn.execute(q.distinct()).scalars())
+        with_memos = select(memos.c.number).where(memos.c.pbx == pbx)
+        # most PBXs have no memo: a look first saves unnesting the numbers for nothing (SQLite:
+        # 7 ms for 7,000 numbers)
+        if conn.execute(with_memos.limit(1)).first() is not None:
+            found.update(conn.execute(with_memos.where(one_of(memos.c.number, numbers)).distinct()).scalars())
         return found
 
     def reserve_callback_ids(self, conn: Connection, n: int) -> list[int]:

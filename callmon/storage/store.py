@@ -126,41 +126,33 @@ class Store(CallbackQueries, DirectoryQueries, FrameQueries):
         return self.engine.begin()
 
     @contextmanager
-    def bulk_begin(self, *, alone: bool = True) -> Iterator[Connection]:
+    def bulk_begin(self, *, alone: bool = True, cache_kib: int = SQLITE_CACHE_KIB) -> Iterator[Connection]:
         """A transaction for a large import (:meth:`begin` otherwise).
 
-        SQLite (a file) with ``alone``: the database is taken out of WAL into a rollback journal
-        while the transaction runs, if no other connection has it open at the start (else it
-        stays in WAL), and put back in WAL after. A transaction far larger than the page cache
-        writes its pages once into the database file instead of into the WAL and again at the
-        checkpoint (measured: 1M Master.csv rows, 89 s against 74 s). The price: from the first
-        spill of the page cache to the commit, nobody else can read the database (readers wait
-        ``timeout`` seconds, then fail). ``synchronous=FULL`` meanwhile: a rollback journal
-        needs it against a power cut."""
-        url = self.engine.url
-        if not alone or self.dialect != "sqlite" or url.database in (None, "", ":memory:"):
+        SQLite (a file): the connection's page cache is ``cache_kib`` while it runs; with
+        ``alone``, the database is taken out of WAL into a rollback journal if no other
+        connection has it open at the start (else it stays in WAL), and put back in WAL after. A
+        transaction far larger than the page cache writes its pages once into the database file
+        instead of into the WAL and again at the checkpoint (measured: 1M Master.csv rows, 87 s
+        against 76 s). The price: from the first spill of the page cache to the commit, nobody
+        else can read the database (readers wait ``timeout`` seconds, then fail).
+        ``synchronous=FULL`` meanwhile: a rollback journal needs it against a power cut."""
+        if self.dialect != "sqlite" or self.engine.url.database in (None, "", ":memory:"):
             with self.begin() as conn:
                 yield conn
             return
-        self.engine.dispose()  # this process's idle pooled connections would count as others
+        if alone:
+            self.engine.dispose()  # this process's idle pooled connections would count as others
         with self.engine.connect() as conn:
             raw = conn.connection.driver_connection
-            raw.execute("PRAGMA busy_timeout = 0")
-            try:
-                mode = raw.execute("PRAGMA journal_mode = TRUNCATE").fetchone()[0]
-            except sqlite3.OperationalError:  # "database is locked": someone else has it open
-                mode = "wal"
-            finally:
-                raw.execute(f"PRAGMA busy_timeout = {SQLITE_TIMEOUT_S * 1000}")
-            alone = mode != "wal"
-            log.info("large import: %s", "the database alone (rollback journal)" if alone
-                     else "in WAL: another connection has the database open")
             if alone:
-                raw.execute("PRAGMA synchronous = FULL")
+                alone = _out_of_wal(raw)
+            raw.execute(f"PRAGMA cache_size = -{cache_kib}")
             try:
                 with conn.begin():
                     yield conn
             finally:
+                raw.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
                 if alone and not _back_to_wal(raw):
                     conn.invalidate()  # not back to the pool in rollback mode
 
@@ -493,21 +485,44 @@ def _int(value: float | None) -> int | None:
     return None if value is None else int(value)
 
 
+@contextmanager
+def _busy_timeout(raw: sqlite3.Connection, ms: int) -> Iterator[None]:
+    """The connection waits at most ``ms`` for another's lock meanwhile."""
+    raw.execute(f"PRAGMA busy_timeout = {ms}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {SQLITE_TIMEOUT_S * 1000}")
+
+
+def _out_of_wal(raw: sqlite3.Connection) -> bool:
+    """Take the database out of WAL into a rollback journal (:meth:`Store.bulk_begin`), at once
+    or not at all; False if another connection has it open."""
+    with _busy_timeout(raw, 0):
+        try:
+            alone = raw.execute("PRAGMA journal_mode = TRUNCATE").fetchone()[0] != "wal"
+        except sqlite3.OperationalError:  # "database is locked": someone else has it open
+            alone = False
+    log.info("large import: %s", "the database alone (rollback journal)" if alone
+             else "in WAL: another connection has the database open")
+    if alone:
+        raw.execute("PRAGMA synchronous = FULL")
+    return alone
+
+
 def _back_to_wal(raw: sqlite3.Connection) -> bool:
     """Put a database taken alone (:meth:`Store.bulk_begin`) back in WAL; False if it could
     not. A reader that came meanwhile and still reads holds it back; then it is left (the
     transaction is over, committed or not) to the next connection of callmon's, which sets WAL
     when it opens."""
-    raw.execute("PRAGMA busy_timeout = 2000")
-    try:
-        raw.execute("PRAGMA journal_mode = WAL")
-        raw.execute("PRAGMA synchronous = NORMAL")
-        return True
-    except sqlite3.OperationalError as exc:
-        log.warning("could not put the database back in WAL now (%s); the next connection will", exc)
-        return False
-    finally:
-        raw.execute(f"PRAGMA busy_timeout = {SQLITE_TIMEOUT_S * 1000}")
+    with _busy_timeout(raw, 2000):
+        try:
+            raw.execute("PRAGMA journal_mode = WAL")
+            raw.execute("PRAGMA synchronous = NORMAL")
+            return True
+        except sqlite3.OperationalError as exc:
+            log.warning("could not put the database back in WAL now (%s); the next connection will", exc)
+            return False
 
 
 def _sqlite_pragmas(dbapi_conn, autocheckpoint: bool = True) -> None:

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from callmon.storage import Store
+from callmon.storage.store import SQLITE_CACHE_KIB
 
 
 def journal_mode(conn) -> str:
@@ -33,14 +34,16 @@ def test_alone_the_transaction_runs_in_a_rollback_journal_and_leaves_wal_behind(
     store = Store(f"sqlite:///{path}")
     with store.begin() as conn:  # a pooled connection of this process does not count as another
         assert journal_mode(conn) == "wal"
-    with caplog.at_level(logging.INFO, "callmon.storage.store"), store.bulk_begin() as conn:
+    with caplog.at_level(logging.INFO, "callmon.storage.store"), store.bulk_begin(cache_kib=4096) as conn:
         assert journal_mode(conn) == "truncate"
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -4096
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
         add(conn, 3)
     assert "the database alone" in caplog.text
     assert stored(path) == 3
     with store.begin() as conn:
         assert journal_mode(conn) == "wal" and conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -SQLITE_CACHE_KIB
     store.dispose()
 
 

@@ -3,15 +3,18 @@
     python benchmarks/import_speed.py                  # 1,000,000 rows
     python benchmarks/import_speed.py --rows 10000000  # RSS must stay flat
     python benchmarks/import_speed.py --shared         # the database kept readable (WAL)
+    python benchmarks/import_speed.py --repeat 3       # three ingests and read_csv runs in turns
 
 The file is generated from the real records of ``sample_cdr/*/Master.csv``: each generated call is
 a copy of a real call (direct answered / abandoned / busy / ring timeout, queue answered /
 abandoned, ring group, transfer, outbound, internal; the load run's 140 queue calls weigh most)
 with new uniqueids, channel names, caller numbers and times. It prints, in one run: the seconds
 of ``pandas.read_csv``, the seconds of ``callmon ingest`` into a fresh SQLite file (rows journaled,
-calls derived, scored and stored), their ratio, and the ingest's RSS through its run and at its
-peak (it runs as a child process, started before pandas fills this one; its ``ru_maxrss`` is read
-after it ends; the samples through the run add the ingest's helper process to it).
+calls derived, scored and stored) and the CPU seconds it took, their ratio, and the ingest's RSS
+through its run and at its peak (it runs as a child process, started before pandas fills this one;
+its ``ru_maxrss`` is read after it ends; the samples through the run add the ingest's helper
+process to it). On a shared machine whose speed drifts, ``--repeat`` takes both measures in turns
+and gives the median ratio.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import csv
 import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -146,12 +150,54 @@ def _watch_rss(proc: subprocess.Popen, every: float = 1.0) -> list[float]:
     return samples
 
 
+
+def _ingest(master: Path, db: Path, cfg: Path, shared: bool) -> tuple[float, list[float], float]:
+    """Run ``callmon ingest`` as a child process; return its seconds, its RSS samples (with its
+    helper process) and the CPU seconds it and its helper took. It prints the RSS through the
+    run. Run it before pandas fills this process: a child's ``ru_maxrss`` counts the parent's
+    memory at the fork."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "callmon", "ingest", str(master), "--db", f"sqlite:///{db}",
+                             "--config", str(cfg), *(["--shared"] if shared else [])], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    samples = _watch_rss(proc)
+    out, err = proc.communicate()
+    t_ingest = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the helper is waited for by the ingest: counted
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if proc.returncode != 0:
+        sys.exit(f"ingest failed ({proc.returncode}): {out}{err}")
+    print(f"callmon ingest:   {t_ingest:6.2f} s   {out.strip()}")
+    if samples:
+        quarters = [samples[min(len(samples) - 1, len(samples) * q // 4)] for q in (1, 2, 3, 4)]
+        print("RSS of the ingest (with its helper process) at 1/4, 1/2, 3/4 and the end of its run: "
+              + ", ".join(f"{mb:.0f} MB" for mb in quarters) + f"; highest sample {max(samples):.0f} MB")
+    return t_ingest, samples, cpu
+
+
+def _read_csv(master: Path, rows: int) -> tuple[float, int]:
+    """Seconds of a bare ``pandas.read_csv`` of the file, and the rows it read."""
+    import pandas as pd
+
+    t0 = time.perf_counter()
+    if rows <= 2_000_000:
+        rows_read = len(pd.read_csv(master, header=None))
+    else:  # the whole frame of 10M rows of text would take ~10 GB: the same parse, in chunks
+        rows_read = sum(len(chunk) for chunk in pd.read_csv(master, header=None, chunksize=1_000_000))
+    return time.perf_counter() - t0, rows_read
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--keep", action="store_true", help="keep the generated file and database")
     ap.add_argument("--shared", action="store_true",
                     help="ingest with --shared (the database stays in WAL, readable by others)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="ingest and read_csv in turns this many times (a shared machine's speed drifts: "
+                         "the median ratio of runs taken in turns is steadier than one run)")
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="callmon-bench-"))
     master = tmp / "Master.csv"
@@ -163,34 +209,22 @@ def main(argv: list[str] | None = None) -> None:
     cfg = tmp / "callmon.toml"
     cfg.write_text('[pbx]\ncdr_timezone = "UTC"\n')
     db = tmp / "callmon.db"
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "callmon", "ingest", str(master), "--db", f"sqlite:///{db}",
-                             "--config", str(cfg), *(["--shared"] if args.shared else [])], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    samples = _watch_rss(proc)
-    out, err = proc.communicate()
-    t_ingest = time.perf_counter() - t0
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    if proc.returncode != 0:
-        sys.exit(f"ingest failed ({proc.returncode}): {out}{err}")
-    print(f"callmon ingest:   {t_ingest:6.2f} s   {out.strip()}")
-    if samples:
-        quarters = [samples[min(len(samples) - 1, len(samples) * q // 4)] for q in (1, 2, 3, 4)]
-        print("RSS of the ingest (with its helper process) at 1/4, 1/2, 3/4 and the end of its run: "
-              + ", ".join(f"{mb:.0f} MB" for mb in quarters) + f"; highest sample {max(samples):.0f} MB")
-
-    # read_csv after the ingest: a child's ru_maxrss counts the parent's memory at the fork, so
-    # the parent must still be small when the ingest starts
-    import pandas as pd
-
-    t0 = time.perf_counter()
-    if args.rows <= 2_000_000:
-        rows_read = len(pd.read_csv(master, header=None))
-    else:  # the whole frame of 10M rows of text would take ~10 GB: the same parse, in chunks
-        rows_read = sum(len(chunk) for chunk in pd.read_csv(master, header=None, chunksize=1_000_000))
-    t_read = time.perf_counter() - t0
-    print(f"pandas.read_csv:  {t_read:6.2f} s   {rows_read:,} rows")
-
+    ratios, highest = [], 0.0
+    for run in range(1, args.repeat + 1):
+        if args.repeat > 1:
+            print(f"-- run {run} of {args.repeat}")
+        for p in tmp.glob("callmon.db*"):
+            p.unlink()
+        t_ingest, samples, cpu = _ingest(master, db, cfg, args.shared)
+        if run == 1:  # before pandas is in this process (see _ingest)
+            peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        t_read, rows_read = _read_csv(master, args.rows)
+        print(f"pandas.read_csv:  {t_read:6.2f} s   {rows_read:,} rows")
+        print(f"CPU of the ingest (both processes, user + system): {cpu:.1f} s, {cpu / t_read:.2f} times read_csv")
+        ratios.append(t_ingest / t_read)
+        highest = max(highest, *samples, 0.0)
+        if args.repeat > 1:
+            print(f"ratio ingest / read_csv of this run: {ratios[-1]:.2f}")
 
     import sqlite3
 
@@ -198,8 +232,11 @@ def main(argv: list[str] | None = None) -> None:
         journaled = conn.execute("select count(*) from journal").fetchone()[0]
         scored = conn.execute("select count(*) from calls where ring_rule is not null").fetchone()[0]
     print(f"stored: {journaled:,} journal rows, {scored:,} scored calls")
-    print(f"ratio ingest / read_csv: {t_ingest / t_read:.2f}   peak RSS of the ingest: {peak_mb:.0f} MB "
-          f"(the larger process; both together: {max(samples, default=0):.0f} MB at the highest sample)")
+    summary = f"{ratios[0]:.2f}" if len(ratios) == 1 else (
+        f"median {statistics.median(ratios):.2f} of {len(ratios)} runs in turns "
+        f"(lowest {min(ratios):.2f}, highest {max(ratios):.2f})")
+    print(f"ratio ingest / read_csv: {summary}   peak RSS of the ingest: {peak_mb:.0f} MB "
+          f"(the larger process; both together: {highest:.0f} MB at the highest sample)")
     if not args.keep:
         for p in tmp.iterdir():
             p.unlink()

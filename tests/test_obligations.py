@@ -95,3 +95,54 @@ def test_a_write_reads_back_only_what_it_can_change(monkeypatch):
     assert sorted(c.call_id for c in derived) == ["m40", "o40"]
     statuses = [s for _, s, *_ in stored(pipeline.store)]
     assert statuses == ["met"] * 41
+
+
+def _with_memos_cancellations_and_a_stale_obligation(seed: int) -> Pipeline:
+    """Synthetic calls of 40 numbers, a memo of a number with no call and one of a number with
+    calls, a cancelled obligation, and the calls of one number gone (as ``rebuild`` leaves an
+    obligation whose calls it has not derived again)."""
+    pipeline = Pipeline(Store("sqlite://"), Config())
+    calls = synthetic_calls(300, 40, seed)
+    with pipeline.store.begin() as conn:
+        pipeline.write(conn, calls)
+    pipeline.obligations.add_memo("010-7777-0000", START + 3600, name="memo only", agent="2001")
+    pipeline.obligations.add_memo(calls[0].caller, START + 7200, purpose="again")
+    with pipeline.store.begin() as conn:
+        rows = pipeline.store.stored_callbacks(conn, "default")
+    open_ = [r for r in rows if r["status"] == "open"]
+    pipeline.obligations.cancel(open_[0]["callback_id"], "called in person", open_[0]["first_missed_at"] + 60)
+    with pipeline.store.begin() as conn:
+        memos = pipeline.store.memo_numbers(conn, "default")
+        gone = next(r["number"] for r in rows if r["number"] != open_[0]["number"] and r["number"] not in memos)
+        conn.exec_driver_sql("DELETE FROM calls WHERE customer_number = ?", (gone,))
+    return pipeline
+
+
+def _callbacks_and_links(store: Store) -> tuple[list[tuple], list[tuple]]:
+    with store.begin() as conn:
+        callbacks = [tuple(r) for r in conn.exec_driver_sql("SELECT * FROM callbacks ORDER BY callback_id")]
+        links = [tuple(r) for r in conn.exec_driver_sql("SELECT call_id, callback_id FROM calls ORDER BY call_id")]
+    return callbacks, links
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_every_number_chunk_by_chunk_gives_what_all_at_once_gives(seed):
+    """``rebuild`` derives every number's obligations again a chunk of numbers at a time (the
+    calls of every missed number at once outgrow the memory of a large database): the same
+    obligations, ids, cancellations, memos and links of calls as all at once. The callback
+    promise is shortened meanwhile, so every number's obligations change: a number a chunk
+    missed would keep its old due time."""
+    whole, chunked = (_with_memos_cancellations_and_a_stale_obligation(seed) for _ in range(2))
+    before, _ = _callbacks_and_links(whole.store)
+    shorter = Config(callback_hours=4.0)
+    for pipeline, chunk in ((whole, None), (chunked, 3)):
+        with pipeline.store.begin() as conn:
+            Pipeline(pipeline.store, shorter).obligations.rederive_all(conn, chunk=chunk)
+    after = _callbacks_and_links(whole.store)
+    assert _callbacks_and_links(chunked.store) == after
+    callbacks, _ = after
+    unchanged = {r[3] for r in set(before) & set(callbacks)}  # number
+    assert len({r[3] for r in before}) > 10 and not unchanged
+    assert len(callbacks) < len(before)  # the obligations of the number whose calls went
+    assert any(r[3] == "+821077770000" for r in callbacks)  # the memo's own obligation stayed
+    assert any(r[17] == "called in person" for r in callbacks)  # cancel_reason

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from callmon.errors import InputError
@@ -165,9 +165,10 @@ class Obligations:
         log.debug("callbacks: %d obligation(s) of numbers with one call each opened at once", len(rows))
         return ids, touched
 
-    def rederive_all(self, conn, *, chunk: int | None = REDERIVE_CHUNK) -> None:
+    def rederive_all(self, conn, *, chunk: int | None = REDERIVE_CHUNK,
+                     progress: Callable[[int, int], None] | None = None) -> None:
         """Every number, from the beginning (``rebuild``), ``chunk`` numbers at a time (None: all
-        at once).
+        at once); ``progress(numbers done, numbers in all)`` after each chunk.
 
         A number's obligations come from its own calls, memos and cancellations only, so the
         numbers that can have any (a stored obligation, a memo or a missed inbound call) are
@@ -182,6 +183,8 @@ class Obligations:
         numbers = sorted(n for n in numbers if n)
         for i in range(0, len(numbers), chunk):
             self.rederive(conn, dict.fromkeys(numbers[i:i + chunk], ALWAYS))
+            if progress:
+                progress(min(i + chunk, len(numbers)), len(numbers))
 
     def _derive(self, calls: list[Call], now: float, memos: list[Memo], cancels: list[Cancellation]) -> list[Callback]:
         # a call cut before its end (lost connection, end of file) is not known to be missed or

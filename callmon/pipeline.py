@@ -15,7 +15,7 @@ import json
 import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 from sqlalchemy.engine import Connection
@@ -237,16 +237,24 @@ class Pipeline:
                 builder.add("agent_results", p.agent_cols, [r for rows in p.agents for r in rows])
         return replace(p, shapes=[], own=[], legs=[], agents=[])
 
-    def rebuild(self) -> int:
+    def rebuild(self, progress: Callable[[str, int, int], None] | None = None) -> int:
         """Drop this PBX's derived calls and derive them, and every callback obligation, again
-        from the whole journal (an obligation keeps its callback_id while its key stays)."""
+        from the whole journal (an obligation keeps its callback_id while its key stays).
+
+        ``progress(step, done, total)`` after each batch: step ``calls`` counts the calls derived
+        against those stored before (a rule or journal change may make it another number),
+        step ``callbacks`` the numbers whose obligations are derived."""
         n = 0
         with self.store.begin() as conn:
+            before = self.store.count_calls(conn, self.pbx) if progress else 0
             self.store.delete_calls(conn, self.pbx)
             for calls in rebuild_calls(self.store, conn, self.pbx, self.config):
                 self.store.replace_calls(conn, self.pbx, [self.scorer(c) for c in calls])
                 n += len(calls)
-            self.obligations.rederive_all(conn)
+                if progress:
+                    progress("calls", n, max(before, n))
+            self.obligations.rederive_all(
+                conn, progress=(lambda done, total: progress("callbacks", done, total)) if progress else None)
         return n
 
 

@@ -156,3 +156,52 @@ def test_installed_command_runs(sqlite_url):
     """The `callmon` console script itself runs (the README's commands depend on it)."""
     out = subprocess.run([sys.executable, "-m", "callmon", "--help"], capture_output=True, text=True, check=True)
     assert "ingest" in out.stdout and "calls" in out.stdout
+
+
+def test_rebuild_reports_its_progress_step_by_step(sqlite_url):
+    """``Pipeline.rebuild(progress=...)``: the calls derived against those stored before, then the
+    numbers whose callback obligations are derived, each up to its total."""
+    from callmon.config import Config
+    from callmon.pipeline import Pipeline
+    from callmon.storage import Store
+
+    run_cli("ingest", *ALL_CAPTURES, "--db", sqlite_url)
+    stored = len(calls_json(sqlite_url))
+    seen: list[tuple[str, int, int]] = []
+    store = Store(sqlite_url)
+    n = Pipeline(store, Config()).rebuild(progress=lambda *step: seen.append(step))
+    with store.begin() as conn:
+        numbers = len(store.callback_numbers(conn, "default") | store.numbers_with_unanswered(conn, "default", None))
+    store.dispose()
+    assert n == stored and numbers > 0
+    calls = [s for s in seen if s[0] == "calls"]
+    assert calls[-1] == ("calls", n, stored)
+    assert [done for _, done, _ in calls] == sorted(done for _, done, _ in calls)
+    assert seen[-1] == ("callbacks", numbers, numbers) and seen.index(calls[-1]) < len(seen) - 1
+
+
+def test_rebuild_draws_a_progress_bar_on_a_terminal_only(sqlite_url):
+    """``callmon rebuild`` in a pseudo-terminal shows the steps' bar; piped, only its summary."""
+    import os
+    import pty
+
+    run_cli("ingest", *ALL_CAPTURES, "--db", sqlite_url)
+    cmd = [sys.executable, "-m", "callmon", "rebuild", "--db", sqlite_url]
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, env={**os.environ, "COLUMNS": "100"})
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the terminal's other end closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    assert proc.wait(timeout=60) == 0
+    text = out.decode("utf-8", "replace")
+    assert "calls" in text and "callbacks" in text and "rebuilt " in text
+    piped = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True)
+    assert piped.stdout.startswith("rebuilt ") and piped.stderr == ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, List, Optional
@@ -166,7 +167,33 @@ def calls(
 
 @app.command()
 def rebuild(db: DbOption = None, config: ConfigOption = None, pbx: PbxOption = None) -> None:
-    """다시 계산 / Re-derive calls and scores from the journal (after a rule or directory change)."""
+    """다시 계산 / Re-derive calls and scores from the journal (after a rule or directory change).
+
+    On a terminal, a progress bar counts the calls derived (against those stored before) and
+    then the numbers whose callback obligations are derived; quiet otherwise."""
     store, cfg = open_all(db, config, pbx)
-    n = Pipeline(store, cfg).rebuild()
+    with _steps() as progress:
+        n = Pipeline(store, cfg).rebuild(progress=progress)
     typer.echo(f"rebuilt {n} call(s) for PBX {cfg.pbx!r}")
+
+
+_STEPS = {"calls": "통화 / calls", "callbacks": "콜백 / callbacks"}
+
+
+@contextmanager
+def _steps():
+    """``progress(step, done, total)`` drawing a rich bar per step on a terminal, else None."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    tasks: dict[str, int] = {}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        def progress(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = bar.add_task(_STEPS.get(step, step), total=total)
+            bar.update(tasks[step], completed=done, total=total)
+
+        yield progress

@@ -219,6 +219,9 @@ class Store(CallbackQueries, DirectoryQueries, FrameQueries):
         with self.engine.connect() as conn:
             return conn.execute(q).scalar_one()
 
+    def count_calls(self, conn: Connection, pbx: str) -> int:
+        return conn.execute(select(func.count()).select_from(calls).where(calls.c.pbx == pbx)).scalar_one()
+
     def journal_rows(self, conn: Connection, pbx: str, kind: str, linkedids: Iterable[str] | None = None,
                      exclude_names: Iterable[str] = ()) -> Iterator[dict[str, Any]]:
         """Journal payloads of one kind, oldest first (all, or those of some linkedids)."""

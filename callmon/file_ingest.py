@@ -65,6 +65,8 @@ REJECTS_SUFFIX = ".rejects.csv"
 # the page cache of a staged import's connection (KiB): its indexes with random keys (customer
 # numbers) outgrow the usual 64 MB early; measured at 3M rows: 154 s against 169 s, +190 MB
 STAGED_CACHE_KIB = 256 << 10
+# a Master.csv at least this large (bytes) into SQLite is imported by two processes (FileIngest)
+STAGE_MIN_BYTES = 32 << 20
 # bytes per block: a block's rows, calls and scores are in memory at once; 2 MB keeps the peak near
 # 350 MB however large the file (8 MB blocks: ~500 MB, and freed blocks fragment the heap)
 BLOCK_BYTES = 2 << 20
@@ -203,19 +205,21 @@ class FileIngest:
     #: (:meth:`~callmon.pipeline.Pipeline.write_records`); False: one record object each, as the
     #: other calls are (the tests compare the two)
     columnar = True
-    #: a Master.csv at least this large (bytes) into SQLite is imported through a helper process
-    #: and a stage database (:meth:`_ingest_staged`); None: never
-    stage_min_bytes: int | None = 32 << 20
-    #: a staged import takes a SQLite database for itself while it runs, when nobody else has it
-    #: open (:meth:`~callmon.storage.Store.bulk_begin`); False: it stays readable by others
-    alone: bool = True
 
     def __init__(self, pipeline: Pipeline, *, rejects_dir: Path | None = None,
-                 progress: Callable[[int], None] | None = None):
+                 progress: Callable[[int], None] | None = None, alone: bool = True,
+                 stage_min_bytes: int | None = STAGE_MIN_BYTES):
+        """``stage_min_bytes``: a Master.csv at least this large (bytes) into SQLite is imported
+        through a helper process and a stage database (:meth:`_ingest_staged`); None: never.
+        ``alone``: a staged import takes a SQLite database for itself while it runs, when nobody
+        else has it open (:meth:`~callmon.storage.Store.bulk_begin`); False: it stays readable
+        by others."""
         self.pipeline = pipeline
         self.store = pipeline.store
         self.rejects_dir = rejects_dir
         self.progress = progress
+        self.alone = alone
+        self.stage_min_bytes = stage_min_bytes
 
     def ingest(self, path: str | Path, kind: str) -> FileReport:
         """Journal one file's sound rows and derive the calls they touch; all or nothing.
@@ -225,14 +229,13 @@ class FileIngest:
         cfg = self.pipeline.config
         zone, warnings = file_zone(path, kind, cfg.file_timezone, cfg.timezone)
         report = FileReport(str(path), kind, zone=zone, warnings=warnings)
-        options = {"check_zone": False} if kind == "cdr" else {}
-        # opens the file: InputError now if it cannot be read
-        batches = READERS[kind](path, cfg, zone=zone, block_bytes=BLOCK_BYTES, **options)
         rejects = RejectsFile(rejects_path(path, self.rejects_dir))
         try:
-            if self._stages(path, kind):
+            if self._stages(path, kind):  # the helper reads the file (and raises what it cannot read)
                 self._ingest_staged(path, kind, zone, report, rejects)
             else:
+                options = {"check_zone": False} if kind == "cdr" else {}
+                batches = READERS[kind](path, cfg, zone=zone, block_bytes=BLOCK_BYTES, **options)
                 self._ingest_blocks(batches, ENTRIES[kind], str(path), report, rejects)
         finally:
             rejects.close()

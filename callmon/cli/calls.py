@@ -80,8 +80,8 @@ def ingest(
         bar[0].start()
         task = bar[0].add_task("ingest", total=bar[1])
     files_in = FileIngest(pipeline, rejects_dir=rejects,
-                          progress=(lambda n: bar[0].advance(task, n)) if bar is not None else None)
-    files_in.alone = not shared
+                          progress=(lambda n: bar[0].advance(task, n)) if bar is not None else None,
+                          alone=not shared)
     status = 0
     try:
         for path in files:

@@ -148,9 +148,9 @@ def test_a_staged_import_stores_what_a_direct_one_does(tmp_path, monkeypatch, bl
     staged, direct = f"sqlite:///{tmp_path / 'staged.db'}", f"sqlite:///{tmp_path / 'direct.db'}"
     reports = {}
     for url, threshold in ((staged, 0), (direct, None)):
-        files_in = FileIngest(Pipeline(Store(url), CONFIG), rejects_dir=tmp_path / str(threshold))
+        files_in = FileIngest(Pipeline(Store(url), CONFIG), rejects_dir=tmp_path / str(threshold),
+                              stage_min_bytes=threshold)
         (tmp_path / str(threshold)).mkdir()
-        files_in.stage_min_bytes = threshold
         reports[url] = [files_in.ingest(path, "cdr") for path in files]
         assert files_in._stages(files[0], "cdr") is (threshold == 0)
     summary = lambda r: (r.rows, r.new_rows, r.calls, r.incomplete_calls, r.rejected)  # noqa: E731
@@ -159,8 +159,7 @@ def test_a_staged_import_stores_what_a_direct_one_does(tmp_path, monkeypatch, bl
     assert (tmp_path / "0" / "Master.csv.rejects.csv").read_text() == (tmp_path / "None" / "Master.csv.rejects.csv").read_text()
     first = tables(staged)
     assert first == tables(direct)
-    files_in = FileIngest(Pipeline(Store(staged), CONFIG))
-    files_in.stage_min_bytes = 0
+    files_in = FileIngest(Pipeline(Store(staged), CONFIG), stage_min_bytes=0)
     assert [files_in.ingest(path, "cdr").new_rows for path in files[:2]] == [0, 0]
     assert tables(staged) == first
 
@@ -170,8 +169,7 @@ def test_a_failing_helper_process_is_an_error_and_the_file_stores_nothing(tmp_pa
 
     url = f"sqlite:///{tmp_path / 'failed.db'}"
     store = Store(url)
-    files_in = FileIngest(Pipeline(store, CONFIG))
-    files_in.stage_min_bytes = 0
+    files_in = FileIngest(Pipeline(store, CONFIG), stage_min_bytes=0)
     path = sorted(SAMPLES.glob("*/Master.csv"))[0]
     rejects = RejectsFile(tmp_path / "rejects.csv")
     # a zone the helper cannot read times in: it fails on the first block, after it started
@@ -180,3 +178,45 @@ def test_a_failing_helper_process_is_an_error_and_the_file_stores_nothing(tmp_pa
     assert store.count_journal(CONFIG.pbx) == 0
     files_in.ingest(path, "cdr")  # and the file goes in afterwards
     assert store.count_journal(CONFIG.pbx) > 0
+
+
+def test_a_staged_import_of_what_is_not_a_master_csv_is_an_input_error(tmp_path):
+    """The helper process is the one that reads a staged file: what it cannot read comes back as
+    the same InputError, naming the file, and nothing is stored."""
+    from callmon.errors import InputError
+
+    store = Store(f"sqlite:///{tmp_path / 'callmon.db'}")
+    files_in = FileIngest(Pipeline(store, CONFIG), stage_min_bytes=0)
+    cel = next(SAMPLES.glob("*/cel.csv"))
+    with pytest.raises(InputError, match="cel.csv"):
+        files_in.ingest(cel, "cdr")
+    assert store.count_journal(CONFIG.pbx) == 0
+
+
+def test_ingest_takes_the_database_alone_unless_shared(tmp_path, caplog):
+    """``callmon ingest`` of a Master.csv of 32 MB or more: the database alone in a rollback
+    journal; with ``--shared`` it stays in WAL. Both store the same."""
+    import logging
+
+    from tests.conftest import run_cli
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import import_speed
+    finally:
+        sys.path.pop(0)
+    big = tmp_path / "Master.csv"
+    import_speed.generate(big, 120_000)
+    assert big.stat().st_size >= file_ingest.STAGE_MIN_BYTES
+    counts = {}
+    for shared in (False, True):
+        db = tmp_path / f"shared-{shared}.db"
+        caplog.clear()
+        with caplog.at_level(logging.INFO, "callmon.storage.store"):
+            run_cli("ingest", str(big), "--db", f"sqlite:///{db}", "--config", str(SAMPLES / "callmon.toml"),
+                    *(["--shared"] if shared else []))
+        taken = "large import: the database alone" in caplog.text
+        assert taken is not shared
+        counts[shared] = tables(f"sqlite:///{db}")
+        assert Store(f"sqlite:///{db}").count_journal(CONFIG.pbx) == 120_000
+    assert counts[False] == counts[True] and len(counts[True]["calls"]) > 100_000

@@ -90,20 +90,18 @@ class Obligations:
         pairs = [(s.customer_number, s.call) for s in scored]
         return touched_by(pairs + self.store.calls_by_id(conn, self.pbx, [s.call.call_id for s in scored]))
 
-    def rederive(self, conn, touched: Mapping[str, float], *, every_number: bool = False) -> None:
+    def rederive(self, conn, touched: Mapping[str, float]) -> None:
         """Derive the obligations of the touched numbers again from their earliest touched moment
-        (``every_number``: all numbers from the beginning, as ``rebuild`` does).
+        (every number from the beginning: :meth:`rederive_all`).
 
         A number that has no obligation to redo and no unanswered inbound call or memo in that
         span cannot open one: it is skipped (most calls are answered calls of such numbers).
         """
-        if not touched and not every_number:
+        if not touched:
             return
         start = dict(touched)
-        if every_number:
-            stored = self.store.stored_callbacks(conn, self.pbx)
-        else:  # the obligations closed before the earliest touched moment cannot change
-            stored = self.store.stored_callbacks(conn, self.pbx, start, min(start.values()))
+        # the obligations closed before the earliest touched moment cannot change
+        stored = self.store.stored_callbacks(conn, self.pbx, start, min(start.values()))
         for row in stored:
             number = row["number"]
             t0, closed = start.get(number, ALWAYS), row["closed_at"]
@@ -111,10 +109,10 @@ class Obligations:
                 start[number] = min(start[number], row["first_missed_at"])
 
         def begin(number: str) -> float:
-            return start.get(number, ALWAYS if every_number else NEVER)
+            return start.get(number, NEVER)
 
-        numbers = None if every_number else set(start)
-        lo = min(start.values(), default=ALWAYS) if not every_number else ALWAYS
+        numbers = set(start)
+        lo = min(start.values())
         memos = [m for m in self.store.memos_of(conn, self.pbx, numbers, since=lo) if m.at >= begin(m.number)]
         redo = {r["number"] for r in stored if r["first_missed_at"] >= begin(r["number"])}
         redo |= {m.number for m in memos}
@@ -165,19 +163,16 @@ class Obligations:
         log.debug("callbacks: %d obligation(s) of numbers with one call each opened at once", len(rows))
         return ids, touched
 
-    def rederive_all(self, conn, *, chunk: int | None = REDERIVE_CHUNK,
+    def rederive_all(self, conn, *, chunk: int = REDERIVE_CHUNK,
                      progress: Callable[[int, int], None] | None = None) -> None:
-        """Every number, from the beginning (``rebuild``), ``chunk`` numbers at a time (None: all
-        at once); ``progress(numbers done, numbers in all)`` after each chunk.
+        """Every number, from the beginning (``rebuild``), ``chunk`` numbers at a time;
+        ``progress(numbers done, numbers in all)`` after each chunk.
 
         A number's obligations come from its own calls, memos and cancellations only, so the
         numbers that can have any (a stored obligation, a memo or a missed inbound call) are
         derived a chunk after another: the calls in memory are a chunk's, not every missed
         number's (``rebuild`` of 961,708 calls: 427 MB at the peak, against 1.03 GB all at once,
         which grows with the database)."""
-        if chunk is None:
-            self.rederive(conn, {}, every_number=True)
-            return
         numbers = (self.store.callback_numbers(conn, self.pbx) | self.store.memo_numbers(conn, self.pbx)
                    | self.store.numbers_with_unanswered(conn, self.pbx, None))
         numbers = sorted(n for n in numbers if n)

@@ -180,15 +180,14 @@ def test_rebuild_reports_its_progress_step_by_step(sqlite_url):
     assert seen[-1] == ("callbacks", numbers, numbers) and seen.index(calls[-1]) < len(seen) - 1
 
 
-def test_rebuild_draws_a_progress_bar_on_a_terminal_only(sqlite_url):
-    """``callmon rebuild`` in a pseudo-terminal shows the steps' bar; piped, only its summary."""
+def in_terminal(*args: str) -> str:
+    """What ``callmon ARGS`` writes to a pseudo-terminal (standard output and error both)."""
     import os
     import pty
 
-    run_cli("ingest", *ALL_CAPTURES, "--db", sqlite_url)
-    cmd = [sys.executable, "-m", "callmon", "rebuild", "--db", sqlite_url]
     master, slave = pty.openpty()
-    proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, env={**os.environ, "COLUMNS": "100"})
+    proc = subprocess.Popen([sys.executable, "-m", "callmon", *args], stdin=slave, stdout=slave, stderr=slave,
+                            env={**os.environ, "COLUMNS": "100"})
     os.close(slave)
     out = b""
     while True:
@@ -201,7 +200,28 @@ def test_rebuild_draws_a_progress_bar_on_a_terminal_only(sqlite_url):
         out += chunk
     os.close(master)
     assert proc.wait(timeout=60) == 0
-    text = out.decode("utf-8", "replace")
+    return out.decode("utf-8", "replace")
+
+
+def test_rebuild_draws_a_progress_bar_on_a_terminal_only(sqlite_url):
+    """``callmon rebuild`` in a pseudo-terminal shows the steps' bar; piped, only its summary."""
+    run_cli("ingest", *ALL_CAPTURES, "--db", sqlite_url)
+    text = in_terminal("rebuild", "--db", sqlite_url)
     assert "calls" in text and "callbacks" in text and "rebuilt " in text
-    piped = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True)
+    piped = subprocess.run([sys.executable, "-m", "callmon", "rebuild", "--db", sqlite_url],
+                           capture_output=True, text=True, timeout=60, check=True)
     assert piped.stdout.startswith("rebuilt ") and piped.stderr == ""
+
+
+def test_ingest_on_a_terminal_prints_each_summary_above_its_bar(sqlite_url):
+    """Each file's summary line starts a line of its own above the bar (the line is cleared
+    first), not written on after a copy of the bar."""
+    import re
+
+    files = sorted(str(p) for p in SAMPLES.glob("*/Master.csv"))
+    text = in_terminal("ingest", *files, "--db", sqlite_url, "--config", str(SAMPLES / "callmon.toml"))
+    assert "bytes" in text or "kB" in text  # the bar was drawn
+    summaries = [m.start() for m in re.finditer(re.escape(str(SAMPLES)), text)]
+    assert len(summaries) == len(files)
+    for at in summaries:
+        assert text[:at].endswith(("\x1b[2K", "\n")), text[max(0, at - 60):at + 60]

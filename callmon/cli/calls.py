@@ -10,6 +10,9 @@ from typing import Annotated, List, Optional
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn,
+)
 
 from callmon.cli import app
 from callmon.cli.common import ConfigOption, DbOption, PbxOption, open_all
@@ -34,15 +37,15 @@ class Format(str, Enum):
     csv = "csv"
 
 
-def _progress(files: list[Path]):
-    """A rich progress bar over the files' bytes on a terminal, else None (quiet)."""
+@contextmanager
+def _bar(*columns):
+    """A rich progress display of these columns on stderr while it is a terminal (gone when
+    done), else None: quiet when piped or redirected."""
     if not sys.stderr.isatty():
-        return None
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-
-    total = sum(p.stat().st_size for p in files if p.is_file())
-    return Progress(TextColumn("ingest"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                    console=Console(stderr=True), transient=True), total
+        yield None
+        return
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        yield bar
 
 
 @app.command()
@@ -74,45 +77,50 @@ def ingest(
     pipeline = Pipeline(store, cfg)
     if rejects is not None:
         rejects.mkdir(parents=True, exist_ok=True)
-    bar = _progress(files)
-    task = None
-    if bar is not None:
-        bar[0].start()
-        task = bar[0].add_task("ingest", total=bar[1])
-    files_in = FileIngest(pipeline, rejects_dir=rejects,
-                          progress=(lambda n: bar[0].advance(task, n)) if bar is not None else None,
-                          alone=not shared)
     status = 0
-    try:
+    with _bar(TextColumn("ingest"), BarColumn(), DownloadColumn(), TimeRemainingColumn()) as bar:
+        advance = None
+        if bar is not None:  # over the files' bytes
+            task = bar.add_task("ingest", total=sum(p.stat().st_size for p in files if p.is_file()))
+            advance = lambda n: bar.advance(task, n)  # noqa: E731
+        files_in = FileIngest(pipeline, rejects_dir=rejects, progress=advance, alone=not shared)
+        echo = _echo_above(bar)
         for path in files:
-            status = max(status, _ingest_one(pipeline, files_in, path, kind))
-    finally:
-        if bar is not None:
-            bar[0].stop()
+            status = max(status, _ingest_one(pipeline, files_in, path, kind, echo))
     raise typer.Exit(status)
 
 
-def _ingest_one(pipeline: Pipeline, files_in: FileIngest, path: Path, kind: Kind) -> int:
+def _echo_above(bar: Progress | None):
+    """``typer.echo``; while ``bar`` is drawn on the terminal standard output also goes to, a
+    line printed above the bar instead (``typer.echo`` would write past the bar and leave the
+    line glued to a stale copy of it)."""
+    stdout = getattr(sys.stdout, "rich_proxied_file", sys.stdout)  # the bar's proxy says it is no terminal
+    if bar is None or not stdout.isatty():
+        return typer.echo
+    return lambda text, err=False: bar.console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _ingest_one(pipeline: Pipeline, files_in: FileIngest, path: Path, kind: Kind, echo=typer.echo) -> int:
     """Ingest one file, print its summary; return its exit status."""
     if _blank(path):
-        typer.echo(f"{path}: empty, nothing to import")
+        echo(f"{path}: empty, nothing to import")
         return 0
     try:
         k = kind.value if kind != Kind.auto else detect_kind(path)
         if k != "ami":
-            return _report_file(files_in.ingest(path, k))
+            return _report_file(files_in.ingest(path, k), echo)
         report = pipeline.ingest_ami_file(path)
     except CallmonError as exc:
-        typer.echo(f"callmon: error: {exc}", err=True)
+        echo(f"callmon: error: {exc}", err=True)
         return 2
     st = report.stats
     rejected = (st.malformed + st.truncated) if st else 0
-    typer.echo(
+    echo(
         f"{path}: {report.events} events ({report.new_events} new), {report.calls} call(s) derived"
         f" ({report.incomplete_calls} incomplete), {rejected} frame(s) rejected"
     )
     for p in report.problems:
-        typer.echo(f"  {p}", err=True)
+        echo(f"  {p}", err=True)
     return 1 if report.problems else 0
 
 
@@ -124,16 +132,16 @@ def _blank(path: Path) -> bool:
         return False
 
 
-def _report_file(report: FileReport) -> int:
-    typer.echo(
+def _report_file(report: FileReport, echo=typer.echo) -> int:
+    echo(
         f"{report.source}: {report.kind}, {report.rows} rows ({report.new_rows} new), {report.calls} call(s) derived"
         f" ({report.incomplete_calls} incomplete), {report.rejected} line(s) rejected"
         + (f" -> {report.rejects_file}" if report.rejects_file else "")
     )
     for w in report.warnings:
-        typer.echo(f"  warning: {w}", err=True)
+        echo(f"  warning: {w}", err=True)
     if report.rejected:
-        typer.echo(f"  {report.source}: {report.rejected} line(s) rejected, listed in {report.rejects_file}", err=True)
+        echo(f"  {report.source}: {report.rejected} line(s) rejected, listed in {report.rejects_file}", err=True)
         return 1
     return 0
 
@@ -172,28 +180,21 @@ def rebuild(db: DbOption = None, config: ConfigOption = None, pbx: PbxOption = N
     On a terminal, a progress bar counts the calls derived (against those stored before) and
     then the numbers whose callback obligations are derived; quiet otherwise."""
     store, cfg = open_all(db, config, pbx)
-    with _steps() as progress:
-        n = Pipeline(store, cfg).rebuild(progress=progress)
+    with _bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
+        n = Pipeline(store, cfg).rebuild(progress=_steps(bar) if bar is not None else None)
     typer.echo(f"rebuilt {n} call(s) for PBX {cfg.pbx!r}")
 
 
 _STEPS = {"calls": "통화 / calls", "callbacks": "콜백 / callbacks"}
 
 
-@contextmanager
-def _steps():
-    """``progress(step, done, total)`` drawing a rich bar per step on a terminal, else None."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
+def _steps(bar: Progress):
+    """``progress(step, done, total)`` drawing a bar per step on ``bar``."""
     tasks: dict[str, int] = {}
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-        def progress(step: str, done: int, total: int) -> None:
-            if step not in tasks:
-                tasks[step] = bar.add_task(_STEPS.get(step, step), total=total)
-            bar.update(tasks[step], completed=done, total=total)
 
-        yield progress
+    def progress(step: str, done: int, total: int) -> None:
+        if step not in tasks:
+            tasks[step] = bar.add_task(_STEPS.get(step, step), total=total)
+        bar.update(tasks[step], completed=done, total=total)
+
+    return progress

@@ -29,12 +29,12 @@ from pathlib import Path
 
 import asterisk.manager
 
-from callmon.ami.framing import FrameReader, read_capture
-from callmon.ami.listener import Listener
-from callmon.ami.replay import Capture
-from callmon.ami.server import DEV_SECRET, AmiServer
-from callmon.config import Config
-from callmon.pipeline import Pipeline
+from callmon.sources.ami.framing import FrameReader, read_capture
+from callmon.service.listener import Listener
+from callmon.sources.ami.replay import Capture
+from callmon.sources.ami.server import DEV_SECRET, AmiServer
+from callmon.core.config import Config
+from callmon.service.pipeline import Pipeline
 from callmon.storage import Store
 
 CAPTURE = Path(__file__).resolve().parent.parent / "sample_cdr" / "j_load" / "ami.raw"

@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_cdr"
 SCENARIOS = sorted(p.name for p in SAMPLES.iterdir() if (p / "truth.json").exists())
 PG_URL = os.environ.get("CALLMON_TEST_PG_URL")
+# the sample-file helpers and fixtures, shared by the tests of sources, calls and services
+pytest_plugins = ["tests.samples"]
 # subprocesses (`python -m callmon ...`) run this checkout's code too
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 

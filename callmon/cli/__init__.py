@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from callmon.errors import CallmonError
+from callmon.core.errors import CallmonError
 
 app = typer.Typer(
     name="callmon",

@@ -13,7 +13,7 @@ from callmon.cli.calls import Format
 from callmon.cli.common import ConfigOption, DbOption, PbxOption
 from callmon.cli.output import AtOption, FormatOption, emit, moment, pipeline_at
 from callmon.metrics.callbacks import STATUSES
-from callmon.render import Layout, iso
+from callmon.reporting.render import Layout, iso
 
 CALLBACKS = Layout(
     fields=("callback_id", "number", "missed_call_ids", "first_missed_at", "due_at", "status", "fulfilled_at",

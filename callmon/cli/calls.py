@@ -16,11 +16,11 @@ from rich.progress import (
 
 from callmon.cli import app
 from callmon.cli.common import ConfigOption, DbOption, PbxOption, open_all
-from callmon.errors import CallmonError
-from callmon.file_ingest import FileIngest, FileReport
-from callmon.importers import detect_kind
-from callmon.pipeline import Pipeline
-from callmon.render import calls_csv, calls_json, calls_table, parse_time
+from callmon.core.errors import CallmonError
+from callmon.service.ingest import FileIngest, FileReport
+from callmon.sources.files import detect_kind
+from callmon.service.pipeline import Pipeline
+from callmon.reporting.render import calls_csv, calls_json, calls_table, parse_time
 
 
 class Kind(str, Enum):

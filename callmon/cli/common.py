@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from callmon.config import Config, load_config
+from callmon.core.config import Config, load_config
 from callmon.storage import Store
 
 DbOption = Annotated[

@@ -11,8 +11,8 @@ from typing import Annotated, Optional
 import typer
 
 from callmon.cli import app
-from callmon.config import load_config
-from callmon.errors import InputError
+from callmon.core.config import load_config
+from callmon.core.errors import InputError
 
 DEMO_DB = "callmon-demo.db"
 
@@ -42,9 +42,9 @@ def demo(
     from rich.live import Live
     from rich.table import Table
 
-    from callmon.ami.listener import Listener
-    from callmon.ami.server import DEV_SECRET, AmiServer
-    from callmon.pipeline import Pipeline
+    from callmon.service.listener import Listener
+    from callmon.sources.ami.server import DEV_SECRET, AmiServer
+    from callmon.service.pipeline import Pipeline
     from callmon.storage import Store
 
     capture = capture or samples_dir() / "j_load" / "ami.raw"

@@ -19,9 +19,9 @@ from callmon.cli import app
 from callmon.cli.calls import Format
 from callmon.cli.common import ConfigOption, DbOption, PbxOption, open_all
 from callmon.cli.output import FormatOption, emit
-from callmon.config import Employee
-from callmon.errors import InputError
-from callmon.render import Layout
+from callmon.core.config import Employee
+from callmon.core.errors import InputError
+from callmon.reporting.render import Layout
 
 HEADER = {"extension", "ext", "내선", "내선번호"}
 DIRECTORY = Layout(

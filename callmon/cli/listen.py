@@ -12,7 +12,7 @@ import typer
 
 from callmon.cli import app
 from callmon.cli.common import ConfigOption, DbOption, PbxOption, open_all
-from callmon.errors import AmiAuthError, ConfigError
+from callmon.core.errors import AmiAuthError, ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +54,8 @@ def listen(
     incomplete. Wrong credentials exit with status 3 at once. SIGTERM/SIGINT stop it cleanly after
     writing everything received.
     """
-    from callmon.ami.listener import Listener
-    from callmon.pipeline import Pipeline
+    from callmon.service.listener import Listener
+    from callmon.service.pipeline import Pipeline
 
     if verbose:
         logging.getLogger("callmon").setLevel(logging.INFO)

@@ -12,8 +12,8 @@ import typer
 
 from callmon.cli.calls import Format
 from callmon.cli.common import open_all
-from callmon.pipeline import Pipeline
-from callmon.render import Layout, parse_time, records_csv, records_json, records_table
+from callmon.service.pipeline import Pipeline
+from callmon.reporting.render import Layout, parse_time, records_csv, records_json, records_table
 
 AtOption = Annotated[
     Optional[str],

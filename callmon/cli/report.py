@@ -26,8 +26,8 @@ def report(
 
     Callback statuses are those at --at (default now).
     """
-    from callmon.report import build_report  # pandas: only for the commands that need it
-    from callmon.report_writer import write_report
+    from callmon.reporting.report import build_report  # pandas: only for the commands that need it
+    from callmon.reporting.writers import write_report
 
     pipeline, now = pipeline_at(db, config, pbx, at)
     try:

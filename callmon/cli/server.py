@@ -1,4 +1,4 @@
-"""``callmon ami-server``: replay a recorded AMI capture to real AMI clients (see callmon.ami.server).
+"""``callmon ami-server``: replay a recorded AMI capture to real AMI clients (see callmon.sources.ami.server).
 
 The secret comes from ``--secret``, else ``$CALLMON_AMI_SECRET``, else the development default; it is
 never printed or logged.
@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 import typer
 from typer.models import OptionInfo
 
-from callmon.ami.server import DEFAULT_USER, DEV_SECRET, AmiServer
+from callmon.sources.ami.server import DEFAULT_USER, DEV_SECRET, AmiServer
 from callmon.cli import app
 
 SECRET_ENV = "CALLMON_AMI_SECRET"

@@ -11,7 +11,7 @@ from callmon.cli.calls import Format
 from callmon.cli.common import ConfigOption, DbOption, PbxOption
 from callmon.cli.output import AtOption, FormatOption, emit, pipeline_at
 from callmon.metrics.warnings import period_of
-from callmon.render import Layout
+from callmon.reporting.render import Layout
 
 TRAINING = Layout(
     fields=("employee", "team", "period", "warnings", "reached_at", "call_ids"),
@@ -33,7 +33,7 @@ def training(
     pbx: PbxOption = None,
 ) -> None:
     """CS 교육 대상 / Employees with at least the threshold of warnings (failed rules) in the period."""
-    from callmon.report import Period, training_rows  # pandas: only for the commands that need it
+    from callmon.reporting.report import Period, training_rows  # pandas: only for the commands that need it
 
     pipeline, now = pipeline_at(db, config, pbx, at)
     cfg = pipeline.config

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 import numpy as np
 
-from callmon.errors import ConfigError
+from callmon.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -23,11 +23,11 @@ from datetime import datetime
 
 import numpy as np
 
-from callmon.errors import ConfigError
+from callmon.core.errors import ConfigError
 from callmon.metrics.calendar import DEFAULT_HOURS, RULES, WorkingCalendar, describe_rule
 from callmon.metrics.calendar import due_at as calendar_due_at
 from callmon.metrics.numbers import is_outside, normalize
-from callmon.model import Call
+from callmon.core.model import Call
 
 log = logging.getLogger(__name__)
 

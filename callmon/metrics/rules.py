@@ -2,9 +2,9 @@
 
 A call rule is ``rule(call) -> RuleResult`` (``pass``/``fail``/``na`` with a reason); it never sees
 the configuration object, the transport or a clock. :class:`RuleSet` is the one place that reads
-:class:`~callmon.config.Config`, and :func:`score` applies a rule set to a call.
+:class:`~callmon.core.config.Config`, and :func:`score` applies a rule set to a call.
 
->>> from callmon.model import Call
+>>> from callmon.core.model import Call
 >>> call = Call("default", "1.1", "inbound", "01012345678", "2001", 100.0, "answered",
 ...             first_ring_at=100.0, answered_at=107.5, answered_by="2001", hangup_by="agent")
 >>> AnswerBeforeRing(limit=3, cadence=KR)(call).result, AgentHangsUpLast()(call).result
@@ -18,14 +18,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from callmon.errors import ConfigError
-from callmon.metrics.cadence import KR, Cadence, answered_before_ring
+from callmon.core.errors import ConfigError
+from callmon.core.cadence import KR, Cadence, answered_before_ring
 from callmon.metrics.callbacks import Callback, CallbackPolicy
 from callmon.metrics.calendar import WorkingCalendar
-from callmon.model import Call, Leg, RuleResult, Score
+from callmon.core.model import Call, Leg, RuleResult, Score
 
 if TYPE_CHECKING:
-    from callmon.config import Config
+    from callmon.core.config import Config
 
 log = logging.getLogger(__name__)
 

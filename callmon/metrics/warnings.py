@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from callmon.metrics.callbacks import Callback
 from callmon.metrics.rules import RuleSet, hangup_extension
-from callmon.model import Call
+from callmon.core.model import Call
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 derived ``callbacks`` table, and the calls the derivation reads back.
 
 The derivation itself is pure (:func:`callmon.metrics.callbacks.derive_callbacks`); what to
-re-derive and when is :mod:`callmon.obligations`. This module only maps rows to records.
+re-derive and when is :mod:`callmon.service.obligations`. This module only maps rows to records.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from callmon.metrics.callbacks import MISSED_OUTCOMES, Callback, Cancellation, Memo
-from callmon.model import Call
+from callmon.core.model import Call
 from callmon.storage.lists import one_of
 from callmon.storage.schema import calls, callbacks, cancellations, memos
 

@@ -1,7 +1,7 @@
 """The directory table: extension -> employee, team, imported from a CSV.
 
 The imported directory wins over the config's ``[directory]`` extension by extension; extensions
-only the config names are still used (see :func:`callmon.pipeline.merged_directory`).
+only the config names are still used (see :func:`callmon.service.pipeline.merged_directory`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Iterable
 
 from sqlalchemy import delete, insert, select
 
-from callmon.config import Employee
+from callmon.core.config import Employee
 from callmon.storage.schema import directory
 
 

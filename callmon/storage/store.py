@@ -17,9 +17,9 @@ from sqlalchemy import create_engine, delete, event, func, insert, select
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
-from callmon.errors import StoreError
-from callmon.model import Call, Leg, Score
-from callmon.scoring import AgentResult, ScoredCall
+from callmon.core.errors import StoreError
+from callmon.core.model import Call, Leg, Score
+from callmon.metrics.scoring import AgentResult, ScoredCall
 from callmon.storage.callbacks import CallbackQueries
 from callmon.storage.directory import DirectoryQueries
 from callmon.storage.frames import FrameQueries
@@ -278,7 +278,7 @@ class Store(CallbackQueries, DirectoryQueries, FrameQueries):
         """Write calls (their legs and agent results), replacing any stored record with the same
         call_id (``replace=False``: the caller knows there is none).
 
-        Items are :class:`~callmon.scoring.ScoredCall` (``(call, score)`` pairs are still taken:
+        Items are :class:`~callmon.metrics.scoring.ScoredCall` (``(call, score)`` pairs are still taken:
         they have no agent results and no customer number).
         """
         if not scored:
@@ -420,7 +420,7 @@ def journal_columns(pbx: str, source: str, rows: Sequence[JournalRow]) -> list[l
 def load_payload(kind: str, payload: str) -> dict[str, Any] | list[Any] | str:
     """A journal payload as it was given: the columns of a file row (JSON: an array in field
     order, or an object by name as older journals hold them), or the frame text of an AMI event
-    (``Key: value`` lines; :mod:`callmon.ami.framing` reads it)."""
+    (``Key: value`` lines; :mod:`callmon.sources.ami.framing` reads it)."""
     return payload if kind == "ami" else json.loads(payload)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from callmon.model import Call, Leg
+from callmon.core.model import Call, Leg
 from tests.conftest import expected
 
 SEOUL = ZoneInfo("Asia/Seoul")

@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timezone
 
 import pytest
 
-from callmon.errors import ConfigError
+from callmon.core.errors import ConfigError
 from callmon.metrics import calendar as calendar_module
 from callmon.metrics.calendar import WorkingCalendar, describe_rule, due_at
 from tests.metrics.conftest import kst

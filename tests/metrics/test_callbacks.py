@@ -11,8 +11,8 @@ import doctest
 
 import pytest
 
-from callmon.config import Employee
-from callmon.errors import ConfigError
+from callmon.core.config import Employee
+from callmon.core.errors import ConfigError
 from callmon.metrics import callbacks as callbacks_module
 from callmon.metrics.callbacks import Callback, CallbackPolicy, Cancellation, Memo, derive_callbacks
 from tests.metrics.conftest import at, make_call

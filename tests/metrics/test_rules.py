@@ -12,11 +12,11 @@ import doctest
 
 import pytest
 
-from callmon.ami.framing import read_capture
-from callmon.ami.tracker import track_events
-from callmon.config import Config, Employee, config_from_dict
+from callmon.sources.ami.framing import read_capture
+from callmon.calls.tracker import track_events
+from callmon.core.config import Config, Employee, config_from_dict
 from callmon.metrics import rules as rules_module
-from callmon.metrics.cadence import KR, US
+from callmon.core.cadence import KR, US
 from callmon.metrics.callbacks import Callback
 from callmon.metrics.rules import (
     AgentHangsUpLast,
@@ -179,7 +179,7 @@ def test_ring_rule_applies_to_inbound_calls_only(direction):
 
 def test_ring_limit_below_one_is_a_config_error():
     """A limit of 0 rings is meaningless."""
-    from callmon.errors import ConfigError
+    from callmon.core.errors import ConfigError
 
     with pytest.raises(ConfigError):
         AnswerBeforeRing(limit=0)

@@ -6,7 +6,7 @@ import doctest
 
 import pytest
 
-from callmon.config import Employee
+from callmon.core.config import Employee
 from callmon.metrics import warnings as warnings_module
 from callmon.metrics.callbacks import Callback
 from callmon.metrics.rules import RuleSet

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from callmon.config import Config
-from callmon.pipeline import Pipeline
+from callmon.core.config import Config
+from callmon.service.pipeline import Pipeline
 from callmon.storage import Store, normalize_url
 from tests.conftest import SAMPLES, alembic_to
 

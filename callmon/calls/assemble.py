@@ -1,0 +1,199 @@
+"""Rows of Master.csv, CEL and queue_log (any of them) -> one call record per call.
+
+Rows are grouped per call by Asterisk's ids: a CEL or CDR row joins its uniqueid to its linkedid,
+a transfer's CEL event joins the channels it names, a queue_log line joins its callid (the
+caller's uniqueid) and, on CONNECT, the member's uniqueid. Groups that share any id are one call,
+as the AMI tracker merges them. CDR without ``linkedid`` (no ``newcdrcolumns``) groups by the
+record's uniqueid and by the chain of channel names: a record whose party A is another record's
+``dstchannel`` belongs to the same call.
+
+Each source adds what it knows (see :mod:`callmon.calls.facts`); :mod:`callmon.calls.build`
+turns the merged facts into a :class:`~callmon.core.model.Call`. Nothing here reads a file or a clock.
+
+>>> from callmon.core.config import Config
+>>> from callmon.sources.files import read_cdr, read_cel, read_queue_log
+>>> d, cfg = "sample_cdr/d_queue_rna_then_answer/", Config(timezone="UTC")
+>>> [call] = assemble_calls(read_cdr(d + "Master.csv", cfg), read_cel(d + "cel.csv", cfg),
+...                         read_queue_log(d + "queue_log", cfg), cfg, "pbx1")
+>>> call.outcome, call.answered_by, call.hangup_by, call.sources
+('answered', '2002', 'customer', ('cdr', 'cel', 'queue_log'))
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Iterable
+
+from callmon.core.config import Config
+from callmon.calls.build import build_call
+from callmon.sources.files.cdr import CdrRow
+from callmon.sources.files.cel import CelRow
+from callmon.calls.facts import CallFacts, add_cdr, add_cel
+from callmon.sources.files.queue_log import QueueLogRow
+from callmon.sources.files.source import Reject
+from callmon.core.model import Call
+
+log = logging.getLogger(__name__)
+
+TRANSFERS = frozenset({"BLINDTRANSFER", "ATTENDEDTRANSFER"})
+
+
+class _Group:
+    """The rows of one call so far, and every id that names it."""
+
+    __slots__ = ("ids", "cdr", "cel", "ql", "last")
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+        self.cdr: list[CdrRow] = []
+        self.cel: list[CelRow] = []
+        self.ql: list[QueueLogRow] = []
+        self.last = float("-inf")
+
+
+def _cel_ids(row: CelRow) -> list[str]:
+    ids = [row.uniqueid, row.linkedid] if row.uniqueid != row.linkedid else [row.linkedid]
+    if row.eventtype in TRANSFERS and row.extra:
+        try:
+            extra = json.loads(row.extra)
+        except ValueError:
+            extra = {}
+        if isinstance(extra, dict):
+            ids.extend(str(v) for k, v in extra.items() if k.endswith("uniqueid") and v)
+    return ids
+
+
+def _cdr_ids(row: CdrRow) -> list[str]:
+    if row.linkedid:
+        return [row.uniqueid, row.linkedid] if row.uniqueid and row.uniqueid != row.linkedid else [row.linkedid]
+    ids = ["ch:" + row.channel]
+    if row.uniqueid:
+        ids.append(row.uniqueid)
+    if row.dstchannel:
+        ids.append("ch:" + row.dstchannel)
+    return ids
+
+
+def _ql_ids(row: QueueLogRow) -> list[str]:
+    if not row.callid or row.callid == "NONE":
+        return []
+    if row.event == "CONNECT" and row.data2:
+        return [row.callid, row.data2]
+    return [row.callid]
+
+
+class CallAssembler:
+    """Collects rows of any source and turns each call's rows into a :class:`Call`.
+
+    ``add(rows)`` takes rows of any kind (rejects are ignored); ``pop_ready(before)`` returns the
+    calls none of whose rows is later than ``before`` and forgets them (for streaming a large
+    file: pass the newest row time seen minus a horizon longer than any call); ``finish()``
+    returns every call left. Calls come out in order of arrival.
+    """
+
+    def __init__(self, config: Config, pbx: str | None = None):
+        self.config = config
+        self.pbx = pbx or config.pbx
+        self._by_id: dict[str, _Group] = {}
+        self.skipped = 0  # rows that belong to no call (queue_log NONE lines)
+
+    def add(self, rows: Iterable[CdrRow | CelRow | QueueLogRow | Reject]) -> None:
+        place = self._place
+        for row in rows:
+            kind = type(row)
+            if kind is CdrRow:
+                place(_cdr_ids(row), row.end).cdr.append(row)
+            elif kind is CelRow:
+                place(_cel_ids(row), row.eventtime).cel.append(row)
+            elif kind is QueueLogRow:
+                ids = _ql_ids(row)
+                if ids:
+                    place(ids, row.time).ql.append(row)
+                else:
+                    self.skipped += 1
+
+    def _place(self, ids: list[str], at: float) -> _Group:
+        by_id = self._by_id
+        group = None
+        for i in ids:
+            g = by_id.get(i)
+            if g is None:
+                continue
+            if group is None:
+                group = g
+            elif g is not group:
+                group = self._merge(group, g)
+        if group is None:
+            group = _Group()
+        for i in ids:
+            if i not in group.ids:
+                group.ids.add(i)
+                by_id[i] = group
+        if at > group.last:
+            group.last = at
+        return group
+
+    def _merge(self, a: _Group, b: _Group) -> _Group:
+        if len(b.ids) > len(a.ids):
+            a, b = b, a
+        for i in b.ids:
+            self._by_id[i] = a
+        a.ids |= b.ids
+        a.cdr += b.cdr
+        a.cel += b.cel
+        a.ql += b.ql
+        a.last = max(a.last, b.last)
+        return a
+
+    def _groups(self) -> list[_Group]:
+        return list({id(g): g for g in self._by_id.values()}.values())
+
+    def pop_ready(self, before: float) -> list[Call]:
+        """Calls whose newest row is older than ``before``; they are forgotten here."""
+        ready = [g for g in self._groups() if g.last < before]
+        return self._emit(ready)
+
+    def finish(self) -> list[Call]:
+        """Every call still held."""
+        return self._emit(self._groups())
+
+    def _emit(self, groups: list[_Group]) -> list[Call]:
+        calls = []
+        for g in groups:
+            for i in g.ids:
+                self._by_id.pop(i, None)
+            call = self._build(g)
+            if call is not None:
+                calls.append(call)
+        calls.sort(key=lambda c: (c.arrived_at if c.arrived_at is not None else float("inf"), c.call_id))
+        return calls
+
+    def _build(self, g: _Group) -> Call | None:
+        facts = CallFacts()
+        name = g.ql[0].callid if g.ql else min((i for i in g.ids if not i.startswith("ch:")), default=None)
+        try:
+            add_cel(facts, g.cel)
+            add_cdr(facts, g.cdr)
+            facts.queue_events = g.ql
+            if g.ql:
+                facts.sources.add("queue_log")
+            return build_call(facts, self.config, self.pbx, call_id=name)
+        except Exception:  # one broken call must not stop the import
+            log.exception("call %s: could not be assembled from %d CDR, %d CEL, %d queue_log rows; skipped",
+                          name, len(g.cdr), len(g.cel), len(g.ql))
+            return None
+
+
+def assemble_calls(
+    cdr_rows: Iterable[CdrRow | Reject] = (),
+    cel_rows: Iterable[CelRow | Reject] = (),
+    ql_rows: Iterable[QueueLogRow | Reject] = (),
+    config: Config | None = None,
+    pbx: str | None = None,
+) -> list[Call]:
+    """Every call in the rows of one period, from any subset of the three sources."""
+    assembler = CallAssembler(config or Config(), pbx)
+    for rows in (cdr_rows, cel_rows, ql_rows):
+        assembler.add(rows)
+    return assembler.finish()

@@ -1,0 +1,216 @@
+"""AMI events -> call records.
+
+The tracker groups events by Asterisk's ``Linkedid`` (merging groups that share a ``Uniqueid``, as
+transfers and pickups do), keeps each group's events, and when every channel of the group has
+hung up it assembles one :class:`~callmon.core.model.Call` from them with :func:`assemble`. It never
+reads a clock or a socket: events in, calls out, so a capture file, a live listener and a test
+all drive it the same way.
+
+>>> from callmon.sources.ami.framing import read_capture
+>>> from callmon.core.config import Config
+>>> events, _ = read_capture("sample_cdr/a_direct_fast_caller_hangs_up/ami.raw")
+>>> [(c.outcome, c.answered_by, c.hangup_by) for c in track_events(events, Config())]
+[('answered', '2001', 'customer')]
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from callmon.sources.ami.framing import AmiEvent
+from callmon.calls.interpret import assemble
+from callmon.core.config import Config
+from callmon.core.model import Call
+
+log = logging.getLogger(__name__)
+
+# events that carry no call state: never grouped, never kept by the tracker (the journal has them)
+IGNORED = frozenset(
+    {"VarSet", "Newexten", "DeviceStateChange", "QueueMemberStatus", "NewAccountCode", "DTMFBegin",
+     "DTMFEnd", "RTCPSent", "RTCPReceived", "FullyBooted", "SuccessfulAuth", "ChallengeSent",
+     "PeerStatus", "ContactStatus", "Registry", "VarSetGlobal"}
+)
+DONE_MEMORY = 20_000  # ids of finished calls remembered, so a late event makes no ghost call
+# journaled by the listener, one per call in flight, when its connection dropped: the call ends
+# there, incomplete, so a rebuild from the journal closes it exactly as the listener did
+GAP_EVENT = "CallmonGap"
+KEEP_NEWEXTEN_APPS = frozenset({"VoiceMail", "Queue", "Dial"})
+
+
+@dataclass
+class _Group:
+    """The events of one call so far, and the channels still up."""
+
+    linkedids: set[str] = field(default_factory=set)
+    uniqueids: set[str] = field(default_factory=set)
+    open: set[str] = field(default_factory=set)
+    closed: set[str] = field(default_factory=set)
+    events: list[AmiEvent] = field(default_factory=list)
+    hung_up: bool = False
+
+
+def _id_kind(key: str) -> str:
+    if key.endswith("Uniqueid") and not key.startswith("Bridge"):
+        return "u"
+    return "l" if key.endswith("Linkedid") else ""
+
+
+_ID_KINDS: dict[str, str] = {}  # header name -> "u" | "l" | "": decided once per name
+
+
+def _ids(event: AmiEvent) -> tuple[list[str], list[str]]:
+    """Every Uniqueid-like and Linkedid-like header of an event (Dest*, Transferer*, ...)."""
+    uids, lids = [], []
+    kinds = _ID_KINDS
+    for k, v in event.headers.items():
+        kind = kinds.get(k)
+        if kind is None:
+            kind = kinds[k] = _id_kind(k)
+        if kind and v:
+            (uids if kind == "u" else lids).append(v)
+    return uids, lids
+
+
+class CallTracker:
+    """Follows calls from a stream of AMI events.
+
+    ``feed(event)`` returns the calls that event completed; ``flush()`` closes what is still open
+    (end of a file, a lost connection) as ``incomplete``; ``active()`` shows calls in progress.
+    """
+
+    def __init__(self, config: Config, pbx: str | None = None):
+        self.config = config
+        self.pbx = pbx or config.pbx
+        self._by_uid: dict[str, _Group] = {}
+        self._by_lid: dict[str, _Group] = {}
+        self.skipped = 0  # events without any channel id
+        self.late = 0  # events about a call already finished
+        self._done: OrderedDict[str, None] = OrderedDict()  # recently finished ids, bounded
+
+    def feed(self, event: AmiEvent) -> list[Call]:
+        name = event.name
+        if name == GAP_EVENT:
+            group = self._by_lid.get(event.linkedid or "")
+            return [c for c in [self._finish(group, incomplete=True)] if c is not None] if group else []
+        if name in IGNORED and not (name == "Newexten" and event.get("Application") in KEEP_NEWEXTEN_APPS):
+            return []
+        uids, lids = _ids(event)
+        if not uids and not lids:
+            if "Transfer" in name:
+                log.info("transfer event without channel ids skipped: %s", name)
+            self.skipped += 1
+            return []
+        if any(i in self._done for i in uids) or any(i in self._done for i in lids):
+            if not any(i in self._by_uid for i in uids):
+                self.late += 1
+                log.debug("event %s for a finished call %s dropped", name, event.linkedid)
+                return []
+        group = self._group_for(uids, lids)
+        group.events.append(event)
+        uid = event.uniqueid
+        if name == "Hangup" and uid:
+            group.open.discard(uid)
+            group.closed.add(uid)
+            group.hung_up = True
+        elif uid and uid not in group.closed:
+            # a channel we hear about is up until its Hangup
+            group.open.add(uid)
+        if group.hung_up and not group.open:
+            call = self._finish(group, incomplete=False)
+            return [call] if call is not None else []  # None: it could not be assembled (logged)
+        return []
+
+    def flush(self) -> list[Call]:
+        """Close every open call as incomplete (the stream ended before they did)."""
+        groups = {id(g): g for g in self._by_uid.values()} | {id(g): g for g in self._by_lid.values()}
+        return [c for g in groups.values() if (c := self._finish(g, incomplete=True)) is not None]
+
+    def open_linkedids(self) -> list[str]:
+        """One Linkedid of each call in progress."""
+        groups = {id(g): g for g in self._by_lid.values()}
+        return [min(g.linkedids) for g in groups.values() if g.linkedids]
+
+    def active_for(self, linkedids: set[str]) -> list[Call]:
+        """Snapshots of the calls in progress among these linkedids."""
+        groups = {id(g): g for lid in linkedids if (g := self._by_lid.get(lid)) is not None}
+        return [c for g in groups.values() if (c := self._assemble(g, incomplete=True)) is not None]
+
+    def active(self) -> list[Call]:
+        """Snapshots of the calls in progress (``incomplete`` set, nothing removed)."""
+        groups = {id(g): g for g in self._by_uid.values()} | {id(g): g for g in self._by_lid.values()}
+        out = []
+        for g in groups.values():
+            call = self._assemble(g, incomplete=True)
+            if call is not None:
+                out.append(call)
+        return out
+
+    # -- internals -------------------------------------------------------------------------
+    def _group_for(self, uids: list[str], lids: list[str]) -> _Group:
+        found: list[_Group] = []
+        for u in uids:
+            g = self._by_uid.get(u)
+            if g is not None and g not in found:
+                found.append(g)
+        for lid in lids:
+            g = self._by_lid.get(lid)
+            if g is not None and g not in found:
+                found.append(g)
+        if not found:
+            group = _Group()
+        else:
+            group = found[0]
+            for other in found[1:]:
+                self._merge(group, other)
+        for u in uids:
+            if u not in group.uniqueids:
+                group.uniqueids.add(u)
+                self._by_uid[u] = group
+        for lid in lids:
+            if lid not in group.linkedids:
+                group.linkedids.add(lid)
+                self._by_lid[lid] = group
+        return group
+
+    def _merge(self, into: _Group, other: _Group) -> None:
+        into.events = sorted(into.events + other.events, key=lambda e: e.timestamp or 0.0)
+        into.open |= other.open
+        into.hung_up |= other.hung_up
+        for u in other.uniqueids:
+            self._by_uid[u] = into
+        for lid in other.linkedids:
+            self._by_lid[lid] = into
+        into.uniqueids |= other.uniqueids
+        into.linkedids |= other.linkedids
+
+    def _finish(self, group: _Group, *, incomplete: bool) -> Call | None:
+        for u in group.uniqueids:
+            self._by_uid.pop(u, None)
+            self._done[u] = None
+        for lid in group.linkedids:
+            self._by_lid.pop(lid, None)
+            self._done[lid] = None
+        while len(self._done) > DONE_MEMORY:
+            self._done.popitem(last=False)
+        return self._assemble(group, incomplete=incomplete)
+
+    def _assemble(self, group: _Group, *, incomplete: bool) -> Call | None:
+        try:
+            return assemble(group.events, self.config, self.pbx, incomplete=incomplete)
+        except Exception:  # one broken call must not stop the stream
+            log.exception("call %s: could not be assembled; skipped", sorted(group.linkedids)[:1])
+            return None
+
+
+def track_events(events: Iterable[AmiEvent], config: Config, pbx: str | None = None, *, flush: bool = True) -> list[Call]:
+    """Every call in a finite stream of events (calls still open at the end come out incomplete)."""
+    tracker = CallTracker(config, pbx)
+    calls: list[Call] = []
+    for event in events:
+        calls.extend(tracker.feed(event))
+    if flush:
+        calls.extend(tracker.flush())
+    return calls

@@ -1,0 +1,186 @@
+"""The journal -> call records, whatever the input was: AMI events and rows of Master.csv, CEL and
+queue_log are journaled per call (``linkedid``); here the rows of some calls are read back, the
+AMI events go through the tracker, the file rows through the importers' assembler, and the two
+records of one call are reconciled into one:
+
+- a COMPLETE AMI record stands (it saw every event live); the files only add their names to
+  ``sources``;
+- an AMI record that is ``incomplete`` (the listener lost its connection) or absent gives way to
+  the record from the files, which takes from the AMI record what the files did not know;
+- the two are the same call when they share the call id or any channel uniqueid, so a call is
+  never stored twice.
+
+Nothing here writes: :class:`~callmon.service.pipeline.Pipeline` scores and stores what comes out.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import fields, replace
+from typing import Any, Iterable, Iterator, Sequence
+
+from sqlalchemy.engine import Connection
+
+from callmon.sources.ami.framing import AmiEvent
+from callmon.calls.tracker import IGNORED, track_events
+from callmon.core.config import Config
+from callmon.calls import CallAssembler
+from callmon.sources.files import CdrRow, CelRow, QueueLogRow
+from callmon.core.model import Call
+from callmon.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+FILE_KINDS = ("cdr", "cel", "queue_log")
+ROW_TYPES = {"cdr": CdrRow, "cel": CelRow, "queue_log": QueueLogRow}
+SOURCE_ORDER = ("ami",) + FILE_KINDS
+# noise the tracker ignores anyway: not worth reading back from the journal
+NOISE = tuple(sorted(IGNORED - {"Newexten"}))
+# the Call fields a record from files may lack and an AMI record of the same call may know
+_FILLABLE = tuple(f.name for f in fields(Call) if f.name not in ("pbx", "call_id", "legs", "uniqueids", "sources",
+                                                                  "incomplete", "transferred"))
+REBUILD_HORIZON = 6 * 3600.0  # s: no call lasts longer; file calls older than this are emitted
+
+
+def event_from_payload(payload: str) -> AmiEvent:
+    """An AMI event again from its journal payload, the frame text (:attr:`AmiEvent.text`)."""
+    return AmiEvent.from_text(payload)
+
+
+def row_from_payload(kind: str, payload: dict[str, Any] | list[Any]):
+    """A file row (CdrRow, CelRow, QueueLogRow) again from its journal payload (an array in
+    field order, or an object by column name as older journals hold them)."""
+    return ROW_TYPES[kind].from_columns(payload)
+
+
+def merge_sources(*groups: Sequence[str]) -> tuple[str, ...]:
+    seen = {s for g in groups for s in g}
+    return tuple(s for s in SOURCE_ORDER if s in seen) + tuple(sorted(seen - set(SOURCE_ORDER)))
+
+
+def reconcile_pair(ami: Call, files: Call) -> Call:
+    """One record of a call both the AMI stream and the files describe (see the module docstring)."""
+    if not ami.incomplete:
+        return replace(ami, sources=merge_sources(ami.sources, files.sources))
+    filled = {n: getattr(ami, n) for n in _FILLABLE if getattr(files, n) is None and getattr(ami, n) is not None}
+    uniqueids = tuple(dict.fromkeys(files.uniqueids + ami.uniqueids))
+    return replace(files, call_id=ami.call_id, uniqueids=uniqueids,
+                   sources=merge_sources(ami.sources, files.sources), **filled)
+
+
+def reconcile(ami_calls: Iterable[Call], file_calls: Iterable[Call]) -> list[Call]:
+    """AMI records and records from files -> one record per call."""
+    out: list[Call] = []
+    by_id: dict[str, Call] = {}
+    by_uid: dict[str, Call] = {}
+    for a in ami_calls:
+        by_id[a.call_id] = a
+        for u in a.uniqueids:
+            by_uid.setdefault(u, a)
+    used: set[str] = set()
+    for f in file_calls:
+        a = by_id.get(f.call_id) or next((by_uid[u] for u in f.uniqueids if u in by_uid), None)
+        if a is None or a.call_id in used:
+            out.append(f)
+            continue
+        used.add(a.call_id)
+        out.append(reconcile_pair(a, f))
+    out.extend(a for cid, a in by_id.items() if cid not in used)
+    return out
+
+
+def _follow_ids(kind: str, entry: Any) -> Iterator[str]:
+    """Ids in an entry (an :class:`AmiEvent`, a file row) that may name another linkedid's rows
+    (transfers, queue callids)."""
+    if kind == "ami":
+        for k, v in entry.headers.items():
+            if v and (k.endswith("Linkedid") or k.endswith("Uniqueid")):
+                yield v
+        return
+    uid = getattr(entry, "uniqueid", None)
+    if uid:
+        yield uid
+    if kind == "cel" and entry.eventtype in ("BLINDTRANSFER", "ATTENDEDTRANSFER") and entry.extra:
+        try:
+            extra = json.loads(entry.extra)
+        except ValueError:
+            return
+        if isinstance(extra, dict):
+            yield from (str(v) for k, v in extra.items() if k.endswith("uniqueid") and v)
+
+
+def _read_entries(store: Store, conn: Connection, pbx: str, linkedids: Iterable[str]) -> list[tuple[str, Any]]:
+    """``(kind, entry)``: an :class:`AmiEvent` for an AMI event, the row of a file row."""
+    return [(kind, event_from_payload(p) if kind == "ami" else row_from_payload(kind, p))
+            for kind, p in store.journal_entries(conn, pbx, SOURCE_ORDER, linkedids, exclude_names=NOISE)]
+
+
+def journal_entries(store: Store, conn: Connection, pbx: str, linkedids: Iterable[str]) -> list[tuple[str, Any]]:
+    """Every journal entry (AMI events, file rows) of these calls, following transfer
+    and queue ids once."""
+    wanted = set(linkedids)
+    entries = _read_entries(store, conn, pbx, wanted)
+    more = {i for kind, p in entries for i in _follow_ids(kind, p)} - wanted
+    if more:
+        extra = _read_entries(store, conn, pbx, more)
+        if extra:
+            wanted |= more
+            entries = _read_entries(store, conn, pbx, wanted)
+    return entries
+
+
+def calls_of_entries(entries: Iterable[tuple[str, Any]], config: Config, pbx: str) -> list[Call]:
+    """Tracker over the AMI events, assembler over the file rows, then :func:`reconcile`."""
+    events: list[AmiEvent] = []
+    assembler = CallAssembler(config, pbx)
+    rows = []
+    for kind, payload in entries:
+        if kind == "ami":
+            events.append(payload)
+        else:
+            rows.append(payload)
+    assembler.add(rows)
+    return reconcile(track_events(events, config, pbx) if events else (), assembler.finish())
+
+
+def derive_calls(store: Store, conn: Connection, pbx: str, config: Config, linkedids: Iterable[str]) -> list[Call]:
+    """The records of every call touching these linkedids, from everything the journal holds."""
+    return calls_of_entries(journal_entries(store, conn, pbx, linkedids), config, pbx)
+
+
+def rebuild_calls(store: Store, conn: Connection, pbx: str, config: Config, *, batch: int = 20_000) -> Iterator[list[Call]]:
+    """Every call of the journal, in batches: the AMI records are tracked whole (as before); the
+    file rows are streamed in time order and their calls emitted once no row can join them."""
+    events = (event_from_payload(p) for p in store.journal_rows(conn, pbx, "ami", exclude_names=NOISE))
+    ami = track_events(events, config, pbx)
+    by_id = {c.call_id: c for c in ami}
+    by_uid = {u: c for c in ami for u in c.uniqueids}
+    used: set[str] = set()
+    assembler = CallAssembler(config, pbx)
+    pending: list = []
+    newest = float("-inf")
+
+    def emit(file_calls: list[Call]) -> list[Call]:
+        out = []
+        for f in file_calls:
+            a = by_id.get(f.call_id) or next((by_uid[u] for u in f.uniqueids if u in by_uid), None)
+            if a is None or a.call_id in used:
+                out.append(f)
+            else:
+                used.add(a.call_id)
+                out.append(reconcile_pair(a, f))
+        return out
+
+    for kind, payload, ts in store.journal_entries_ordered(conn, pbx, FILE_KINDS):
+        pending.append(row_from_payload(kind, payload))
+        if ts is not None and ts > newest:
+            newest = ts
+        if len(pending) >= batch:
+            assembler.add(pending)
+            pending = []
+            ready = assembler.pop_ready(newest - REBUILD_HORIZON)
+            if ready:
+                yield emit(ready)
+    assembler.add(pending)
+    yield emit(assembler.finish()) + [a for a in ami if a.call_id not in used]

@@ -1,0 +1,470 @@
+"""``callmon ingest`` of Asterisk's own files: Master.csv, CEL and queue_log.
+
+A file is read in blocks (:mod:`callmon.sources.files`); each block's sound rows are journaled
+(``kind`` cdr/cel/queue_log, the row's natural key, its time, linkedid, uniqueid and columns),
+then the calls the block touched are derived and stored through the pipeline, all in ONE
+transaction per file: a file goes in whole or not at all, and a second import of it finds
+every row already journaled and changes nothing.
+
+Deriving a block's calls is not quadratic: a call whose every journal entry came with this block
+(the common case: the rows of a call are close together in a file) is assembled from the rows in
+hand; a call with entries from elsewhere (an earlier block of the file, another file, the AMI
+listener) is derived again from all of them (:func:`callmon.service.derive.derive_calls`), which also
+reconciles it with what the listener recorded. Of the calls in hand, those of a single
+Master.csv record (most of a CDR file) are built, scored and stored as columns
+(:class:`~callmon.calls.columnar.SingleRecords`,
+:meth:`~callmon.service.pipeline.Pipeline.write_records`), the others as record objects.
+
+A large Master.csv into SQLite (:attr:`FileIngest.stage_min_bytes`) is imported by two
+processes: a helper reads each block, prepares its rows and binds them into a small stage
+database, whose image the importing process attaches and copies into its own with one
+``INSERT ... SELECT`` per table (:mod:`callmon.storage.stage`). Binding values is most of what an
+insert costs the interpreter, and a SQLite database has one writer: this way the binding runs
+beside the writing instead of before it, and the same rows arrive (tested).
+
+Rejected lines are written to a rejects file (``<name>.rejects.csv``: file, line, reason, the
+start of the line with caller numbers masked) beside the input or in the directory given.
+"""
+
+from __future__ import annotations
+
+import csv
+import gc
+import logging
+import multiprocessing
+import re
+import traceback
+from contextlib import contextmanager
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import orjson
+
+from sqlalchemy.engine import Connection
+
+from callmon.service.derive import derive_calls
+from callmon.core.errors import InputError
+from callmon.calls import CallAssembler
+from callmon.sources.files import CdrRow, Reject, observed_utc_offset, read_cdr_batches, read_cel_batches, read_queue_log_batches
+from callmon.sources.files.cdr import zone_warning
+from callmon.calls.columnar import SingleRecords
+from callmon.sources.files.source import TextSource
+from callmon.metrics.numbers import mask
+from callmon.core.model import Call
+from callmon.service.pipeline import Pipeline, PreparedRecords
+from callmon.storage import Store, stage
+from callmon.storage.store import JOURNAL_COLUMNS, JournalRow, journal_columns
+
+log = logging.getLogger(__name__)
+
+READERS = {"cdr": read_cdr_batches, "cel": read_cel_batches, "queue_log": read_queue_log_batches}
+REJECTS_SUFFIX = ".rejects.csv"
+# the page cache of a staged import's connection (KiB): its indexes with random keys (customer
+# numbers) outgrow the usual 64 MB early; measured at 3M rows: 154 s against 169 s, +190 MB
+STAGED_CACHE_KIB = 256 << 10
+# a Master.csv at least this large (bytes) into SQLite is imported by two processes (FileIngest)
+STAGE_MIN_BYTES = 32 << 20
+# bytes per block: a block's rows, calls and scores are in memory at once; 2 MB keeps the peak near
+# 350 MB however large the file (8 MB blocks: ~500 MB, and freed blocks fragment the heap)
+BLOCK_BYTES = 2 << 20
+# caller numbers in a rejected line: national (0...), international (+...) or grouped (010-1234-5678);
+# not epoch times and uniqueids (digits next to a dot)
+_NUMBER = re.compile(r"(?<![\w.])(\+\d{7,15}|0\d{6,14}|0\d{1,2}-\d{3,4}-\d{4})(?![\w.])")
+
+
+@dataclass
+class FileReport:
+    """What one file's import did, for the summary line and the tests."""
+
+    source: str
+    kind: str
+    zone: str | None = None
+    rows: int = 0
+    new_rows: int = 0
+    calls: int = 0
+    incomplete_calls: int = 0
+    rejected: int = 0
+    rejects_file: Path | None = None
+    encoding: str = "utf-8"
+    warnings: list[str] = field(default_factory=list)
+
+
+def mask_numbers(text: str) -> str:
+    """``text`` with every caller number in it masked the one way callmon masks numbers.
+
+    >>> mask_numbers('"","01012345678","2001",1795376562.0')
+    '"","010-****-5678","2001",1795376562.0'
+    """
+    return _NUMBER.sub(lambda m: mask(m.group(0)), text)
+
+
+def _payload(row) -> str:
+    """The journal's payload of a file row: its columns without file and line (the journal has
+    its own) as a JSON array in the row type's field order (``from_columns`` reads it back; a
+    journal written before 2026-12 holds JSON objects by column name, read as well). An array
+    is half the bytes of an object and made six times faster (orjson)."""
+    return orjson.dumps(row[:-2]).decode()
+
+
+def _cdr_entry(r) -> JournalRow:
+    uid = r.uniqueid or None
+    return JournalRow("cdr", r.key, r.start, r.disposition or "CDR", r.linkedid or uid, uid, _payload(r), r.line)
+
+
+def _cel_entry(r) -> JournalRow:
+    return JournalRow("cel", r.key, r.eventtime, r.eventtype, r.linkedid or r.uniqueid or None, r.uniqueid or None,
+                      _payload(r), r.line)
+
+
+def _ql_entry(r) -> JournalRow:
+    callid = r.callid if r.callid not in ("", "NONE") else None
+    return JournalRow("queue_log", r.key, r.time, r.event, callid, callid, _payload(r), r.line)
+
+
+ENTRIES = {"cdr": _cdr_entry, "cel": _cel_entry, "queue_log": _ql_entry}
+
+
+class RejectsFile:
+    """The rejects of one input, written as CSV when the first one comes (no rejects, no file)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.count = 0
+        self._fh = None
+        self._writer = None
+
+    def write(self, rejects: Sequence[Reject]) -> None:
+        if not rejects:
+            return
+        if self._fh is None:
+            self._fh = self.path.open("w", encoding="utf-8", newline="")
+            self._writer = csv.writer(self._fh)
+            self._writer.writerow(("file", "line", "reason", "text"))
+        self._writer.writerows((r.file, r.line, r.reason, mask_numbers(r.text)) for r in rejects)
+        self.count += len(rejects)
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+
+
+def rejects_path(path: Path, rejects_dir: Path | None) -> Path:
+    """Where the rejects of ``path`` go: ``<name>.rejects.csv`` beside it, or in ``rejects_dir``."""
+    return (rejects_dir or path.parent) / (path.name + REJECTS_SUFFIX)
+
+
+@contextmanager
+def fewer_collections(first_generation: int = 50_000):
+    """Let the cyclic garbage collector run less often while a file is imported.
+
+    An import allocates millions of short-lived rows, tuples and dicts; with the default
+    thresholds (a young collection every 700 allocations, and full collections that walk every
+    object alive) the collector took about a fifth of an import's time (measured: 21.6 s against
+    17.4 s for 200,000 rows, the same peak RSS). What exists before the import (modules, the
+    configuration) is frozen out of the collections meanwhile."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(first_generation, 20, 1000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
+
+def file_zone(path: Path, kind: str, configured: str, pbx_zone: str) -> tuple[str, list[str]]:
+    """The zone to read the file's local times in, and warnings for the user.
+
+    ``configured`` is ``[pbx] cdr_timezone`` (default ``timezone``); ``auto`` judges a Master.csv
+    by its uniqueids (:func:`~callmon.sources.files.observed_utc_offset`), whole hours only."""
+    if configured != "auto":
+        warning = zone_warning(TextSource.open(path), configured) if kind == "cdr" else None
+        return configured, [warning] if warning else []
+    if kind != "cdr":
+        return pbx_zone, []
+    offset = observed_utc_offset(path)
+    if offset is None:
+        return pbx_zone, [f"{path}: cdr_timezone = auto, but the file has no uniqueids; read in {pbx_zone}"]
+    if offset == 0:
+        return "UTC", []
+    if offset.is_integer():
+        return f"Etc/GMT{-int(offset):+d}", []  # the tz database's sign is inverted
+    return pbx_zone, [f"{path}: times look written at UTC{offset:+g}, not a whole hour; read in {pbx_zone}"]
+
+
+class FileIngest:
+    """Imports files of one kind after another through one :class:`~callmon.service.pipeline.Pipeline`.
+
+    ``progress(nbytes)`` is called after each block with the bytes it covered.
+    """
+
+    #: calls of one Master.csv record each are scored and written as columns
+    #: (:meth:`~callmon.service.pipeline.Pipeline.write_records`); False: one record object each, as the
+    #: other calls are (the tests compare the two)
+    columnar = True
+
+    def __init__(self, pipeline: Pipeline, *, rejects_dir: Path | None = None,
+                 progress: Callable[[int], None] | None = None, alone: bool = True,
+                 stage_min_bytes: int | None = STAGE_MIN_BYTES):
+        """``stage_min_bytes``: a Master.csv at least this large (bytes) into SQLite is imported
+        through a helper process and a stage database (:meth:`_ingest_staged`); None: never.
+        ``alone``: a staged import takes a SQLite database for itself while it runs, when nobody
+        else has it open (:meth:`~callmon.storage.Store.bulk_begin`); False: it stays readable
+        by others."""
+        self.pipeline = pipeline
+        self.store = pipeline.store
+        self.rejects_dir = rejects_dir
+        self.progress = progress
+        self.alone = alone
+        self.stage_min_bytes = stage_min_bytes
+
+    def ingest(self, path: str | Path, kind: str) -> FileReport:
+        """Journal one file's sound rows and derive the calls they touch; all or nothing.
+
+        Raises :class:`~callmon.core.errors.InputError` when the file cannot be read."""
+        path = Path(path)
+        cfg = self.pipeline.config
+        zone, warnings = file_zone(path, kind, cfg.file_timezone, cfg.timezone)
+        report = FileReport(str(path), kind, zone=zone, warnings=warnings)
+        rejects = RejectsFile(rejects_path(path, self.rejects_dir))
+        try:
+            if self._stages(path, kind):  # the helper reads the file (and raises what it cannot read)
+                self._ingest_staged(path, kind, zone, report, rejects)
+            else:
+                options = {"check_zone": False} if kind == "cdr" else {}
+                batches = READERS[kind](path, cfg, zone=zone, block_bytes=BLOCK_BYTES, **options)
+                self._ingest_blocks(batches, ENTRIES[kind], str(path), report, rejects)
+        finally:
+            rejects.close()
+        report.rejected = rejects.count
+        report.rejects_file = rejects.path if rejects.count else None
+        return report
+
+    def _ingest_blocks(self, batches, entry, source: str, report: FileReport, rejects: RejectsFile) -> None:
+        """The blocks of one file into the store, in this process, in one transaction."""
+        previous: set[str] = set()
+        with fewer_collections(), self.store.begin() as conn:
+            for n, batch in enumerate(batches, 1):
+                if n & (n - 1) == 0 and n > 1:  # blocks 2, 4, 8, ...: as the tables double
+                    self.store.refresh_statistics(conn)
+                rejects.write(batch.rejects)
+                report.rows += len(batch.rows)
+                rows, entries = _unique_entries(batch.rows, entry)
+                new = self.store.journal(conn, self.pipeline.pbx, source, entries)
+                report.new_rows += new
+                if new:
+                    previous = _count_calls(report, self._derive_block(conn, rows, entries, fresh=new == len(entries)),
+                                            previous)
+                if batch.encoding != "utf-8":
+                    report.encoding = batch.encoding
+                if self.progress:
+                    self.progress(batch.nbytes)
+
+    def _derive_block(self, conn: Connection, rows: list, entries: list[JournalRow], *,
+                      fresh: bool = False) -> list[tuple[str, bool]]:
+        """Derive and store the calls of one block (see the module docstring); return their
+        ``(call_id, incomplete)``. ``fresh``: every entry of the block was new to the journal, so
+        a call whose entries are all in the block was never stored before."""
+        pbx, cfg = self.pipeline.pbx, self.pipeline.config
+        per_call = Counter(e.linkedid for e in entries if e.linkedid)
+        stored = self.store.journal_counts(conn, pbx, per_call)
+        elsewhere = {lid for lid, n in per_call.items() if stored.get(lid, 0) > n}
+        in_hand = [r for r, e in zip(rows, entries) if e.linkedid not in elsewhere] if elsewhere else rows
+        calls: list[Call] = []
+        derived: list[tuple[str, bool]] = []
+        if in_hand and type(in_hand[0]) is CdrRow:
+            records, in_hand = _split_single(in_hand, cfg, pbx)
+            if self.columnar:
+                self.pipeline.write_records(conn, records, fresh=fresh)
+                derived = [(records.call_id(i), False) for i in range(records.n)]
+            else:
+                calls = records.calls()
+        return derived + self._derive_rest(conn, in_hand, elsewhere, calls, fresh)
+
+    def _derive_rest(self, conn: Connection, in_hand: list, elsewhere: set[str], calls: list[Call],
+                     fresh: bool) -> list[tuple[str, bool]]:
+        """Assemble and store the calls of the rows in hand (with ``calls`` already made), then
+        derive again the calls with inputs elsewhere; return their ``(call_id, incomplete)``."""
+        pbx, cfg = self.pipeline.pbx, self.pipeline.config
+        assembler = CallAssembler(cfg, pbx)
+        assembler.add(in_hand)
+        calls.extend(assembler.finish())
+        self.pipeline.write(conn, calls, fresh=fresh)
+        if elsewhere:
+            again = derive_calls(self.store, conn, pbx, cfg, elsewhere)
+            self.pipeline.write(conn, again)
+            calls.extend(again)
+        return [(c.call_id, c.incomplete) for c in calls]
+
+    # -- big Master.csv files on SQLite: a helper process binds the rows ----------------------------
+    def _stages(self, path: Path, kind: str) -> bool:
+        """Does this import go through a stage (:mod:`callmon.storage.stage`)? A Master.csv of
+        at least :attr:`stage_min_bytes` into SQLite, column-wise."""
+        if kind != "cdr" or not self.columnar or self.stage_min_bytes is None or self.store.dialect != "sqlite":
+            return False
+        try:
+            return path.stat().st_size >= self.stage_min_bytes
+        except OSError:
+            return False
+
+    def _ingest_staged(self, path: Path, kind: str, zone: str, report: FileReport, rejects: RejectsFile) -> None:
+        """:meth:`ingest` with a helper process (:func:`_stage_blocks`) that reads, prepares and
+        binds each block into a stage database while this one copies the last into its own."""
+        previous: set[str] = set()
+        with fewer_collections(), self.store.bulk_begin(alone=self.alone, cache_kib=STAGED_CACHE_KIB) as conn, \
+                _Helper(path, kind, zone, self.pipeline, BLOCK_BYTES) as helper:
+            for block in helper:
+                rejects.write(block.rejects)
+                report.rows += block.rows
+                if block.encoding != "utf-8":
+                    report.encoding = block.encoding
+                stage.attach(conn, block.image)
+                new = stage.copy(conn, "journal", JOURNAL_COLUMNS, ignore=True)
+                report.new_rows += new
+                if new:
+                    previous = _count_calls(report, self._derive_staged(conn, block, fresh=new == block.entries),
+                                            previous)
+                if self.progress:
+                    self.progress(block.nbytes)
+
+    def _derive_staged(self, conn: Connection, block: StagedBlock, *, fresh: bool) -> list[tuple[str, bool]]:
+        """:meth:`_derive_block` of a staged block: its single-record calls are copied from the
+        stage, less those with inputs elsewhere, which are derived from all their inputs. Its
+        other calls are assembled and scored here: the helper has more to do than this process
+        once the database is taken alone (measured, 1M rows: 66-68 s against 74-78 s with the
+        helper scoring them and sending the scored calls)."""
+        elsewhere = stage.spread(conn, self.pipeline.pbx)
+        prepared, in_hand = block.prepared, list(map(CdrRow._make, block.rest))
+        if elsewhere:
+            stage.skip(conn, elsewhere & set(prepared.call_ids))
+            prepared = prepared.without(elsewhere)
+            in_hand = [r for r in in_hand if (r.linkedid or r.uniqueid) not in elsewhere]
+        self.pipeline.store_records(conn, prepared, fresh=fresh, staged=True)
+        derived = [(call_id, False) for call_id in prepared.call_ids]
+        return derived + self._derive_rest(conn, in_hand, elsewhere, [], fresh)
+
+
+def _unique_entries(rows: list, entry: Callable) -> tuple[list, list[JournalRow]]:
+    """``(rows, journal entries)`` of a block, a row twice in the block kept once (by its key)."""
+    unique: dict[str, tuple] = {}
+    for row in rows:
+        e = entry(row)
+        unique.setdefault(e.event_key, (row, e))
+    return [p[0] for p in unique.values()], [p[1] for p in unique.values()]
+
+
+def _count_calls(report: FileReport, derived: list[tuple[str, bool]], previous: set[str]) -> set[str]:
+    """Add a block's derived ``(call_id, incomplete)`` to the report, a call cut by the boundary
+    with the previous block counted once; return this block's call ids."""
+    ids = {call_id for call_id, _ in derived}
+    report.calls += len(ids - previous)
+    report.incomplete_calls += sum(cut for call_id, cut in derived if call_id not in previous)
+    return ids
+
+
+def _split_single(rows: list, config, pbx: str) -> tuple[SingleRecords, list]:
+    """``(single-record calls as columns, the rows of every other call)`` (Local channels as
+    party B go with the others)."""
+    single, rest = _single_records(rows)
+    records = SingleRecords(single, config, pbx)
+    rest.extend(records.rest)
+    return records, rest
+
+
+def _single_records(rows: list) -> tuple[list, list]:
+    """``(records alone in their call, the others)``: a record with a linkedid none of whose ids
+    another record of the block names is a call of one record (the column-wise path's)."""
+    ids = Counter()
+    for r in rows:
+        ids[r.linkedid] += 1
+        if r.uniqueid and r.uniqueid != r.linkedid:
+            ids[r.uniqueid] += 1
+    single, other = [], []
+    for r in rows:
+        alone = r.linkedid and ids[r.linkedid] == 1 and (not r.uniqueid or r.uniqueid == r.linkedid or ids[r.uniqueid] == 1)
+        (single if alone else other).append(r)
+    return single, other
+
+
+@dataclass
+class StagedBlock:
+    """What the helper process sends for one block: the stage database's image (journal rows and
+    the single-record calls' rows) and what storing them needs, the other records as rows."""
+
+    image: bytes
+    prepared: PreparedRecords  # without its rows (they are in the image)
+    rest: list[tuple]  # the CdrRow of the calls of more than one record (and Local channels), as
+    # plain tuples: a named tuple costs its class's constructor each when unpickled (7 times longer)
+    entries: int  # journal rows in the image
+    rows: int  # sound rows of the block (before removing a row twice in the block)
+    rejects: list
+    encoding: str
+    nbytes: int
+
+
+class _Helper:
+    """The helper process of a staged import, as an iterator of :class:`StagedBlock`.
+
+    It is started with ``spawn`` (a fresh interpreter: nothing of this process's threads or
+    database connections comes along) and given the merged configuration; a pipe carries one
+    block at a time, so it runs at most a block or two ahead. Its failure is raised here (an
+    unreadable file as :class:`~callmon.core.errors.InputError`); leaving the ``with`` early stops it.
+    """
+
+    def __init__(self, path: Path, kind: str, zone: str, pipeline: Pipeline, block_bytes: int):
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe(duplex=False)
+        self._proc = ctx.Process(target=_stage_blocks, name="callmon-stage", daemon=True,
+                                 args=(child, str(path), kind, zone, pipeline.config, pipeline.pbx, block_bytes))
+        self._proc.start()
+        child.close()
+
+    def __enter__(self) -> "_Helper":
+        return self
+
+    def __iter__(self) -> Iterator[StagedBlock]:
+        while True:
+            try:
+                message = self._conn.recv()
+            except EOFError:
+                raise RuntimeError(f"the import helper process ended unexpectedly "
+                                   f"(exit code {self._proc.exitcode})") from None
+            if message[0] == "block":
+                yield message[1]
+            elif message[0] == "end":
+                return
+            else:
+                _, name, text = message
+                raise InputError(text) if name == "InputError" else RuntimeError(f"import helper: {text}")
+
+    def __exit__(self, *exc) -> None:
+        if self._proc.is_alive() and exc[0] is not None:
+            self._proc.terminate()
+        self._proc.join(timeout=30)
+        self._conn.close()
+
+
+def _stage_blocks(out, path: str, kind: str, zone: str, config, pbx: str, block_bytes: int) -> None:
+    """The helper process: read the file, prepare each block and bind its rows into a stage
+    database (:class:`~callmon.storage.stage.StageBuilder`), send it; then ``("end",)``."""
+    try:
+        # a pipeline over an empty in-memory store: only its scoring is used (config is merged)
+        pipeline = Pipeline(Store("sqlite://"), config, pbx)
+        batches = READERS[kind](path, config, zone=zone, block_bytes=block_bytes, check_zone=False)
+        entry = ENTRIES[kind]
+        with fewer_collections():
+            for batch in batches:
+                rows, entries = _unique_entries(batch.rows, entry)
+                records, rest = _split_single(rows, config, pbx)
+                builder = stage.StageBuilder()
+                builder.add_columns("journal", JOURNAL_COLUMNS, journal_columns(pbx, path, entries))
+                prepared = pipeline.stage_records(pipeline.prepare_records(records), builder)
+                out.send(("block", StagedBlock(builder.image(), prepared, list(map(tuple, rest)), len(entries), len(batch.rows),
+                                               batch.rejects, batch.encoding, batch.nbytes)))
+        out.send(("end",))
+    except Exception as exc:  # noqa: BLE001 - everything goes back to the importing process
+        out.send(("error", type(exc).__name__, str(exc) if isinstance(exc, InputError) else traceback.format_exc()))
+    finally:
+        out.close()

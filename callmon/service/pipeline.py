@@ -1,0 +1,303 @@
+"""One pipeline, many drivers: ``ingest`` of a capture, the live listener and ``rebuild`` all
+journal raw input, assemble calls with the tracker, score them and write them through the store.
+
+>>> from callmon.core.config import Config
+>>> from callmon.storage import Store
+>>> p = Pipeline(Store("sqlite://"), Config())
+>>> report = p.ingest_ami_file("sample_cdr/a_direct_fast_caller_hangs_up/ami.raw")
+>>> report.new_events, report.calls
+(81, 1)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+from sqlalchemy.engine import Connection
+
+from callmon.sources.ami.framing import AmiEvent, FrameStats, read_capture
+from callmon.calls.tracker import IGNORED
+from callmon.core.config import Config, Employee
+from callmon.service.derive import derive_calls, rebuild_calls
+from callmon.calls.columnar import SingleRecords, _num
+from callmon.metrics.callbacks import MISSED_OUTCOMES, is_miss
+from callmon.metrics.numbers import is_outside
+from callmon.metrics.rules import RuleSet
+from callmon.core.model import Call, Score
+from callmon.service.obligations import Obligations, earliest, placed_at
+from callmon.metrics.scoring import Scorer, customer_numbers
+from callmon.storage.schema import agent_results as agent_results_table
+from callmon.storage.schema import calls as calls_table
+from callmon.storage import stage
+from callmon.storage.schema import legs as legs_table
+from callmon.storage.store import LEG_COLUMNS, JournalRow, Store, agent_result_row, call_row, json_list
+
+log = logging.getLogger(__name__)
+
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did, for the summary line and the tests."""
+
+    source: str
+    kind: str
+    events: int = 0
+    new_events: int = 0
+    calls: int = 0
+    incomplete_calls: int = 0
+    without_timestamp: int = 0
+    stats: FrameStats | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+def journal_row(event: AmiEvent) -> JournalRow:
+    """An AMI event as the journal keeps it: its frame text (:attr:`AmiEvent.text`) under its
+    dedupe key (:attr:`AmiEvent.key`), with the columns the derivations look rows up by."""
+    return JournalRow("ami", event.key, event.timestamp, event.name, event.call_linkedid, event.uniqueid, event.text)
+
+
+def merged_directory(config: Config, imported: dict[str, Employee]) -> dict[str, Employee]:
+    """The config's ``[directory]`` with the imported directory over it: an imported extension
+    wins, an extension only the config names is kept."""
+    return {**config.directory, **imported}
+
+
+class Pipeline:
+    """Journal -> tracker -> rules -> store, for one PBX.
+
+    The rule set, the directory (config merged with the imported one) and the scorer are built
+    once here; after each write the callback obligations of the numbers it touched are derived
+    again (:mod:`callmon.service.obligations`).
+    """
+
+    def __init__(self, store: Store, config: Config, pbx: str | None = None):
+        self.store = store
+        self.pbx = pbx or config.pbx
+        imported = store.load_directory(self.pbx)
+        self.config = replace(config, directory=merged_directory(config, imported)) if imported else config
+        self.ruleset = RuleSet.from_config(self.config)
+        self.scorer = Scorer(self.ruleset, self.config.directory)
+        self.obligations = Obligations(store, self.pbx, self.ruleset, self.config.directory)
+
+    def score(self, call: Call) -> Score:
+        return self.scorer(call).score
+
+    def ingest_ami_file(self, path: str | Path) -> IngestReport:
+        """Journal a recorded AMI stream and (re)derive the calls it touches; all or nothing."""
+        events, stats = read_capture(path)
+        report = IngestReport(source=str(path), kind="ami", events=len(events), stats=stats)
+        report.problems.extend(stats.problems)
+        report.without_timestamp = sum(1 for e in events if e.timestamp is None and e.name not in IGNORED)
+        if report.without_timestamp:
+            report.problems.append(
+                f"{path}: {report.without_timestamp} call event(s) without a Timestamp header "
+                "(manager.conf timestampevents = no?): their calls have no times"
+            )
+        with self.store.begin() as conn:
+            report.new_events = self.store.journal(conn, self.pbx, str(path), [journal_row(e) for e in events])
+            if report.new_events:
+                linkedids = {e.call_linkedid or e.uniqueid for e in events if e.call_linkedid or e.uniqueid}
+                calls = self.derive(conn, linkedids)
+                report.calls = len(calls)
+                report.incomplete_calls = sum(c.incomplete for c in calls)
+        return report
+
+    def derive(self, conn: Connection, linkedids: Iterable[str]) -> list[Call]:
+        """Re-assemble, reconcile (:mod:`callmon.service.derive`) and re-score every call touching these
+        linkedids from everything the journal holds of them: AMI events and file rows."""
+        calls = derive_calls(self.store, conn, self.pbx, self.config, linkedids)
+        self.write(conn, calls)
+        return calls
+
+    def write(self, conn: Connection, calls: Sequence[Call], *, fresh: bool = False) -> None:
+        """Score and store calls (replacing earlier versions), then bring the callback
+        obligations of the numbers they touch up to date, in the caller's transaction.
+        ``fresh``: none of these calls is stored yet (no earlier versions to look up)."""
+        scored = [self.scorer(c) for c in calls]
+        if fresh:
+            ids, touched = self.obligations.open_alone(
+                conn, [s.call.call_id for s in scored], [s.customer_number for s in scored],
+                [placed_at(s.call) for s in scored], [_missed(s.call) for s in scored], [s.call.called for s in scored])
+            scored = [replace(s, score=replace(s.score, callback_id=i)) if i is not None else s
+                      for s, i in zip(scored, ids)]
+        else:
+            touched = self.obligations.touched(conn, scored)
+        self.store.replace_calls(conn, self.pbx, scored, replace=not fresh)
+        self.obligations.rederive(conn, touched)
+
+    def write_records(self, conn: Connection, records: SingleRecords, *, fresh: bool = False) -> None:
+        """:meth:`write` for calls of one Master.csv record each, without a record object per call:
+        :meth:`prepare_records` then :meth:`store_records`."""
+        self.store_records(conn, self.prepare_records(records), fresh=fresh)
+
+    def prepare_records(self, records: SingleRecords) -> PreparedRecords:
+        """The rows of calls of one Master.csv record each, made without the database.
+
+        The rules are applied once per *shape* (:meth:`SingleRecords.shapes`: everything the rules
+        read but who and when), to that shape's first call, and its verdicts are given to every
+        call of the shape; the rows are then filled with each call's own ids, number and times.
+        A bulk import meets a few thousand shapes in a million calls. The rows are the ones
+        :meth:`write` stores for the same calls (tested)."""
+        n = records.n
+        if not n:
+            return PreparedRecords([], [], [], [], [], [], [], [], [], [], [], [])
+        shapes = records.shapes()
+        first: dict[tuple, int] = {}
+        for i, shape in enumerate(shapes):
+            first.setdefault(shape, i)
+        scored = {shape: self.scorer(records.call(i)) for shape, i in first.items()}
+        templates = {shape: call_row(s.call, s.score, None) for shape, s in scored.items()}
+        region, pbx = self.ruleset.region, self.pbx
+        call_ids = [records.call_id(i) for i in range(n)]
+        numbers = customer_numbers(records.direction, records.src, records.dst, region)
+        per_call = {  # the fields that are the call's own, not its shape's
+            "customer_number": numbers, "call_id": call_ids, "caller": records.src, "called": records.dst,
+            "queue": [q or None for q in records.queue], "arrived_at": records.start,
+            "first_ring_at": [_num(v) for v in records.first_ring], "answered_at": [_num(v) for v in records.answered_at],
+            "ended_at": records.end, "hangup_channel": [p[3] for p in records.parties],
+            "uniqueids": [json_list(u) if u else "[]" for u in records.uniqueid],
+            "callback_id": [None] * n,  # given when stored
+        }
+        shape_cols = [c for c in next(iter(templates.values())) if c not in per_call]
+        sid = {shape: k for k, shape in enumerate(templates)}
+        shape_rows = [tuple(t[c] for c in shape_cols) for t in templates.values()]
+        own = [*per_call.values(), [sid[shape] for shape in shapes]]
+        verdicts = {shape: [agent_result_row(s, r) for r in s.agent_results] for shape, s in scored.items()}
+        agent_cols = next((list(v[0]) for v in verdicts.values() if v), [])
+        agent_rows: list[tuple[tuple, ...]] = [()] * n
+        if agent_cols:  # a shape's verdict rows, with each call's own id and time
+            k_id, k_at = agent_cols.index("call_id"), agent_cols.index("at")
+            verdicts = {shape: [list(r.values()) for r in v] for shape, v in verdicts.items()}
+            agent_rows = []
+            for i, shape in enumerate(shapes):
+                mine = []
+                for template in verdicts[shape]:
+                    row = template.copy()
+                    row[k_id], row[k_at] = call_ids[i], records.start[i]
+                    mine.append(tuple(row))
+                agent_rows.append(tuple(mine))
+        missed = [d == "inbound" and p[0] in MISSED_OUTCOMES and is_outside(c)  # is_miss over the columns
+                  for d, p, c in zip(records.direction, records.parties, records.src)]
+        return PreparedRecords(
+            shape_cols, shape_rows, list(per_call), own, records.leg_rows(pbx, call_ids), agent_cols, agent_rows,
+            call_ids, numbers, _placed_moments(records), missed, records.dst,
+        )
+
+    def store_records(self, conn: Connection, prepared: PreparedRecords, *, fresh: bool = False,
+                      staged: bool = False) -> None:
+        """Store what :meth:`prepare_records` made, replacing earlier versions of the calls, and
+        bring the callback obligations of their numbers up to date.
+
+        ``fresh``: none of these calls is stored yet (their every input is new), so there are no
+        earlier versions to look up and replace, and the callback obligations of numbers with no
+        other call are opened at once (:meth:`~callmon.service.obligations.Obligations.open_alone`).
+        ``staged``: the rows are not in ``prepared`` but in the attached stage database
+        (:mod:`callmon.storage.stage`), copied from there."""
+        p, pbx = prepared, self.pbx
+        if not p.call_ids:
+            return
+        if fresh:
+            ids, touched = self.obligations.open_alone(conn, p.call_ids, p.numbers, p.placed, p.missed, p.called)
+            if staged:
+                stage.set_callback_ids(conn, [(i, c) for i, c in zip(ids, p.call_ids) if i is not None])
+            else:
+                p.own[p.own_cols.index("callback_id")] = ids
+        else:
+            stored = self.store.calls_by_id(conn, pbx, p.call_ids)  # earlier versions of these calls
+            touched = earliest([*zip(p.numbers, p.placed), *((n, placed_at(c)) for n, c in stored)])
+            if stored:
+                self.store.delete_calls(conn, pbx, [call.call_id for _, call in stored])
+        if staged:
+            stage.copy(conn, "calls", p.own_cols, shapes=("call_shapes", p.shape_cols))
+            stage.copy(conn, "legs", LEG_COLUMNS)
+            if p.agent_cols:
+                stage.copy(conn, "agent_results", p.agent_cols)
+        else:
+            self.store.insert_tuples(conn, calls_table, [*p.own_cols, *p.shape_cols],
+                                     [(*row[:-1], *p.shapes[row[-1]]) for row in zip(*p.own)])
+            self.store.insert_tuples(conn, legs_table, LEG_COLUMNS, [r for r in p.legs if r is not None])
+            self.store.insert_tuples(conn, agent_results_table, p.agent_cols, [r for rows in p.agents for r in rows])
+        self.obligations.rederive(conn, touched)
+
+    def stage_records(self, prepared: PreparedRecords, builder: stage.StageBuilder) -> PreparedRecords:
+        """Put the rows of ``prepared`` into a stage database; return it without them (what
+        :meth:`store_records` still needs, light to send to the importing process)."""
+        p = prepared
+        if p.call_ids:
+            builder.add("call_shapes", ("sid", *p.shape_cols), [(k, *values) for k, values in enumerate(p.shapes)])
+            builder.add_columns("calls", (*p.own_cols, "sid"), p.own)
+            builder.add("legs", LEG_COLUMNS, [r for r in p.legs if r is not None])
+            if p.agent_cols:
+                builder.add("agent_results", p.agent_cols, [r for rows in p.agents for r in rows])
+        return replace(p, shapes=[], own=[], legs=[], agents=[])
+
+    def rebuild(self, progress: Callable[[str, int, int], None] | None = None) -> int:
+        """Drop this PBX's derived calls and derive them, and every callback obligation, again
+        from the whole journal (an obligation keeps its callback_id while its key stays).
+
+        ``progress(step, done, total)`` after each batch: step ``calls`` counts the calls derived
+        against those stored before (a rule or journal change may make it another number),
+        step ``callbacks`` the numbers whose obligations are derived."""
+        n = 0
+        with self.store.begin() as conn:
+            before = self.store.count_calls(conn, self.pbx) if progress else 0
+            self.store.delete_calls(conn, self.pbx)
+            for calls in rebuild_calls(self.store, conn, self.pbx, self.config):
+                self.store.replace_calls(conn, self.pbx, [self.scorer(c) for c in calls])
+                n += len(calls)
+                if progress:
+                    progress("calls", n, max(before, n))
+            self.obligations.rederive_all(
+                conn, progress=(lambda done, total: progress("callbacks", done, total)) if progress else None)
+        return n
+
+
+@dataclass
+class PreparedRecords:
+    """Rows of calls of one Master.csv record each, per call (:meth:`Pipeline.prepare_records`),
+    and what storing them needs to know of each call (:meth:`Pipeline.store_records`)."""
+
+    shape_cols: list[str]  # the calls columns a shape gives (the rules' verdicts, durations)
+    shapes: list[tuple]  # their values, per shape
+    own_cols: list[str]  # the calls columns that are each call's own (callback_id: given when stored)
+    own: list[list]  # per column of ``own_cols``, each call's value; then each call's shape's index in ``shapes``
+    legs: list[tuple | None]  # the legs row of each call (LEG_COLUMNS), None: no party B
+    agent_cols: list[str]
+    agents: list[tuple[tuple, ...]]  # the agent_results rows of each call
+    call_ids: list[str]
+    numbers: list[str | None]
+    placed: list[float]
+    missed: list[bool]
+    called: list[str]
+
+    def without(self, call_ids: set[str]) -> PreparedRecords:
+        """The same without the calls of these ids (an import learns only when it stores a block
+        that some of its calls have inputs elsewhere)."""
+        keep = [i for i, c in enumerate(self.call_ids) if c not in call_ids]
+        if len(keep) == len(self.call_ids):
+            return self
+        pick = lambda values: [values[i] for i in keep] if values else values  # noqa: E731
+        return replace(self, own=[pick(column) for column in self.own], legs=pick(self.legs), agents=pick(self.agents),
+                       call_ids=pick(self.call_ids), numbers=pick(self.numbers), placed=pick(self.placed),
+                       missed=pick(self.missed), called=pick(self.called))
+
+
+def _missed(call: Call) -> bool:
+    """Does the call open a callback obligation of its own: a complete inbound call from
+    outside that nobody answered (:func:`~callmon.metrics.callbacks.derive_callbacks`)?"""
+    return is_miss(call) and not call.incomplete
+
+
+def _placed_moments(records: SingleRecords) -> list[float]:
+    """:func:`~callmon.service.obligations.placed_at` of every record's call, over the columns: an
+    unanswered inbound call at its arrival, any other at its answer, else its end."""
+    inbound = np.array([d == "inbound" for d in records.direction], bool)
+    unanswered = np.isnan(records.t_answered)
+    return np.where(inbound & unanswered, records.t_start,
+                    np.where(unanswered, records.t_end, records.t_answered)).tolist()

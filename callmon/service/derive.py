@@ -20,7 +20,7 @@ import logging
 from dataclasses import fields, replace
 from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy.engine import Connection
+from callmon.storage import Connection
 
 from callmon.sources.ami.framing import AmiEvent
 from callmon.calls.tracker import IGNORED, track_events

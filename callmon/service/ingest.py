@@ -42,7 +42,7 @@ from typing import Callable, Iterator, Sequence
 
 import orjson
 
-from sqlalchemy.engine import Connection
+from callmon.storage import Connection
 
 from callmon.service.derive import derive_calls
 from callmon.core.errors import InputError

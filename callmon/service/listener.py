@@ -19,12 +19,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from sqlalchemy.exc import DBAPIError
 
 from callmon.sources.ami.framing import AmiEvent
-from callmon.sources.ami.pyst2_adapter import BufferedManager, pyst2
+from callmon.sources.ami.pyst2_adapter import BufferedManager, open_session
 from callmon.calls.tracker import GAP_EVENT, CallTracker
-from callmon.core.errors import AmiAuthError, AmiError
+from callmon.core.errors import AmiAuthError, AmiError, StoreError
 from callmon.core.model import Call
 from callmon.service.pipeline import Pipeline, journal_row
 
@@ -132,24 +131,7 @@ class Listener:
         return random.uniform(0, min(cap, base * 2 ** max(0, attempt - 1))) + base / 2
 
     def _connect_once(self) -> None:
-        manager = BufferedManager(self.source)
-        try:
-            manager.connect(self.host, self.port)
-        except pyst2.ManagerSocketException as exc:
-            raise AmiError(f"cannot connect to {self.host}:{self.port}: {exc.args[-1]}") from exc
-        # before the login: Asterisk streams events right after its login response
-        manager.register_batch(self._on_events)
-        try:
-            response = manager.login(self.user, self._secret)
-        except pyst2.ManagerAuthException as exc:
-            manager.close()
-            raise AmiAuthError(f"{self.host}:{self.port} refused the login of user {self.user!r}: {exc}") from None
-        except pyst2.ManagerException as exc:
-            manager.close()
-            raise AmiError(f"{self.host}:{self.port}: login failed: {exc}") from exc
-        if response is None:
-            manager.close()
-            raise AmiError(f"{self.host}:{self.port} closed the connection during login")
+        manager = open_session(self.host, self.port, self.user, self._secret, self._on_events, source=self.source)
         self._manager = manager
         self.stats.connections += 1
         log.info("AMI connected to %s:%s as %s (connection %d)", self.host, self.port, self.user, self.stats.connections)
@@ -283,10 +265,10 @@ class Listener:
                     self.pipeline.write(conn, finished)
                     store.set_live_calls(conn, pbx, live, ended)
                 return True
-            except DBAPIError as exc:
+            except StoreError as exc:
                 self.stats.write_errors += 1
                 log.error("writing %d events failed (attempt %d): %s; retrying", len(rows), attempt,
-                          str(exc).splitlines()[0][:300])
+                          exc)
                 if self._stop.is_set() and attempt >= 3:
                     log.error("giving up on %d events at shutdown; re-ingest the period's files", len(rows))
                     return False

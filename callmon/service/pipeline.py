@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
-from sqlalchemy.engine import Connection
+from callmon.storage import Connection
 
 from callmon.sources.ami.framing import AmiEvent, FrameStats, read_capture
 from callmon.calls.tracker import IGNORED

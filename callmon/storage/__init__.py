@@ -6,6 +6,10 @@ default; PostgreSQL serves several listeners and dashboard workers. Nothing outs
 imports SQLAlchemy.
 """
 
+from sqlalchemy.engine import Connection
+
 from callmon.storage.store import Store, default_db_url, normalize_url
 
-__all__ = ["Store", "default_db_url", "normalize_url"]
+# ``Connection`` is named here so that services can annotate the transaction they are handed
+# without importing SQLAlchemy themselves
+__all__ = ["Connection", "Store", "default_db_url", "normalize_url"]

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 from sqlalchemy import create_engine, delete, event, func, insert, select
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 
 from callmon.core.errors import StoreError
 from callmon.core.model import Call, Leg, Score
@@ -121,9 +121,18 @@ class Store(CallbackQueries, DirectoryQueries, FrameQueries):
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot migrate database {safe_url(self.url)}: {exc}") from exc
 
-    def begin(self):
-        """A transaction: ``with store.begin() as conn: ...`` (all or nothing)."""
-        return self.engine.begin()
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A transaction: ``with store.begin() as conn: ...`` (all or nothing).
+
+        The driver's errors (a lost server, a lock held too long, a refused write) leave it as
+        :class:`~callmon.core.errors.StoreError`, the cause attached: callers outside storage
+        never see SQLAlchemy's exceptions."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except DBAPIError as exc:
+            raise StoreError(f"database {safe_url(self.url)}: {str(exc.orig or exc).splitlines()[0][:300]}") from exc
 
     @contextmanager
     def bulk_begin(self, *, alone: bool = True, cache_kib: int = SQLITE_CACHE_KIB) -> Iterator[Connection]:

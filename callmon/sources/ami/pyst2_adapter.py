@@ -31,6 +31,7 @@ from typing import Callable
 
 import asterisk.manager as pyst2
 
+from callmon.core.errors import AmiAuthError, AmiError
 from callmon.sources.ami.framing import BANNER_PREFIX, AmiEvent, FrameReader
 
 log = logging.getLogger(__name__)
@@ -227,3 +228,28 @@ class BufferedManager(pyst2.Manager):
 
 
 __all__ = ["BufferedManager", "safe_callback", "pyst2"]
+
+
+def open_session(host: str, port: int, user: str, secret: str, on_events: Callable, *, source: str = "ami") -> BufferedManager:
+    """Connect and log in; ``on_events(events, manager)`` is registered before the login (Asterisk
+    streams events right after its login response). pyst2's exceptions end here: a refused login
+    is :class:`~callmon.core.errors.AmiAuthError` (never worth retrying), anything else
+    :class:`~callmon.core.errors.AmiError`. The secret is never part of a message."""
+    manager = BufferedManager(source)
+    try:
+        manager.connect(host, port)
+    except pyst2.ManagerSocketException as exc:
+        raise AmiError(f"cannot connect to {host}:{port}: {exc.args[-1]}") from exc
+    manager.register_batch(on_events)
+    try:
+        response = manager.login(user, secret)
+    except pyst2.ManagerAuthException as exc:
+        manager.close()
+        raise AmiAuthError(f"{host}:{port} refused the login of user {user!r}: {exc}") from None
+    except pyst2.ManagerException as exc:
+        manager.close()
+        raise AmiError(f"{host}:{port}: login failed: {exc}") from exc
+    if response is None:
+        manager.close()
+        raise AmiError(f"{host}:{port} closed the connection during login")
+    return manager

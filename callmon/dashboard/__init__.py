@@ -1,0 +1,1 @@
+"""The supervisor dashboard (Dash): pages over the read side."""

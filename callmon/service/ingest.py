@@ -53,8 +53,8 @@ from callmon.calls.columnar import SingleRecords
 from callmon.sources.files.source import TextSource
 from callmon.metrics.numbers import mask
 from callmon.core.model import Call
-from callmon.service.pipeline import Pipeline, PreparedRecords
-from callmon.storage import Store, stage
+from callmon.service.pipeline import Pipeline, PreparedRecords, Preparer
+from callmon.storage import stage
 from callmon.storage.store import JOURNAL_COLUMNS, JournalRow, journal_columns
 
 log = logging.getLogger(__name__)
@@ -450,8 +450,7 @@ def _stage_blocks(out, path: str, kind: str, zone: str, config, pbx: str, block_
     """The helper process: read the file, prepare each block and bind its rows into a stage
     database (:class:`~callmon.storage.stage.StageBuilder`), send it; then ``("end",)``."""
     try:
-        # a pipeline over an empty in-memory store: only its scoring is used (config is merged)
-        pipeline = Pipeline(Store("sqlite://"), config, pbx)
+        preparer = Preparer.from_config(config, pbx)  # the config's directory is the merged one
         batches = READERS[kind](path, config, zone=zone, block_bytes=block_bytes, check_zone=False)
         entry = ENTRIES[kind]
         with fewer_collections():
@@ -460,7 +459,7 @@ def _stage_blocks(out, path: str, kind: str, zone: str, config, pbx: str, block_
                 records, rest = _split_single(rows, config, pbx)
                 builder = stage.StageBuilder()
                 builder.add_columns("journal", JOURNAL_COLUMNS, journal_columns(pbx, path, entries))
-                prepared = pipeline.stage_records(pipeline.prepare_records(records), builder)
+                prepared = preparer.stage_records(preparer.prepare_records(records), builder)
                 out.send(("block", StagedBlock(builder.image(), prepared, list(map(tuple, rest)), len(entries), len(batch.rows),
                                                batch.rejects, batch.encoding, batch.nbytes)))
         out.send(("end",))

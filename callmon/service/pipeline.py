@@ -11,7 +11,6 @@ journal raw input, assemble calls with the tracker, score them and write them th
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -83,6 +82,7 @@ class Pipeline:
         self.config = replace(config, directory=merged_directory(config, imported)) if imported else config
         self.ruleset = RuleSet.from_config(self.config)
         self.scorer = Scorer(self.ruleset, self.config.directory)
+        self.preparer = Preparer(self.scorer, self.ruleset.region, self.pbx)
         self.obligations = Obligations(store, self.pbx, self.ruleset, self.config.directory)
 
     def score(self, call: Call) -> Score:
@@ -133,8 +133,81 @@ class Pipeline:
 
     def write_records(self, conn: Connection, records: SingleRecords, *, fresh: bool = False) -> None:
         """:meth:`write` for calls of one Master.csv record each, without a record object per call:
-        :meth:`prepare_records` then :meth:`store_records`."""
-        self.store_records(conn, self.prepare_records(records), fresh=fresh)
+        :meth:`Preparer.prepare_records` then :meth:`store_records`."""
+        self.store_records(conn, self.preparer.prepare_records(records), fresh=fresh)
+
+    def store_records(self, conn: Connection, prepared: PreparedRecords, *, fresh: bool = False,
+                      staged: bool = False) -> None:
+        """Store what :meth:`Preparer.prepare_records` made, replacing earlier versions of the calls, and
+        bring the callback obligations of their numbers up to date.
+
+        ``fresh``: none of these calls is stored yet (their every input is new), so there are no
+        earlier versions to look up and replace, and the callback obligations of numbers with no
+        other call are opened at once (:meth:`~callmon.service.obligations.Obligations.open_alone`).
+        ``staged``: the rows are not in ``prepared`` but in the attached stage database
+        (:mod:`callmon.storage.stage`), copied from there."""
+        p, pbx = prepared, self.pbx
+        if not p.call_ids:
+            return
+        if fresh:
+            ids, touched = self.obligations.open_alone(conn, p.call_ids, p.numbers, p.placed, p.missed, p.called)
+            if staged:
+                stage.set_callback_ids(conn, [(i, c) for i, c in zip(ids, p.call_ids) if i is not None])
+            else:
+                p.own[p.own_cols.index("callback_id")] = ids
+        else:
+            stored = self.store.calls_by_id(conn, pbx, p.call_ids)  # earlier versions of these calls
+            touched = earliest([*zip(p.numbers, p.placed), *((n, placed_at(c)) for n, c in stored)])
+            if stored:
+                self.store.delete_calls(conn, pbx, [call.call_id for _, call in stored])
+        if staged:
+            stage.copy(conn, "calls", p.own_cols, shapes=("call_shapes", p.shape_cols))
+            stage.copy(conn, "legs", LEG_COLUMNS)
+            if p.agent_cols:
+                stage.copy(conn, "agent_results", p.agent_cols)
+        else:
+            self.store.insert_tuples(conn, calls_table, [*p.own_cols, *p.shape_cols],
+                                     [(*row[:-1], *p.shapes[row[-1]]) for row in zip(*p.own)])
+            self.store.insert_tuples(conn, legs_table, LEG_COLUMNS, [r for r in p.legs if r is not None])
+            self.store.insert_tuples(conn, agent_results_table, p.agent_cols, [r for rows in p.agents for r in rows])
+        self.obligations.rederive(conn, touched)
+
+    def rebuild(self, progress: Callable[[str, int, int], None] | None = None) -> int:
+        """Drop this PBX's derived calls and derive them, and every callback obligation, again
+        from the whole journal (an obligation keeps its callback_id while its key stays).
+
+        ``progress(step, done, total)`` after each batch: step ``calls`` counts the calls derived
+        against those stored before (a rule or journal change may make it another number),
+        step ``callbacks`` the numbers whose obligations are derived."""
+        n = 0
+        with self.store.begin() as conn:
+            before = self.store.count_calls(conn, self.pbx) if progress else 0
+            self.store.delete_calls(conn, self.pbx)
+            for calls in rebuild_calls(self.store, conn, self.pbx, self.config):
+                self.store.replace_calls(conn, self.pbx, [self.scorer(c) for c in calls])
+                n += len(calls)
+                if progress:
+                    progress("calls", n, max(before, n))
+            self.obligations.rederive_all(
+                conn, progress=(lambda done, total: progress("callbacks", done, total)) if progress else None)
+        return n
+
+
+class Preparer:
+    """Scores calls of one Master.csv record each and makes their rows, without any database: a
+    plain object the writer (:class:`Pipeline`) is handed, and the import helper process builds on
+    its own (:meth:`from_config`)."""
+
+    def __init__(self, scorer: Scorer, region: str, pbx: str):
+        self.scorer = scorer
+        self.region = region
+        self.pbx = pbx
+
+    @classmethod
+    def from_config(cls, config: Config, pbx: str | None = None) -> Preparer:
+        """From a configuration whose directory is already the merged one (:attr:`Pipeline.config`)."""
+        ruleset = RuleSet.from_config(config)
+        return cls(Scorer(ruleset, config.directory), ruleset.region, pbx or config.pbx)
 
     def prepare_records(self, records: SingleRecords) -> PreparedRecords:
         """The rows of calls of one Master.csv record each, made without the database.
@@ -153,7 +226,7 @@ class Pipeline:
             first.setdefault(shape, i)
         scored = {shape: self.scorer(records.call(i)) for shape, i in first.items()}
         templates = {shape: call_row(s.call, s.score, None) for shape, s in scored.items()}
-        region, pbx = self.ruleset.region, self.pbx
+        region, pbx = self.region, self.pbx
         call_ids = [records.call_id(i) for i in range(n)]
         numbers = customer_numbers(records.direction, records.src, records.dst, region)
         per_call = {  # the fields that are the call's own, not its shape's
@@ -189,42 +262,6 @@ class Pipeline:
             call_ids, numbers, _placed_moments(records), missed, records.dst,
         )
 
-    def store_records(self, conn: Connection, prepared: PreparedRecords, *, fresh: bool = False,
-                      staged: bool = False) -> None:
-        """Store what :meth:`prepare_records` made, replacing earlier versions of the calls, and
-        bring the callback obligations of their numbers up to date.
-
-        ``fresh``: none of these calls is stored yet (their every input is new), so there are no
-        earlier versions to look up and replace, and the callback obligations of numbers with no
-        other call are opened at once (:meth:`~callmon.service.obligations.Obligations.open_alone`).
-        ``staged``: the rows are not in ``prepared`` but in the attached stage database
-        (:mod:`callmon.storage.stage`), copied from there."""
-        p, pbx = prepared, self.pbx
-        if not p.call_ids:
-            return
-        if fresh:
-            ids, touched = self.obligations.open_alone(conn, p.call_ids, p.numbers, p.placed, p.missed, p.called)
-            if staged:
-                stage.set_callback_ids(conn, [(i, c) for i, c in zip(ids, p.call_ids) if i is not None])
-            else:
-                p.own[p.own_cols.index("callback_id")] = ids
-        else:
-            stored = self.store.calls_by_id(conn, pbx, p.call_ids)  # earlier versions of these calls
-            touched = earliest([*zip(p.numbers, p.placed), *((n, placed_at(c)) for n, c in stored)])
-            if stored:
-                self.store.delete_calls(conn, pbx, [call.call_id for _, call in stored])
-        if staged:
-            stage.copy(conn, "calls", p.own_cols, shapes=("call_shapes", p.shape_cols))
-            stage.copy(conn, "legs", LEG_COLUMNS)
-            if p.agent_cols:
-                stage.copy(conn, "agent_results", p.agent_cols)
-        else:
-            self.store.insert_tuples(conn, calls_table, [*p.own_cols, *p.shape_cols],
-                                     [(*row[:-1], *p.shapes[row[-1]]) for row in zip(*p.own)])
-            self.store.insert_tuples(conn, legs_table, LEG_COLUMNS, [r for r in p.legs if r is not None])
-            self.store.insert_tuples(conn, agent_results_table, p.agent_cols, [r for rows in p.agents for r in rows])
-        self.obligations.rederive(conn, touched)
-
     def stage_records(self, prepared: PreparedRecords, builder: stage.StageBuilder) -> PreparedRecords:
         """Put the rows of ``prepared`` into a stage database; return it without them (what
         :meth:`store_records` still needs, light to send to the importing process)."""
@@ -237,30 +274,9 @@ class Pipeline:
                 builder.add("agent_results", p.agent_cols, [r for rows in p.agents for r in rows])
         return replace(p, shapes=[], own=[], legs=[], agents=[])
 
-    def rebuild(self, progress: Callable[[str, int, int], None] | None = None) -> int:
-        """Drop this PBX's derived calls and derive them, and every callback obligation, again
-        from the whole journal (an obligation keeps its callback_id while its key stays).
-
-        ``progress(step, done, total)`` after each batch: step ``calls`` counts the calls derived
-        against those stored before (a rule or journal change may make it another number),
-        step ``callbacks`` the numbers whose obligations are derived."""
-        n = 0
-        with self.store.begin() as conn:
-            before = self.store.count_calls(conn, self.pbx) if progress else 0
-            self.store.delete_calls(conn, self.pbx)
-            for calls in rebuild_calls(self.store, conn, self.pbx, self.config):
-                self.store.replace_calls(conn, self.pbx, [self.scorer(c) for c in calls])
-                n += len(calls)
-                if progress:
-                    progress("calls", n, max(before, n))
-            self.obligations.rederive_all(
-                conn, progress=(lambda done, total: progress("callbacks", done, total)) if progress else None)
-        return n
-
-
 @dataclass
 class PreparedRecords:
-    """Rows of calls of one Master.csv record each, per call (:meth:`Pipeline.prepare_records`),
+    """Rows of calls of one Master.csv record each, per call (:meth:`Preparer.prepare_records`),
     and what storing them needs to know of each call (:meth:`Pipeline.store_records`)."""
 
     shape_cols: list[str]  # the calls columns a shape gives (the rules' verdicts, durations)

@@ -31,12 +31,19 @@ no rule ever sees this object. Example file::
 
 ``callmon directory import FILE.csv`` keeps a directory in the database as well: an imported
 extension wins over ``[directory]``, extensions only this file names stay in force.
+
+Every section and key is declared once, in :data:`SECTIONS` (or :data:`TABLES` for a section whose
+keys are data, like ``[directory]``): a section or key that is not declared there is an error that
+names the file, the key and the closest known one, never silently ignored. To add a setting,
+add its field to :class:`Config` and one :class:`Setting` line to its section.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
@@ -104,18 +111,144 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return _RE_CACHE[pattern]
 
 
-def _time(value: str, file: str | None, key: str) -> time:
+@dataclass(frozen=True)
+class Setting:
+    """One key of a config section: the :class:`Config` field it sets and how its value is read.
+
+    ``parse`` takes the TOML value and returns the field's value; it raises ``ValueError`` or
+    ``TypeError`` (or :class:`ConfigError`) with a message for the user when the value is wrong.
+    """
+
+    field: str
+    parse: Callable[[Any], Any]
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"must be a string, got {value!r}")
+    return value
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise TypeError(f"must be a list of strings, got {value!r}")
+    return tuple(str(v) for v in value)
+
+
+def _whole(minimum: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(f"must be a whole number >= {minimum}, got {value!r}")
+        return value
+    return parse
+
+
+def _positive(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ValueError(f"must be a number > 0, got {value!r}")
+    return float(value)
+
+
+def _one_of(*choices: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}, got {value!r}")
+        return value
+    return parse
+
+
+def _zone(value: Any) -> str:
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}") from exc
+    return str(value)
+
+
+def _zone_or_auto(value: Any) -> str:
+    return "auto" if value == "auto" else _zone(value)
+
+
+def _regex(value: Any) -> str:
+    try:
+        re.compile(_text(value))
+    except re.error as exc:
+        raise ValueError(f"bad regular expression: {exc}") from exc
+    return value
+
+
+def _time(value: Any) -> time:
     try:
         return time.fromisoformat(value)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"not a time of day: {value!r}", file=file, key=key) from exc
+        raise ValueError(f"not a time of day: {value!r}") from exc
 
 
-def _check_zone(name: Any, file: str | None, key: str) -> None:
-    try:
-        ZoneInfo(str(name))
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"unknown time zone {name!r}", file=file, key=key) from exc
+def _office_hours(value: Any) -> tuple[tuple[time, time], ...]:
+    if not isinstance(value, list) or not all(isinstance(p, list) and len(p) == 2 for p in value):
+        raise TypeError(f'must be a list of ["HH:MM", "HH:MM"] pairs, got {value!r}')
+    return tuple((_time(a), _time(b)) for a, b in value)
+
+
+SECTIONS: dict[str, dict[str, Setting]] = {
+    "pbx": {
+        "name": Setting("pbx", _text),
+        "timezone": Setting("timezone", _zone),
+        "cdr_timezone": Setting("cdr_timezone", _zone_or_auto),
+        "staff_endpoint_pattern": Setting("staff_endpoint_pattern", _regex),
+    },
+    "rules": {
+        "cadence": Setting("cadence", cadence_from),
+        "ring_limit": Setting("ring_limit", _whole(1)),
+    },
+    "callback": {
+        "rule": Setting("callback_rule", _one_of("working_hours", "clock_hours")),
+        "hours": Setting("callback_hours", _positive),
+        "office_hours": Setting("office_hours", _office_hours),
+        "extra_holidays": Setting("extra_holidays", _texts),
+        "extra_working_days": Setting("extra_working_days", _texts),
+        "region": Setting("region", _text),
+    },
+    "warnings": {
+        "period": Setting("warning_period", _one_of("half-year", "quarter", "month", "year")),
+        "training_threshold": Setting("training_threshold", _whole(1)),
+    },
+}
+"""The sections of a config file with settings, and their keys."""
+
+EMPLOYEE_KEYS = ("name", "team")
+
+
+def _directory(table: Mapping[str, Any], file: str | None) -> dict[str, Any]:
+    directory = {}
+    for ext, emp in table.items():
+        if isinstance(emp, str):
+            emp = {"name": emp}
+        if not isinstance(emp, dict) or "name" not in emp:
+            raise ConfigError("a directory entry needs a name", file=file, key=f"directory.{ext}")
+        for key in emp:
+            _known(key, EMPLOYEE_KEYS, file, f"directory.{ext}.{key}", f"directory entry {ext!r}")
+        directory[str(ext)] = Employee(str(ext), str(emp["name"]), emp.get("team"))
+    return {"directory": directory}
+
+
+TABLES: dict[str, Callable[[Mapping[str, Any], str | None], dict[str, Any]]] = {
+    "directory": _directory,
+}
+"""Sections whose keys are data (extensions), each read by its own function into Config fields."""
+
+
+def _known(name: str, known, file: str | None, key: str, where: str) -> None:
+    """ConfigError unless ``name`` is in ``known``; the message names the closest known name."""
+    if name in known:
+        return
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ConfigError(f"unknown key {name!r} in {where}{hint} (known: {', '.join(known)})", file=file, key=key)
+
+
+def _section_of(key: str) -> str | None:
+    return next((name for name, keys in SECTIONS.items() if key in keys), None)
 
 
 def load_config(path: str | Path | None = None, *, pbx: str | None = None) -> Config:
@@ -134,68 +267,41 @@ def load_config(path: str | Path | None = None, *, pbx: str | None = None) -> Co
     return config_from_dict(data, file=file, pbx=pbx)
 
 
-def config_from_dict(data: dict[str, Any], *, file: str | None = None, pbx: str | None = None) -> Config:
-    known = {"pbx", "rules", "callback", "warnings", "directory", "privacy", "dashboard", "monitoring"}
-    for section in data:
-        if section not in known:
-            raise ConfigError(f"unknown section [{section}]; known: {', '.join(sorted(known))}", file=file)
-    p, r, c, w = (data.get(k, {}) for k in ("pbx", "rules", "callback", "warnings"))
+def config_from_dict(data: Mapping[str, Any], *, file: str | None = None, pbx: str | None = None) -> Config:
+    """The :class:`Config` of parsed TOML ``data``; ConfigError on an unknown section or key or a bad value.
+
+    >>> config_from_dict({"rules": {"ring_limit": 2}}).ring_limit
+    2
+    >>> config_from_dict({"rules": {"ring_limt": 2}}, file="callmon.toml")
+    Traceback (most recent call last):
+    ...
+    callmon.core.errors.ConfigError: callmon.toml, key 'rules.ring_limt': unknown key 'ring_limt' in [rules]; did you mean 'ring_limit'? (known: cadence, ring_limit)
+    """
+    sections = [*SECTIONS, *TABLES]
     kw: dict[str, Any] = {"source": file}
-    if "name" in p:
-        kw["pbx"] = str(p["name"])
+    for section, table in data.items():
+        if section not in SECTIONS and section not in TABLES:
+            home = _section_of(section) if not isinstance(table, dict) else None
+            if home:
+                raise ConfigError(f"{section!r} is outside any section; it belongs in [{home}]", file=file, key=section)
+            close = difflib.get_close_matches(section, sections, n=1, cutoff=0.6)
+            hint = f"; did you mean [{close[0]}]?" if close else ""
+            raise ConfigError(f"unknown section [{section}]{hint} (known: {', '.join(sections)})", file=file, key=section)
+        if not isinstance(table, dict):
+            raise ConfigError(f"[{section}] must be a table of settings, got {table!r}", file=file, key=section)
+        if section in TABLES:
+            kw.update(TABLES[section](table, file))
+            continue
+        settings = SECTIONS[section]
+        for name, value in table.items():
+            _known(name, settings, file, f"{section}.{name}", f"[{section}]")
+            setting = settings[name]
+            try:
+                kw[setting.field] = setting.parse(value)
+            except (ConfigError, TypeError, ValueError) as exc:
+                raise ConfigError(str(exc), file=file, key=f"{section}.{name}") from exc
+    if kw.get("callback_rule") == "clock_hours" and "hours" not in data.get("callback", {}):
+        kw["callback_hours"] = 24.0  # the charter's "(24 hours)" read as clock hours
     if pbx:
         kw["pbx"] = pbx
-    if "timezone" in p:
-        _check_zone(p["timezone"], file, "pbx.timezone")
-        kw["timezone"] = p["timezone"]
-    if "cdr_timezone" in p:
-        if p["cdr_timezone"] != "auto":
-            _check_zone(p["cdr_timezone"], file, "pbx.cdr_timezone")
-        kw["cdr_timezone"] = p["cdr_timezone"]
-    if "staff_endpoint_pattern" in p:
-        try:
-            re.compile(p["staff_endpoint_pattern"])
-        except re.error as exc:
-            raise ConfigError(f"bad regular expression: {exc}", file=file, key="pbx.staff_endpoint_pattern") from exc
-        kw["staff_endpoint_pattern"] = p["staff_endpoint_pattern"]
-    if "cadence" in r:
-        try:
-            kw["cadence"] = cadence_from(r["cadence"])
-        except ConfigError as exc:
-            raise ConfigError(str(exc), file=file, key="rules.cadence") from exc
-    if "ring_limit" in r:
-        if not isinstance(r["ring_limit"], int) or r["ring_limit"] < 1:
-            raise ConfigError("ring_limit must be a whole number >= 1", file=file, key="rules.ring_limit")
-        kw["ring_limit"] = r["ring_limit"]
-    if "rule" in c:
-        if c["rule"] not in ("working_hours", "clock_hours"):
-            raise ConfigError("callback rule must be working_hours or clock_hours", file=file, key="callback.rule")
-        kw["callback_rule"] = c["rule"]
-        if c["rule"] == "clock_hours" and "hours" not in c:
-            kw["callback_hours"] = 24.0
-    if "hours" in c:
-        kw["callback_hours"] = float(c["hours"])
-    if "office_hours" in c:
-        kw["office_hours"] = tuple(
-            (_time(a, file, "callback.office_hours"), _time(b, file, "callback.office_hours")) for a, b in c["office_hours"]
-        )
-    for key in ("extra_holidays", "extra_working_days"):
-        if key in c:
-            kw[key] = tuple(str(d) for d in c[key])
-    if "region" in c:
-        kw["region"] = str(c["region"])
-    if "period" in w:
-        if w["period"] not in ("half-year", "quarter", "year", "month"):
-            raise ConfigError("warnings.period must be half-year, quarter, month or year", file=file, key="warnings.period")
-        kw["warning_period"] = w["period"]
-    if "training_threshold" in w:
-        kw["training_threshold"] = int(w["training_threshold"])
-    directory = {}
-    for ext, emp in data.get("directory", {}).items():
-        if isinstance(emp, str):
-            emp = {"name": emp}
-        if not isinstance(emp, dict) or "name" not in emp:
-            raise ConfigError("a directory entry needs a name", file=file, key=f"directory.{ext}")
-        directory[str(ext)] = Employee(str(ext), str(emp["name"]), emp.get("team"))
-    kw["directory"] = directory
     return Config(**kw)

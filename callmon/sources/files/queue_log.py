@@ -118,7 +118,8 @@ def _convert(block: RawBlock, zone: str, file: str) -> tuple[list[QueueLogRow], 
         if t is None:
             reasons.setdefault(i, "missing time")
     for i, event in enumerate(values.get("event") or []):
-        if not _EVENT_NAME.match(event):
+        # NONE is what Asterisk writes into an empty field, never an event: the fields are shifted
+        if not _EVENT_NAME.match(event) or event == "NONE":
             reasons.setdefault(i, f"not a queue_log event: {event!r}")
     return make_rows(QueueLogRow._make, FIELDS, values, block, file, reasons)
 

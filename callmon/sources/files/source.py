@@ -29,6 +29,7 @@ from callmon.core.errors import InputError
 log = logging.getLogger(__name__)
 
 BLOCK_BYTES = 8 << 20
+THREADED_MIN_BYTES = 1 << 20  # smaller blocks are parsed on the calling thread: threads gain nothing
 PEEK_BYTES = 64 << 10
 UTF8_BOM = b"\xef\xbb\xbf"
 FALLBACK_ENCODING = "cp949"  # Korean Windows / EUC-KR superset, what older PBX setups write
@@ -70,6 +71,22 @@ class RawBlock:
     rejects: list[Reject]
     encoding: str
     nbytes: int = 0
+
+
+def owned_buffer(data: bytes) -> pa.Buffer:
+    """A copy of ``data`` in memory pyarrow allocated and frees itself.
+
+    ``pa.py_buffer`` would lend pyarrow the ``bytes`` object: a worker thread that drops the last
+    reference then needs the GIL, and if the interpreter is shutting down by then the process
+    aborts (``terminate called without an active exception``, exit status 134).
+
+    >>> owned_buffer(b"a,b\\n").to_pybytes()
+    b'a,b\\n'
+    """
+    buf = pa.allocate_buffer(len(data))
+    if data:
+        memoryview(buf).cast("B")[:] = data
+    return buf
 
 
 def _snippet(raw: bytes | str) -> str:
@@ -209,19 +226,18 @@ class CsvBlocks:
         self.names = list(names)
         self.skip = skip
         self.delimiter = delimiter
+        # no invalid_row_handler: pyarrow would decode the bad row as UTF-8 to call it (a traceback
+        # on a CP949 or damaged row) from its worker threads; a parse error sends the block to the
+        # line-by-line path, which finds and rejects the bad lines itself
         self._read = pacsv.ReadOptions(column_names=self.names, use_threads=True)
-        self._parse = pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=self._on_invalid)
+        self._read_serial = pacsv.ReadOptions(column_names=self.names, use_threads=False)
+        self._parse = pacsv.ParseOptions(delimiter=delimiter)
         self._convert = pacsv.ConvertOptions(
             column_types={n: pa.string() for n in self.names},
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
         )
-        self._invalid = 0
         self._cp949_blocks = False
-
-    def _on_invalid(self, row) -> str:
-        self._invalid += 1
-        return "skip"
 
     def __iter__(self) -> Iterator[RawBlock]:
         for first, data, terminated in self.src.blocks():
@@ -267,13 +283,12 @@ class CsvBlocks:
         return RawBlock(cols, list(range(first, first + table.num_rows)), [], encoding)
 
     def _arrow(self, data: bytes) -> pa.Table | None:
-        self._invalid = 0
+        read = self._read if len(data) >= THREADED_MIN_BYTES else self._read_serial
         try:
-            table = pacsv.read_csv(pa.py_buffer(data), read_options=self._read, parse_options=self._parse,
-                                   convert_options=self._convert)
+            return pacsv.read_csv(owned_buffer(data), read_options=read, parse_options=self._parse,
+                                  convert_options=self._convert)
         except pa.ArrowInvalid:
             return None
-        return None if self._invalid else table
 
     # -- the slow path: line by line, exact rejects ----------------------------------------------
     def _slow(self, first: int, data: bytes, terminated: bool) -> RawBlock:

@@ -136,9 +136,9 @@ def test_foreign_transcripts_of_status_actions_hold_no_channel_and_give_no_call(
 
 def test_foreign_agent_login_is_one_unfinished_call_to_the_feature_code():
     """Phone SIP/999999 (caller ID 202) dials the agent-login code *30402; the PBX answers and ends
-    it 5 s later, but the transcript says so only in CEL events, which the tracker does not read
-    (its AMI Newstate and Hangup fell into the capture's gaps): one call, left incomplete, and
-    nothing in the stream says it was answered."""
+    it 5 s later, but the transcript says so only in CEL events, which the tracker does not read:
+    it holds no Newstate and no Hangup event for the channel. One call, left incomplete, and
+    nothing the tracker reads says it was answered."""
     events, calls = _foreign("agent_loggued_in.raw")
     assert {e.get("EventName") for e in events if e.name == "CEL"} >= {"ANSWER", "HANGUP"}
     assert not any(e.name in ("Newstate", "Hangup") for e in events)

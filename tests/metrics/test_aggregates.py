@@ -3,12 +3,10 @@ ring rule, local hours and days, callbacks by status, empty periods."""
 
 from __future__ import annotations
 
-import doctest
 
 import pandas as pd
 import pytest
 
-from callmon.metrics import aggregates
 from callmon.metrics.aggregates import agent_view, customer_view, report_tables
 from tests.metrics.conftest import at
 
@@ -40,10 +38,6 @@ CALLBACKS = pd.DataFrame([
     {"status": "late", "first_missed_at": at(2026, 11, 23, 11, 0), "agent": None, "team": None, "missed_call_ids": []},
     {"status": "cancelled", "first_missed_at": at(2026, 11, 23, 12, 0), "agent": None, "team": None, "missed_call_ids": []},
 ])
-
-
-def test_doctests():
-    assert doctest.testmod(aggregates).failed == 0
 
 
 def test_institution_uses_the_customer_view():

@@ -7,13 +7,11 @@ then gets through Thu 14:00 (met) or Thu 16:00 (late).
 
 from __future__ import annotations
 
-import doctest
 
 import pytest
 
 from callmon.core.config import Employee
 from callmon.core.errors import ConfigError
-from callmon.metrics import callbacks as callbacks_module
 from callmon.metrics.callbacks import Callback, CallbackPolicy, Cancellation, Memo, derive_callbacks
 from tests.metrics.conftest import at, make_call
 
@@ -230,8 +228,3 @@ def test_policy_refuses_an_unknown_rule():
     """A misspelt rule is a configuration error, raised when the policy is built."""
     with pytest.raises(ConfigError):
         CallbackPolicy(rule="working_days")
-
-
-def test_docstring_examples_hold():
-    """The examples in the module's docstrings are true."""
-    assert doctest.testmod(callbacks_module).failed == 0

@@ -3,7 +3,6 @@ rule set per pipeline (not per call)."""
 
 from __future__ import annotations
 
-import doctest
 
 from callmon.metrics import scoring
 from callmon.sources.ami.framing import read_capture
@@ -23,10 +22,6 @@ DIRECTORY = {"2001": Employee("2001", "Kim Agent", "민원팀"), "2002": Employe
 def tracked(scenario: str) -> list[Call]:
     events, _ = read_capture(SAMPLES / scenario / "ami.raw")
     return track_events(events, Config())
-
-
-def test_doctests():
-    assert doctest.testmod(scoring).failed == 0
 
 
 def test_queue_call_fails_for_the_customer_and_for_the_agent_whose_phone_rang_out():

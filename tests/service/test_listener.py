@@ -173,9 +173,15 @@ def test_sigterm_flushes_what_was_journaled(sqlite_url, tmp_path):
         env = dict(os.environ, CALLMON_AMI_SECRET=DEV_SECRET)
         proc = subprocess.Popen([sys.executable, "-m", "callmon", "listen", "--ami", f"127.0.0.1:{port}", "--db", sqlite_url,
                                  "--flush-interval", "600"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        time.sleep(3)  # connected, and the whole capture received (speed 0), nothing written yet
+        # its signal handlers are set once it says so (seconds on a loaded machine); then a moment to
+        # connect and receive the whole capture (speed 0), nothing written yet
+        first = ""
+        while "listening to" not in first and proc.poll() is None:
+            first = proc.stderr.readline()
+        time.sleep(2)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
+        err = first + err
     finally:
         server.terminate()
         server.wait(10)

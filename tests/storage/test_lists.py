@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import doctest
 
 import sqlalchemy as sa
 
-from callmon.storage import lists, normalize_url
+from callmon.storage import normalize_url
 from callmon.storage.lists import one_of
-
-
-def test_doctests():
-    assert doctest.testmod(lists).failed == 0
 
 
 def test_selects_and_deletes_exactly_the_listed_values(db_url):

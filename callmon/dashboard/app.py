@@ -69,12 +69,14 @@ def create_app(db_url: str, config: Config, *, secret_key: str | None = None, re
     )
     server = app.server
     server.secret_key = key
+    # the accounts first: their store brings the schema up to date before the read side checks it
+    accounts = accounts if accounts is not None else open_accounts(db_url)
     reader = reader if reader is not None else open_reader(db_url, config)
     install(server, Context(
         db_url=db_url,
         config=config,
         reader=reader,
-        accounts=accounts if accounts is not None else open_accounts(db_url),
+        accounts=accounts,
         desk=CallbackDesk(db_url, reader),
         mask_style=mask_style or getattr(config, "mask_style", "middle"),
     ))

@@ -179,7 +179,7 @@ def start_reveal(why: str, what: str) -> None:
     if not may_reveal():
         raise PermissionError("this role may not see full numbers")
     flask.session["reveal"] = {"why": why, "until": time.time() + REVEAL_MINUTES * 60}
-    log_access("reveal", what, why)
+    log_access("unmask", what, why)
 
 
 def stop_reveal() -> None:

@@ -23,6 +23,7 @@ from callmon.core.model import SIDES
 from callmon.dashboard.i18n import t
 from callmon.dashboard.theme import BAD, FONT, MUTED, OK, RING_BUCKET_COLOURS, WARN
 
+NONE = "(none)"  # the aggregates' group of calls without a team or agent
 RING_COLUMNS = ("rings_1", "rings_2", "rings_3", "rings_4", "rings_5", "rings_6plus")
 
 
@@ -63,7 +64,7 @@ def rate_bars(table: pd.DataFrame, key: str, lang: str, *, limit: int = 3) -> go
     close to 100 % they are."""
     frame = table.dropna(subset=["ring_rate"]).sort_values("ring_rate") if len(table) else table
     rates = [round(float(r) * 100, 1) for r in frame["ring_rate"]] if len(frame) else []
-    names = [str(k) for k in frame[key]] if len(frame) else []
+    names = [t("none", lang) if k == NONE else str(k) for k in frame[key]] if len(frame) else []
     colours = [OK if r >= 90 else WARN if r >= 70 else BAD for r in rates]
     fig = go.Figure(go.Bar(x=rates, y=names, orientation="h", marker_color=colours,
                            text=[f"{r:.1f}%" for r in rates], textposition="auto"))
@@ -101,9 +102,10 @@ def timeline(call: Mapping[str, Any], tz: ZoneInfo, lang: str) -> go.Figure:
     arrived, first_ring = call.get("arrived_at"), call.get("first_ring_at")
     answered, ended = call.get("answered_at"), call.get("ended_at")
     if arrived is not None:
-        until_ring = first_ring if first_ring is not None else (answered if answered is not None else ended)
-        if until_ring is not None and until_ring > arrived:
-            rows.append((caller_label, t("seg_waiting", lang), arrived, until_ring, "#9aa5b1"))
+        # the caller waits (queue, ringback) from arrival to the answer, or to the end
+        until = answered if answered is not None else ended
+        if until is not None and until > arrived:
+            rows.append((caller_label, t("seg_waiting", lang), arrived, until, "#9aa5b1"))
         if answered is not None and ended is not None:
             rows.append((caller_label, t("seg_talking", lang), answered, ended, OK))
     for i, leg in enumerate(call.get("legs") or []):

@@ -51,13 +51,12 @@ tr.overdue td {{ color: var(--bad); font-weight: 600; }}
 .cm-ok {{ color: var(--ok); }}
 .cm-form {{ display: flex; flex-wrap: wrap; gap: .5rem; align-items: end; }}
 .cm-form label {{ display: flex; flex-direction: column; font-size: .85rem; color: var(--muted); gap: .15rem; }}
-.cm-form input, .cm-form select {{ font-size: 1rem; padding: .3rem .4rem; border: 1px solid #bcccdc; border-radius: .25rem; }}
+input.cm-input {{ font-size: 1rem; padding: .3rem .5rem; border: 1px solid #bcccdc; border-radius: .25rem; min-height: 2.2rem; }}
 button, .cm-button {{ font-size: 1rem; padding: .35rem .9rem; border-radius: .3rem; border: 1px solid #243b53;
   background: #243b53; color: #fff; cursor: pointer; }}
 button.secondary {{ background: #fff; color: #243b53; }}
 .cm-filters {{ display: grid; grid-template-columns: repeat(auto-fit, minmax(10rem, 1fr)); gap: .5rem; align-items: end; }}
 .cm-filters label {{ display: flex; flex-direction: column; gap: .15rem; font-size: .85rem; color: var(--muted); }}
-.cm-filters input {{ font-size: 1rem; padding: .45rem .5rem; border: 1px solid #ccc; border-radius: 4px; height: 36px; }}
 .cm-note {{ margin: .4rem 0; }}
 .cm-login {{ max-width: 24rem; margin: 10vh auto; background: #fff; padding: 1.5rem; border-radius: .6rem; box-shadow: 0 2px 6px #0003; }}
 .cm-login label {{ display: block; margin: .6rem 0 .2rem; color: var(--muted); }}
@@ -65,6 +64,8 @@ button.secondary {{ background: #fff; color: #243b53; }}
 .cm-login button {{ margin-top: 1rem; width: 100%; }}
 .cm-error {{ color: var(--bad); margin-top: .6rem; }}
 .ag-theme-alpine, .ag-root-wrapper {{ --ag-font-size: 0.9rem; --ag-font-family: {FONT}; font-family: {FONT}; }}
+.cm-detail {{ display: grid; grid-template-columns: minmax(16rem, auto) 1fr; gap: 1rem; align-items: start; }}
+@media (max-width: 900px) {{ .cm-detail {{ grid-template-columns: 1fr; }} }}
 .cm-small {{ font-size: .85rem; opacity: .9; }}
 """
 

@@ -28,7 +28,7 @@ HISTORY_STATUSES = ("met", "late")
 def layout(at: str | None = None, **_query) -> html.Div:
     lang = current_lang()
     fixed = moment_param(at)
-    inp = lambda i, key, **kw: html.Label([t(key, lang), dcc.Input(id=i, type="text", **kw)])  # noqa: E731
+    inp = lambda i, key, **kw: html.Label([t(key, lang), dcc.Input(className="cm-input", id=i, type="text", **kw)])  # noqa: E731
     return html.Div([
         dcc.Store(id="cb-at", data=fixed),
         dcc.Store(id="cb-version"),

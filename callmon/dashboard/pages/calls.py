@@ -50,7 +50,7 @@ def layout(**_query) -> html.Div:
     reveal = [html.Div([state], hidden=True)]
     if auth.may_reveal():
         reveal = [html.Div([
-            dcc.Input(id="reveal-reason", placeholder=t("unmask_reason", lang), type="text", debounce=False,
+            dcc.Input(className="cm-input", id="reveal-reason", placeholder=t("unmask_reason", lang), type="text", debounce=False,
                       style={"minWidth": "16rem"}),
             html.Button(t("unmask", lang), id="reveal-button", className="secondary"),
             state,
@@ -58,8 +58,8 @@ def layout(**_query) -> html.Div:
     return html.Div([
         html.H1(t("calls_title", lang)),
         html.Div([
-            _field("filter_from", dcc.Input(id="f-since", type="text", placeholder="2026-11-23", debounce=True), lang),
-            _field("filter_to", dcc.Input(id="f-until", type="text", placeholder="2026-11-30", debounce=True), lang),
+            _field("filter_from", dcc.Input(className="cm-input", id="f-since", type="text", placeholder="2026-11-23", debounce=True), lang),
+            _field("filter_to", dcc.Input(className="cm-input", id="f-until", type="text", placeholder="2026-11-30", debounce=True), lang),
             _field("filter_team", dcc.Dropdown(choice(opts["team"]), id="f-team", placeholder=t("filter_all", lang)), lang),
             _field("filter_agent", dcc.Dropdown(choice(opts["agent"]), id="f-agent", placeholder=t("filter_all", lang)), lang),
             _field("filter_outcome", dcc.Dropdown(choice(OUTCOMES, True), id="f-outcome",
@@ -209,9 +209,10 @@ def detail(clicks):
                          style={"width": "auto"})
     return html.Div([
         summary,
-        html.H2(t("timeline", lang)),
-        dcc.Graph(id="call-timeline", figure=figures.timeline(call, tz, lang), config={"displayModeBar": False}),
-    ], **{"data-call-id": call_id})
+        html.Div([html.H2(t("timeline", lang), style={"marginTop": 0}),
+                  dcc.Graph(id="call-timeline", figure=figures.timeline(call, tz, lang),
+                            config={"displayModeBar": False})]),
+    ], className="cm-detail", **{"data-call-id": call_id})
 
 
 @dash.callback(

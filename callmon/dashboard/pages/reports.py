@@ -51,7 +51,7 @@ def layout(at: str | None = None, kind: str = "month", period: str | None = None
     # only supervisors and admins see the full-numbers choice (viewers get it hidden and unset)
     full = [html.Span([
         dcc.Checklist([{"label": " " + t("export_full", lang), "value": "full"}], [], id="export-full", inline=True),
-        dcc.Input(id="export-reason", type="text", placeholder=t("unmask_reason", lang)),
+        dcc.Input(className="cm-input", id="export-reason", type="text", placeholder=t("unmask_reason", lang)),
     ], hidden=not auth.may_reveal(), className="cm-form")]
     return html.Div([
         dcc.Store(id="rep-at", data=now),

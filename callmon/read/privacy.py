@@ -23,10 +23,10 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
+from callmon.core.roles import MAY_READ_ACCESS_LOG, MAY_REVEAL, ROLES
 from callmon.metrics.numbers import MASK_STYLES, mask
 
-ROLES = ("viewer", "supervisor", "admin")
-MAY_REVEAL = frozenset({"supervisor", "admin"})
+__all__ = ["MAY_READ_ACCESS_LOG", "MAY_REVEAL", "NotAllowed", "OPERATOR", "ROLES", "Viewer"]
 # the fields that hold a phone number (a staff extension is left as it is by mask())
 NUMBER_FIELDS = frozenset({"caller", "called", "answered_by", "number", "customer_number", "endpoint",
                            "dialled"})

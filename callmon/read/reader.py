@@ -13,7 +13,8 @@ from the database without a Pipeline, without migrating and without writing.
     reader.callback_backlog(now, viewer)       # unmet obligations, overdue first, working time left
     reader.callback_history(since, until, viewer)
     reader.callbacks_at(now, viewer)           # obligations as they stood at `now` (callmon callbacks)
-    reader.trend(kind, now, n)                 # the last n periods' institution figures (DataFrame)
+    reader.trend(kind, now, n, by=None|'team') # the last n periods' figures (DataFrame), in SQL
+    reader.access_log(viewer)                  # admins: who saw or exported full numbers
 
 The period report itself (tables, writers) is :func:`callmon.reporting.report.build_report`
 (reader, label, now, viewer). Times are epoch seconds; the configured zone is ``reader.tz``.
@@ -271,28 +272,45 @@ class Reader:
         closed in [since, until)."""
         return viewer.rows(self.store.callbacks_where(self.pbx, unmet=False, since=since, until=until, limit=limit))
 
+    # -- the access log (admins) ----------------------------------------------------------------------
+    def access_log(self, viewer: Viewer, since: float | None = None, until: float | None = None,
+                   limit: int | None = 1000) -> list[dict[str, Any]]:
+        """Who saw or exported full numbers, when, what, why (newest first); admins only
+        (:class:`~callmon.read.privacy.NotAllowed` otherwise)."""
+        from callmon.read.privacy import MAY_READ_ACCESS_LOG, NotAllowed
+        from callmon.storage.users import access_rows
+
+        if viewer.role not in MAY_READ_ACCESS_LOG:
+            raise NotAllowed(f"a {viewer.role} may not read the access log")
+        return access_rows(self.store.engine, since, until, limit)
+
     # -- reports ----------------------------------------------------------------------------------------
     def period(self, label: str) -> Period:
         """A period by its label (``2026-12-06``, ``2026-W49``, ``2026-12``, ``2026-Q4``, ``2026-H2``, ``2026``)."""
         return Period.of(label, self.tz)
 
-    def trend(self, kind: str, now: float, n: int = 6) -> pd.DataFrame:
-        """The institution's figures of the last ``n`` periods of ``kind`` up to the one holding
-        ``now`` (oldest first): ``period``, ``calls``, ``answered``, ``abandoned``,
-        ``ring_rate``, ``abandonment_rate``, ``avg_ring_seconds``, ``agent_first_hangups``; in SQL."""
+    def trend(self, kind: str, now: float, n: int = 6, by: str | None = None) -> pd.DataFrame:
+        """The figures of the last ``n`` periods of ``kind`` up to the one holding ``now``
+        (oldest first), in SQL: ``period``, (``by``'s value: ``team``, ``agent``, ``queue``),
+        ``calls``, ``answered``, ``abandoned``, ``ring_rate``, ``abandonment_rate``,
+        ``avg_ring_seconds``, ``agent_first_hangups``. ``by`` None: the institution."""
         import pandas as pd
 
         rows = []
         for p in Period.containing(kind, now, self.tz).back(n):
-            t = self.store.inbound_totals(self.pbx, p.start, p.end)
-            judged = t["ring_pass"] + t["ring_fail"]
-            rows.append({"period": p.label, "calls": int(t["calls"]), "answered": int(t["answered"]),
-                         "abandoned": int(t["abandoned"]),
-                         "ring_rate": t["ring_pass"] / judged if judged else None,
-                         "abandonment_rate": t["abandoned"] / t["calls"] if t["calls"] else None,
-                         "avg_ring_seconds": _f(t["avg_ring_seconds"]),
-                         "agent_first_hangups": int(t["agent_first_hangups"])})
-        return pd.DataFrame(rows)
+            for t in self.store.inbound_totals_by(self.pbx, p.start, p.end, by):
+                if by is not None and not (t["calls"] or t["outbound"]):
+                    continue
+                judged = t["ring_pass"] + t["ring_fail"]
+                rows.append({"period": p.label, **({by: t[by]} if by else {}), "calls": int(t["calls"]),
+                             "answered": int(t["answered"]), "abandoned": int(t["abandoned"]),
+                             "ring_rate": t["ring_pass"] / judged if judged else None,
+                             "abandonment_rate": t["abandoned"] / t["calls"] if t["calls"] else None,
+                             "avg_ring_seconds": _f(t["avg_ring_seconds"]),
+                             "agent_first_hangups": int(t["agent_first_hangups"])})
+        columns = ["period", *([by] if by else []), "calls", "answered", "abandoned", "ring_rate",
+                   "abandonment_rate", "avg_ring_seconds", "agent_first_hangups"]
+        return pd.DataFrame(rows, columns=columns)
 
 
 _CB_FRAME = ["callback_id", "number", "missed_call_ids", "first_missed_at", "due_at", "status", "fulfilled_at",

@@ -99,9 +99,15 @@ class ReadQueries(FrameQueries, DirectoryQueries, CallbackQueries):
         """The customer's view of one span in SQL: inbound calls, answered, abandoned, ring rule
         passes and failures, average ring seconds and rings of the answered ones; outbound calls
         and agent-first hang-ups (any direction)."""
+        (row,) = self.inbound_totals_by(pbx, since, until, None)
+        return row
+
+    def inbound_totals_by(self, pbx: str, since: float, until: float, by: str | None) -> list[dict[str, Any]]:
+        """:meth:`inbound_totals` per value of ``by`` (``team``, ``agent``, ``queue``; None: one
+        row), with the key under its name (a call without one: None)."""
         inbound = calls.c.direction == "inbound"
         answered = and_(inbound, calls.c.outcome == "answered", calls.c.rings.is_not(None))
-        q = select(
+        figures = [
             _n(inbound).label("calls"),
             _n(and_(inbound, calls.c.outcome == "answered")).label("answered"),
             _n(and_(inbound, calls.c.outcome == "abandoned")).label("abandoned"),
@@ -112,9 +118,16 @@ class ReadQueries(FrameQueries, DirectoryQueries, CallbackQueries):
             func.avg(case((answered, cast(calls.c.rings, Float)))).label("avg_rings"),
             _n(calls.c.direction == "outbound").label("outbound"),
             _n(calls.c.hangup_rule == "fail").label("agent_first_hangups"),
-        ).where(calls.c.pbx == pbx, calls.c.arrived_at >= since, calls.c.arrived_at < until)
+        ]
+        where = (calls.c.pbx == pbx, calls.c.arrived_at >= since, calls.c.arrived_at < until)
+        if by is None:
+            q = select(*figures).where(*where)
+        elif by in ("team", "agent", "queue"):
+            q = select(calls.c[by], *figures).where(*where).group_by(calls.c[by]).order_by(calls.c[by])
+        else:
+            raise ValueError(f"cannot group by {by!r}")
         with self.engine.connect() as conn:
-            return dict(conn.execute(q).one()._mapping)
+            return [dict(r._mapping) for r in conn.execute(q)]
 
     def answered_quantile(self, pbx: str, since: float, until: float, column: str, q: float, n: int) -> float | None:
         """The ``q`` quantile (linear interpolation, as pandas) of ``column`` (``ring_seconds`` or

@@ -56,7 +56,17 @@ def calls_per_hour(hours: pd.DataFrame, lang: str, *, hours_shown: Sequence[int]
         fig.add_bar(x=x, y=y, name=ring_label(column, lang), marker_color=colour)
     if "abandoned" in frame:
         fig.add_bar(x=x, y=[int(v) for v in frame["abandoned"]], name=t("abandoned", lang), marker_color="#9aa5b1")
-    return _layout(fig, barmode="stack", xaxis_title=t("col_hour", lang), yaxis_title=t("col_calls", lang))
+    return _layout(fig, barmode="stack", xaxis_title=t("col_hour", lang), yaxis_title=t("col_calls", lang),
+                   yaxis=dict(rangemode="tozero", tickformat=",d", dtick=None if _peak(fig) > 5 else 1))
+
+
+def _peak(fig: go.Figure) -> int:
+    """The tallest stack of a stacked bar chart."""
+    totals: dict[str, int] = {}
+    for trace in fig.data:
+        for x, y in zip(trace.x or (), trace.y or ()):
+            totals[x] = totals.get(x, 0) + int(y)
+    return max(totals.values(), default=0)
 
 
 def rate_bars(table: pd.DataFrame, key: str, lang: str, *, limit: int = 3) -> go.Figure:

@@ -43,6 +43,7 @@ table.cm-table td.text, table.cm-table th.text {{ text-align: left; }}
 tr.overdue td {{ color: var(--bad); font-weight: 600; }}
 .cm-ringing {{ display: flex; flex-wrap: wrap; gap: .5rem; }}
 .cm-ring {{ border-radius: .5rem; padding: .5rem .8rem; color: #fff; background: {RING_COLOURS[1]}; min-width: 12rem; }}
+.cm-ring.queued {{ background: #52606d; }}
 .cm-ring.r2 {{ background: {RING_COLOURS[2]}; }}
 .cm-ring.r3 {{ background: {RING_COLOURS[3]}; }}
 .cm-ring .cm-count {{ font-size: 1.8rem; font-weight: 700; }}

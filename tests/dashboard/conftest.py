@@ -150,9 +150,10 @@ def shoot(browser, tmp_path, request):
     copy_to = os.environ.get("CALLMON_SHOTS_DIR")
 
     def _shoot(name: str) -> Path:
-        height = browser.execute_script("return Math.max(document.body.scrollHeight, 900)")
-        browser.set_window_size(1440, min(int(height) + 40, 5000))
-        time.sleep(0.3)
+        for _ in range(2):  # a taller window can make the page taller (the grid's height follows it)
+            height = browser.execute_script("return Math.max(document.body.scrollHeight, 900)")
+            browser.set_window_size(1440, min(int(height) + 40, 5000))
+            time.sleep(0.3)
         path = tmp_path / f"{request.node.name}-{name}.png"
         browser.save_screenshot(str(path))
         browser.set_window_size(1440, 1000)

@@ -58,8 +58,8 @@ def layout(**_query) -> html.Div:
     return html.Div([
         html.H1(t("calls_title", lang)),
         html.Div([
-            _field("filter_from", dcc.Input(className="cm-input", id="f-since", type="text", placeholder="2026-11-23", debounce=True), lang),
-            _field("filter_to", dcc.Input(className="cm-input", id="f-until", type="text", placeholder="2026-11-30", debounce=True), lang),
+            _field("filter_from", dcc.Input(className="cm-input", id="f-since", type="text", placeholder="YYYY-MM-DD", debounce=True), lang),
+            _field("filter_to", dcc.Input(className="cm-input", id="f-until", type="text", placeholder="YYYY-MM-DD", debounce=True), lang),
             _field("filter_team", dcc.Dropdown(choice(opts["team"]), id="f-team", placeholder=t("filter_all", lang)), lang),
             _field("filter_agent", dcc.Dropdown(choice(opts["agent"]), id="f-agent", placeholder=t("filter_all", lang)), lang),
             _field("filter_outcome", dcc.Dropdown(choice(OUTCOMES, True), id="f-outcome",

@@ -76,13 +76,15 @@ def ringing_cards(calls, limit: int, tz, lang: str) -> list[html.Div]:
     cards = []
     for c in waiting:
         level = "r3" if c.rings >= limit else "r2" if c.rings >= limit - 1 else "r1"
+        level = level if c.first_ring_at is not None else "queued"
         where = c.queue or c.called or ""
+        rung = c.first_ring_at is not None
         cards.append(html.Div([
-            html.Div(t("ring_n", lang, n=c.rings) if c.first_ring_at is not None else t("queued", lang),
-                     className="cm-count", **{"data-rings": str(c.rings)}),
+            html.Div(t("ring_n", lang, n=c.rings) if rung else t("queued", lang),
+                     className="cm-count", **({"data-rings": str(c.rings)} if rung else {})),
             html.Div(f"{c.caller or ''} → {where}"),
             html.Div(f"{t('col_arrived', lang)} {clock(c.arrived_at, tz)}", className="cm-small"),
-        ], className=f"cm-ring {level}", id={"type": "ringing", "call": c.call_id}))
+        ], className=f"cm-ring {level}", **{"data-call": c.call_id}))
     return cards
 
 

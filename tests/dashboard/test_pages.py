@@ -21,10 +21,12 @@ def _cli_json(*args: str) -> list[dict]:
 
 
 def _full_numbers(sample_db, config_file) -> set[str]:
-    """Every outside caller's number as dialled and as the masking rule would format it."""
+    """Every outside number of the calls: as dialled, as the masking rule groups it, and in E.164
+    (as the callback obligations keep it)."""
     calls = _cli_json("calls", "--db", sample_db, "--config", str(config_file), "--format", "json")
     numbers = {c["caller"] for c in calls if len(c["caller"]) > 6} | {c["called"] for c in calls if len(c["called"]) > 6}
-    formatted = {f"{n[:3]}-{n[3:7]}-{n[7:]}" for n in numbers if n.startswith("010") and len(n) == 11}
+    mobiles = [n for n in numbers if n.startswith("010") and len(n) == 11]
+    formatted = {f"{n[:3]}-{n[3:7]}-{n[7:]}" for n in mobiles} | {f"+82{n[1:]}" for n in mobiles}
     return numbers | formatted
 
 

@@ -207,10 +207,13 @@ class Reader:
     def hourly(self, since: float, until: float) -> pd.DataFrame:
         """Inbound calls per local hour of [since, until), by the ring they were answered in:
         columns ``hour``, ``rings_1`` .. ``rings_5``, ``rings_6plus``, ``unanswered``, ``calls``
-        (every hour 0-23 present)."""
+        (every hour 0-23 present); the report's ``hour`` table's figures."""
         import pandas as pd
 
-        table = self.span_tables(since, until, until)["hour"]
+        from callmon.metrics.aggregates import customer_view, with_local_time
+
+        calls = self.store.calls_frame(self.pbx, since, until)
+        table = customer_view(with_local_time(calls, "arrived_at", self.tz), key="hour")
         cols = [f"rings_{k}" for k in range(1, RING_BUCKETS + 1)] + [f"rings_{RING_BUCKETS + 1}plus"]
         out = pd.DataFrame({"hour": range(24)})
         if len(table):

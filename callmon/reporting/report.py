@@ -39,10 +39,13 @@ def callback_rows(reader: Reader, period: Period, now: float) -> list[dict[str, 
 
 
 def period_warnings(reader: Reader, period: Period, now: float,
-                    callbacks: list[dict[str, Any]] | None = None) -> list[RuleWarning]:
-    """Every failed rule for an employee in the period: the agents' verdicts on calls, and failed
-    callbacks of memos they took (as of ``now``, counted at the due time)."""
-    ar = reader.store.agent_results_frame(reader.pbx, period.start, period.end)
+                    callbacks: list[dict[str, Any]] | None = None,
+                    agent_results: pd.DataFrame | None = None) -> list[RuleWarning]:
+    """Every failed rule for an employee in the period: the agents' verdicts on calls (read, or
+    the period's ``agent_results`` frame already read), and failed callbacks of memos they took
+    (as of ``now``, counted at the due time)."""
+    ar = agent_results if agent_results is not None else \
+        reader.store.agent_results_frame(reader.pbx, period.start, period.end)
     fails = ar[ar["result"] == "fail"]
     warnings = [RuleWarning(agent if isinstance(agent, str) else ext, rule, call_id, at, reason or "")
                 for agent, ext, rule, call_id, at, reason
@@ -55,14 +58,15 @@ def period_warnings(reader: Reader, period: Period, now: float,
 
 
 def training_rows(reader: Reader, period: Period, now: float,
-                  callbacks: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+                  callbacks: list[dict[str, Any]] | None = None,
+                  agent_results: pd.DataFrame | None = None) -> list[dict[str, Any]]:
     """Employees with at least the configured number of warnings in the period (a month,
     quarter, half-year or year)."""
     kind = period_kind(period.label)
     if kind not in TRAINING_KINDS:
         raise ValueError(f"the training list is kept per {', '.join(TRAINING_KINDS)}, not per {kind}")
     tz = reader.config.tz
-    warnings = period_warnings(reader, period, now, callbacks)
+    warnings = period_warnings(reader, period, now, callbacks, agent_results)
     teams = {e.name: e.team for e in reader.config.directory.values()}
     entries = training_list(warnings, reader.config.training_threshold, kind, tz)
     return [{"employee": e.employee, "team": teams.get(e.employee), "period": e.period, "warnings": e.warnings,
@@ -118,7 +122,7 @@ def build_report(reader: Reader, label: str, now: float, viewer: Viewer = OPERAT
         listing[col] = listing[col].map(lambda t: iso(t, tz) if pd.notna(t) else None)
     tables["callbacks"] = viewer.frame(listing)
     columns = ["employee", "team", "period", "warnings", "reached_at", "call_ids"]
-    rows = training_rows(reader, period, now, cb_rows) if period.kind in TRAINING_KINDS else []
+    rows = training_rows(reader, period, now, cb_rows, agent_results) if period.kind in TRAINING_KINDS else []
     training = pd.DataFrame(rows, columns=columns)
     training["reached_at"] = training["reached_at"].map(lambda t: iso(t, tz))
     training["call_ids"] = training["call_ids"].map(" ".join)

@@ -256,6 +256,34 @@ class ReadQueries(FrameQueries, DirectoryQueries, CallbackQueries):
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
 
+    def _frame(self, table, when, columns, pbx, since, until) -> pd.DataFrame:
+        """:class:`~callmon.storage.frames.FrameQueries`' frames, read through the driver's
+        cursor into columns (no row objects: a report reads its period's calls by the hundred
+        thousand). The same rows, columns and order."""
+        import pandas as pd
+
+        q = select(*(table.c[c] for c in columns)).where(table.c.pbx == pbx)
+        if since is not None:
+            q = q.where(when >= since)
+        if until is not None:
+            q = q.where(when < until)
+        q = q.order_by(when, table.c.id)
+        with self.engine.connect() as conn:
+            compiled = q.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+            cursor = conn.connection.driver_connection.cursor()
+            try:
+                cursor.execute(str(compiled))
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        frame = pd.DataFrame.from_records(rows, columns=list(columns), coerce_float=True)
+        if not len(frame):
+            return pd.DataFrame(columns=list(columns))
+        for name in ("answered",):
+            if name in frame and frame[name].dtype != bool:
+                frame[name] = frame[name].astype(bool)
+        return frame
+
     def connect(self):
         """A connection for several reads in one snapshot: ``with store.connect() as conn``."""
         return self.engine.connect()

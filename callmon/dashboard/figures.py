@@ -77,8 +77,9 @@ def rate_bars(table: pd.DataFrame, key: str, lang: str, *, limit: int = 3) -> go
     names = [t("none", lang) if k == NONE else str(k) for k in frame[key]] if len(frame) else []
     colours = [OK if r >= 90 else WARN if r >= 70 else BAD for r in rates]
     fig = go.Figure(go.Bar(x=rates, y=names, orientation="h", marker_color=colours,
-                           text=[f"{r:.1f}%" for r in rates], textposition="auto"))
-    return _layout(fig, height=max(180, 40 + 34 * len(names)), xaxis=dict(range=[0, 100], ticksuffix="%"),
+                           text=[f"{r:.1f}%" for r in rates], textposition="outside", cliponaxis=False))
+    return _layout(fig, height=max(180, 40 + 34 * len(names)), xaxis=dict(range=[0, 112], ticksuffix="%",
+                                                                            tickvals=[0, 20, 40, 60, 80, 100]),
                    xaxis_title=t("col_ring_rate", lang))
 
 

@@ -154,6 +154,7 @@ def shoot(browser, tmp_path, request):
             height = browser.execute_script("return Math.max(document.body.scrollHeight, 900)")
             browser.set_window_size(1440, min(int(height) + 40, 5000))
             time.sleep(0.3)
+        browser.execute_script("window.scrollTo(0, 0)")
         path = tmp_path / f"{request.node.name}-{name}.png"
         browser.save_screenshot(str(path))
         browser.set_window_size(1440, 1000)

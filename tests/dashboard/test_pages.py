@@ -189,6 +189,8 @@ def test_a_supervisors_unmasking_is_in_the_access_log_an_admin_reads(browser, da
     login(browser, dashboard.url, "admin1", PASSWORD)
     open_page(browser, f"{dashboard.url}/access", "access-table")
     rows = table_rows(browser, "access-table")
-    assert any(r[1] == "super1" and r[2] == "unmask" and r[4] == "민원 회신 확인" for r in rows), rows
-    assert any(r[1] == "super1" and r[2] == "view" and r[3].startswith("calls rows") for r in rows), rows
+    # when, who, role, what was done, to what, why
+    assert any(r[1:4] == ["super1", KO["role_supervisor"], KO["act_unmask"]] and r[5] == "민원 회신 확인"
+               for r in rows), rows
+    assert any(r[1] == "super1" and r[3] == KO["act_view"] and r[4].startswith("calls rows") for r in rows), rows
     shoot("access")

@@ -1,8 +1,9 @@
 """회신 (``/callbacks``): the callback backlog (overdue first, in red; due time and the working
 time left by the callback rule's calendar), a memo form, cancelling with a reason, and the
-history of obligations met or late. Memos and cancellations go through the same service the
-command line's ``callmon callbacks add`` and ``cancel`` use; the page follows the database as
-the live page does (a 1 s look at the data version).
+history of the obligations closed (met, late, resolved by the customer calling again,
+cancelled). Memos and cancellations go through the same service the command line's
+``callmon callbacks add`` and ``cancel`` use; the page follows the database as the live page
+does (a 1 s look at the data version).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from callmon.dashboard.params import moment_param
 dash.register_page(__name__, path="/callbacks", title="callmon · callbacks", order=1, title_key="nav_callbacks",
                    name="callbacks")
 
-HISTORY_STATUSES = ("met", "late")
+HISTORY_ROWS = 200  # the latest closed obligations: met, late, resolved by the customer, cancelled
 
 
 def layout(at: str | None = None, **_query) -> html.Div:
@@ -94,10 +95,12 @@ def backlog_rows(rows: list[dict], tz, lang: str) -> list[dict]:
 BACKLOG = (("callback_id", "col_callback_id", text), ("number", "col_number", text),
            ("first_missed_at", "col_missed", text), ("due_at", "col_due", text), ("left", "col_left", text),
            ("status", "col_status", text), ("agent", "col_owner", text), ("purpose", "col_purpose", text))
+_TEXT = frozenset({"number", "first_missed_at", "due_at", "left", "status", "agent", "purpose", "fulfilled_at",
+                   "fulfilled_by_agent", "cancel_reason"})
 HISTORY = (("callback_id", "col_callback_id", text), ("number", "col_number", text),
            ("first_missed_at", "col_missed", text), ("due_at", "col_due", text),
            ("fulfilled_at", "col_fulfilled", text), ("fulfilled_by_agent", "col_fulfilled_by", text),
-           ("status", "col_status", text))
+           ("status", "col_status", text), ("cancel_reason", "cb_reason", text))
 
 
 @dash.callback(
@@ -116,13 +119,11 @@ def refresh(_version, fixed):
     backlog = backlog_rows(c.reader.callback_backlog(now, viewer), tz, lang)
     history = [{**r, "first_missed_at": stamp(r["first_missed_at"], tz), "due_at": stamp(r["due_at"], tz),
                 "fulfilled_at": stamp(r["fulfilled_at"], tz), "status": t(r["status"], lang)}
-               for r in c.reader.callback_history(None, now, viewer) if r["status"] in HISTORY_STATUSES]
+               for r in c.reader.callback_history(None, now, viewer, limit=HISTORY_ROWS)]
     options = [{"label": f"{r['callback_id']} · {r['number']}", "value": r["callback_id"]} for r in backlog]
     return (table(backlog, BACKLOG, lang, table_id="cb-backlog-table", empty="cb_none",
-                  row_class=lambda r: "overdue" if r["overdue"] else None,
-                  text_fields=frozenset({"number", "agent", "purpose", "status", "left"})),
-            table(history, HISTORY, lang, table_id="cb-history-table",
-                  text_fields=frozenset({"number", "fulfilled_by_agent", "status"})),
+                  row_class=lambda r: "overdue" if r["overdue"] else None, text_fields=_TEXT),
+            table(history, HISTORY, lang, table_id="cb-history-table", text_fields=_TEXT),
             options, f"{t('as_of', lang)} {stamp(now, tz)}")
 
 

@@ -47,7 +47,7 @@ def layout(**_query) -> html.Div:
     choice = lambda values, words=False: [{"label": t(v, lang) if words else v, "value": v} for v in values]  # noqa: E731
     state = html.Span(id="reveal-state", className="cm-muted",
                       children=t("unmask_on", lang) if auth.reveal_reason() else "")
-    reveal = [html.Div([state], hidden=True)]
+    reveal = [html.Div([state], style={"display": "none"})]
     if auth.may_reveal():
         reveal = [html.Div([
             dcc.Input(className="cm-input", id="reveal-reason", placeholder=t("unmask_reason", lang), type="text", debounce=False,

@@ -52,7 +52,7 @@ def layout(at: str | None = None, kind: str = "month", period: str | None = None
     full = [html.Span([
         dcc.Checklist([{"label": " " + t("export_full", lang), "value": "full"}], [], id="export-full", inline=True),
         dcc.Input(className="cm-input", id="export-reason", type="text", placeholder=t("unmask_reason", lang)),
-    ], hidden=not auth.may_reveal(), className="cm-form")]
+    ], className="cm-form", style=None if auth.may_reveal() else {"display": "none"})]
     return html.Div([
         dcc.Store(id="rep-at", data=now),
         html.H1(t("reports_title", lang)),

@@ -105,6 +105,7 @@ def shell() -> html.Div:
                html.A(t("logout", lang), href="/logout", id="logout")]
     return html.Div([
         dcc.Location(id="shell-location"),
+        dcc.Store(id="viewport", storage_type="memory"),
         html.Header([
             html.Span(t("app_title", lang), className="cm-brand"),
             html.Nav(links),
@@ -116,6 +117,12 @@ def shell() -> html.Div:
 
 
 def _navigation_callback(app: dash.Dash) -> None:
+    # the window's width, for figures drawn larger on a wall screen
+    app.clientside_callback(
+        "function(path) { return window.innerWidth; }",
+        Output("viewport", "data"),
+        Input("shell-location", "pathname"),
+    )
     # the current page's link is highlighted; the language switch comes back to the same page
     app.clientside_callback(
         """function(path) {

@@ -186,11 +186,13 @@ def stop_reveal() -> None:
     flask.session.pop("reveal", None)
 
 
-def viewer() -> Viewer:
-    """The request's reader as the read side knows it: masked unless a reveal holds."""
+def viewer(*, revealable: bool = False) -> Viewer:
+    """The request's reader as the read side knows it: masked, unless the page shows full
+    numbers on a reveal (``revealable``: the calls page, which logs what it shows) and one holds."""
     c = ctx()
     u = user()
-    return Viewer(u.name, u.role, reveal=reveal_reason() is not None, style=c.mask_style, region=c.config.region)
+    reveal = revealable and reveal_reason() is not None
+    return Viewer(u.name, u.role, reveal=reveal, style=c.mask_style, region=c.config.region)
 
 
 def log_access(action: str, what: str, why: str | None = None) -> None:

@@ -30,8 +30,17 @@ RING_COLUMNS = ("rings_1", "rings_2", "rings_3", "rings_4", "rings_5", "rings_6p
 def _layout(fig: go.Figure, *, height: int = 320, **kw: Any) -> go.Figure:
     fig.update_layout(
         template="plotly_white", height=height, margin=dict(l=10, r=10, t=30, b=10),
-        font=dict(family=FONT, size=14), legend=dict(orientation="h", y=-0.2), **kw,
+        font=dict(family=FONT, size=14), legend=dict(orientation="h", y=-0.2, traceorder="normal"), **kw,
     )
+    return fig
+
+
+def for_screen(fig: go.Figure, width: float | None) -> go.Figure:
+    """``fig`` with its text and height scaled to a wide screen (a wall display across the room
+    reads a chart drawn for a laptop as specks): 1 up to 1440 px wide, growing to 1.8 at 2600 px."""
+    scale = 1.0 if not width else min(1.8, max(1.0, float(width) / 1440.0))
+    if scale > 1.0:
+        fig.update_layout(font_size=round(14 * scale), height=round((fig.layout.height or 320) * scale))
     return fig
 
 
@@ -78,21 +87,32 @@ def rate_bars(table: pd.DataFrame, key: str, lang: str, *, limit: int = 3) -> go
     colours = [OK if r >= 90 else WARN if r >= 70 else BAD for r in rates]
     fig = go.Figure(go.Bar(x=rates, y=names, orientation="h", marker_color=colours,
                            text=[f"{r:.1f}%" for r in rates], textposition="outside", cliponaxis=False))
-    return _layout(fig, height=max(180, 40 + 34 * len(names)), xaxis=dict(range=[0, 112], ticksuffix="%",
-                                                                            tickvals=[0, 20, 40, 60, 80, 100]),
+    ticks = [0, 20, 40, 60, 80, 100]
+    return _layout(fig, height=max(180, 60 + 34 * len(names)),
+                   xaxis=dict(range=[0, 112], tickvals=ticks, ticktext=[f"{v}%" for v in ticks]),
                    xaxis_title=t("col_ring_rate", lang))
 
 
-def trend(periods: pd.DataFrame, lang: str, *, by: str | None = None) -> go.Figure:
-    """The ring rule's pass rate over consecutive periods: one line, or one per ``by`` value
-    (team). ``periods`` has ``period`` (label, in order) and ``ring_rate`` (0..1 or None)."""
+def trend(periods: pd.DataFrame, lang: str, *, groups: pd.DataFrame | None = None, by: str = "team") -> go.Figure:
+    """The ring rule's pass rate over consecutive periods: the institution's line (``periods``:
+    ``period`` in order and ``ring_rate``, 0..1 or None), and a thinner line per ``by`` value of
+    ``groups`` (the read side's trend by team or agent) when given."""
     fig = go.Figure()
-    groups = [(t("report_summary", lang), periods)] if by is None else list(periods.groupby(by, sort=True))
-    for name, frame in groups:
-        y = [None if pd.isna(r) else round(float(r) * 100, 1) for r in frame["ring_rate"]]
-        fig.add_scatter(x=list(frame["period"]), y=y, mode="lines+markers", name=str(name), connectgaps=False)
-    return _layout(fig, yaxis=dict(range=[0, 105], ticksuffix="%"), yaxis_title=t("col_ring_rate", lang),
-                   xaxis=dict(type="category"))
+    order = list(periods["period"])
+
+    def pct(frame: pd.DataFrame) -> list[float | None]:
+        return [None if pd.isna(r) else round(float(r) * 100, 1) for r in frame["ring_rate"]]
+
+    fig.add_scatter(x=order, y=pct(periods), mode="lines+markers", name=t("report_summary", lang),
+                    line=dict(width=4, color="#102a43"), marker=dict(size=9))
+    if groups is not None and len(groups):
+        for name, frame in groups.groupby(groups[by].fillna(NONE), sort=True):
+            frame = frame.set_index("period").reindex(order).reset_index()
+            label = t("none", lang) if name == NONE else str(name)
+            fig.add_scatter(x=order, y=pct(frame), mode="lines+markers", name=label, line=dict(width=2, dash="dot"))
+    return _layout(fig, height=360, yaxis=dict(range=[0, 105], ticksuffix="%"), yaxis_title=t("col_ring_rate", lang),
+                   xaxis=dict(type="category", categoryorder="array", categoryarray=order, tickangle=0,
+                              automargin=True))
 
 
 def _local(ts: float | None, tz: ZoneInfo) -> datetime | None:

@@ -37,7 +37,7 @@ h2 {{ font-size: 1.15rem; margin: 1.2rem 0 .5rem; }}
 .cm-card {{ background: #fff; border-radius: .5rem; padding: .6rem .8rem; box-shadow: 0 1px 2px #0002; overflow-x: auto; }}
 table.cm-table {{ border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }}
 table.cm-table th, table.cm-table td {{ padding: .3rem .5rem; border-bottom: 1px solid #e4e7eb; text-align: right; white-space: nowrap; }}
-table.cm-table th {{ color: var(--muted); font-weight: 600; background: #f8fafc; }}
+table.cm-table th {{ color: var(--muted); font-weight: 600; background: #f8fafc; white-space: normal; vertical-align: bottom; }}
 table.cm-table td:first-child, table.cm-table th:first-child {{ text-align: left; }}
 table.cm-table td.text, table.cm-table th.text {{ text-align: left; }}
 tr.overdue td {{ color: var(--bad); font-weight: 600; }}

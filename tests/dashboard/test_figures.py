@@ -74,10 +74,13 @@ def test_rate_bars_and_trend_show_the_read_sides_rates_in_percent(reader):
     shown = dict(zip(fig.data[0].y, fig.data[0].x))
     team = tables["team"].set_index("team")["ring_rate"]
     assert shown["민원팀"] == round(team["민원팀"] * 100, 1) and shown["(없음)"] == round(team["(none)"] * 100, 1)
-    trend = reader.trend("day", day.end - 1, 3)
-    fig = figures.trend(trend, "en")
-    assert list(fig.data[0].x) == list(trend["period"])
+    trend = reader.trend("day", day.start, 3)
+    teams = reader.trend("day", day.start, 3, by="team")
+    fig = figures.trend(trend, "en", groups=teams, by="team")
+    assert list(fig.data[0].x) == list(trend["period"]) == ["2026-11-21", "2026-11-22", DAY]
     assert fig.data[0].y[-1] == round(trend["ring_rate"].iloc[-1] * 100, 1) and fig.data[0].y[0] is None
+    lines = {tr.name: tr.y for tr in fig.data[1:]}
+    assert lines["민원팀"][-1] == round(team["민원팀"] * 100, 1) and lines["민원팀"][0] is None
 
 
 def test_times_are_shown_to_the_second_in_the_pbx_zone_and_spans_in_words():

@@ -164,7 +164,7 @@ def rows(requests, since, until, team, agent, outcome, rule):
     f = call_filter(since, until, team, agent, outcome, rule, c.reader.tz)
     sort = [(s["colId"], s["sort"] == "desc") for s in request.get("sortModel") or [] if s.get("colId")]
     start, end = int(request.get("startRow", 0)), int(request.get("endRow", BLOCK))
-    page = c.reader.calls_page(f, auth.viewer(), sort or [("arrived_at", True)], offset=start, limit=end - start)
+    page = c.reader.calls_page(f, auth.viewer(revealable=True), sort or [("arrived_at", True)], offset=start, limit=end - start)
     why = auth.reveal_reason()
     if why and page.rows:
         auth.log_access("view", f"calls rows {start}-{start + len(page.rows) - 1} of {page.total} ({_describe(f)})", why)
@@ -179,16 +179,17 @@ def _describe(f: CallFilter) -> str:
 @dash.callback(
     Output("call-detail", "children"),
     Input({"type": "calls-grid", "n": ALL}, "cellClicked"),
+    State("viewport", "data"),
     prevent_initial_call=True,
 )
-def detail(clicks):
+def detail(clicks, width):
     """The clicked call's summary and its timeline."""
     clicked = next((c for c in clicks if c), None)
     if not clicked or not clicked.get("rowId"):
         return no_update
     c, lang = ctx(), current_lang()
     call_id = str(clicked["rowId"])
-    call = c.reader.call(call_id, auth.viewer())
+    call = c.reader.call(call_id, auth.viewer(revealable=True))
     if call is None:
         return t("no_data", lang)
     why = auth.reveal_reason()
@@ -210,7 +211,7 @@ def detail(clicks):
     return html.Div([
         summary,
         html.Div([html.H2(t("timeline", lang), style={"marginTop": 0}),
-                  dcc.Graph(id="call-timeline", figure=figures.timeline(call, tz, lang),
+                  dcc.Graph(id="call-timeline", figure=figures.for_screen(figures.timeline(call, tz, lang), width),
                             config={"displayModeBar": False})]),
     ], className="cm-detail", **{"data-call-id": call_id})
 

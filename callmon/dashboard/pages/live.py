@@ -95,8 +95,9 @@ def ringing_cards(calls, limit: int, tz, lang: str) -> list[html.Div]:
     Output("live-hours", "figure"),
     Input("live-version", "data"),
     State("live-at", "data"),
+    State("viewport", "data"),
 )
-def refresh(_version, fixed):
+def refresh(_version, fixed, width):
     """The day's figures, read again when the database changed."""
     c, lang = ctx(), current_lang()
     now = _now(fixed)
@@ -106,8 +107,9 @@ def refresh(_version, fixed):
     tables = c.reader.span_tables(day.start, until, now)
     hours = c.reader.hourly(day.start, until)
     return (tile_row(tiles, c.reader.ring_limit, lang), team_table(tables["team"], lang),
-            agent_table(tables["agent"], lang), figures.calls_per_hour(hours.rename(columns={"unanswered": "abandoned"}),
-                                                                      lang, hours_shown=range(7, 22) if not _late(hours) else None))
+            agent_table(tables["agent"], lang),
+            figures.for_screen(figures.calls_per_hour(hours.rename(columns={"unanswered": "abandoned"}), lang,
+                                                      hours_shown=None if _late(hours) else range(7, 22)), width))
 
 
 def _late(hours) -> bool:

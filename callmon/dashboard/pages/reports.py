@@ -96,25 +96,36 @@ AGENT = (("agent", "col_agent", text), ("team", "col_team", text), ("rang", "col
     Output("rep-body", "children"),
     Input("rep-period", "value"),
     State("rep-at", "data"),
+    State("viewport", "data"),
 )
-def show(label, now):
+def show(label, now, width):
     """The period's tables and charts, as the report has them."""
     c, lang = ctx(), current_lang()
     if not label:
         return no_update
     report = _build(label, now)
     tables = report.tables
-    kind = c.reader.period(label).kind
-    trend = c.reader.trend(kind, c.reader.period(label).end - 1, TREND_PERIODS)
+    period = c.reader.period(label)
+    trend = c.reader.trend(period.kind, period.start, TREND_PERIODS)
+    teams = c.reader.trend(period.kind, period.start, TREND_PERIODS, by="team")
+    agents = c.reader.trend(period.kind, period.start, TREND_PERIODS, by="agent")
     return html.Div([
         html.H2(f"{t('report_summary', lang)} · {report.period.label}"),
         html.Div(table(records(tables["summary"], lang), SUMMARY, lang, table_id="rep-summary"), className="cm-card"),
         html.Div([
-            html.Div([html.H2(t("trend", lang)),
-                      dcc.Graph(id="rep-trend", figure=figures.trend(trend, lang), config={"displayModeBar": False})],
-                     className="cm-card"),
-            html.Div([html.H2(t("per_team", lang)),
-                      dcc.Graph(id="rep-team-bars", figure=figures.rate_bars(tables["team"], "team", lang),
+            html.Div([html.H2(f"{t('trend', lang)} · {t('per_team', lang)}"),
+                      dcc.Graph(id="rep-trend", figure=figures.for_screen(figures.trend(trend, lang, groups=teams, by="team"), width),
+                                config={"displayModeBar": False})], className="cm-card"),
+            html.Div([html.H2(f"{t('trend', lang)} · {t('per_agent', lang)}"),
+                      dcc.Graph(id="rep-trend-agents", figure=figures.for_screen(figures.trend(trend, lang, groups=agents, by="agent"), width),
+                                config={"displayModeBar": False})], className="cm-card"),
+        ], className="cm-row", style={"marginTop": ".8rem"}),
+        html.Div([
+            html.Div([html.H2(f"{t('col_ring_rate', lang)} · {t('per_team', lang)}"),
+                      dcc.Graph(id="rep-team-bars", figure=figures.for_screen(figures.rate_bars(tables["team"], "team", lang), width),
+                                config={"displayModeBar": False})], className="cm-card"),
+            html.Div([html.H2(f"{t('col_ring_rate', lang)} · {t('per_agent', lang)}"),
+                      dcc.Graph(id="rep-agent-bars", figure=figures.for_screen(figures.rate_bars(tables["agent"], "agent", lang), width),
                                 config={"displayModeBar": False})], className="cm-card"),
         ], className="cm-row", style={"marginTop": ".8rem"}),
         html.H2(t("per_team", lang)),

@@ -50,7 +50,7 @@ AGENTS = 50
 def numbers(dialect: str, n: int) -> str:
     """A FROM clause giving i = 0 .. n-1."""
     if dialect == "postgresql":
-        return f"generate_series(0, {n - 1}) AS g(i)"
+        return f"generate_series(CAST(0 AS bigint), {n - 1}) AS g(i)"
     return f"(WITH RECURSIVE g(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM g WHERE i < {n - 1}) SELECT i FROM g) AS g"
 
 
@@ -88,6 +88,8 @@ def fill(store: Store, n: int) -> None:
     cols = ("pbx, call_id, direction, caller, called, queue, arrived_at, first_ring_at, answered_at, ended_at, "
             "outcome, answered_by, agent, team, ring_seconds, rings, wait_seconds, talk_seconds, hangup_by, "
             "transferred, incomplete, ring_rule, hangup_rule, sources, uniqueids, customer_number")
+    if d == "postgresql":  # the driver's placeholders are %s: a modulo is %%
+        call = call.replace("%", "%%")
     with store.begin() as conn:
         conn.exec_driver_sql(f"INSERT INTO calls ({cols}) {call}")
         ar = ("pbx, call_id, rule, extension, agent, team, result, rings, ring_seconds, answered, at")
@@ -103,10 +105,12 @@ def fill(store: Store, n: int) -> None:
                 first_missed_at, due_at, status, agent, team)
             SELECT pbx, customer_number || '/' || call_id, customer_number, '["' || call_id || '"]', '[]',
                    arrived_at, arrived_at + 86400, 'open', agent, team
-            FROM calls WHERE outcome = 'abandoned' AND CAST(substr(call_id, 2) AS integer) % 20 = 0""")
+            FROM calls WHERE outcome = 'abandoned' AND CAST(substr(call_id, 2) AS integer) {mod} 20 = 0""".replace(
+            "{mod}", "%%" if d == "postgresql" else "%"))
         conn.exec_driver_sql("""UPDATE calls SET callback_id = (SELECT callback_id FROM callbacks
             WHERE callbacks.key = calls.customer_number || '/' || calls.call_id)
-            WHERE outcome = 'abandoned' AND CAST(substr(call_id, 2) AS integer) % 20 = 0""")
+            WHERE outcome = 'abandoned' AND CAST(substr(call_id, 2) AS integer) {mod} 20 = 0""".replace(
+            "{mod}", "%%" if d == "postgresql" else "%"))
         now = START + SPAN - 3600
         conn.exec_driver_sql(f"""INSERT INTO live_calls (pbx, call_id, state, caller, called, queue, arrived_at,
                 first_ring_at, updated_at)

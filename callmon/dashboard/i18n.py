@@ -142,6 +142,7 @@ KO: dict[str, str] = {
     "unmask_need_reason": "사유를 입력하십시오.",
     "unmask_on": "번호 표시 중 (접근 기록에 남음)",
     "unmask_off": "번호 가림",
+    "mask_again": "다시 가리기",
     "rows": "{n}건",
     # reports
     "reports_title": "보고서",
@@ -316,6 +317,7 @@ EN: dict[str, str] = {
     "unmask_need_reason": "Please give a reason.",
     "unmask_on": "Numbers shown (written to the access log)",
     "unmask_off": "Numbers masked",
+    "mask_again": "Mask again",
     "rows": "{n} rows",
     "reports_title": "Reports",
     "period_kind": "Period",

@@ -74,6 +74,13 @@ def test_report_page_equals_callmon_report_and_exports_each_format_masked(
         (tmp_path / "day-agent.csv").read_text(encoding="utf-8-sig")))}
     for name in ("김민원", "이상담", "박안내"):
         assert agents[name][2] == cli_agents[name]["rang"] and agents[name][3] == cli_agents[name]["answered"]
+        assert agents[name][4] == f"{float(cli_agents[name]['ring_rate']) * 100:.1f}%"
+    teams = {r[0]: r for r in table_rows(browser, "rep-team")}
+    cli_teams = {r["team"]: r for r in csv.DictReader(io.StringIO(
+        (tmp_path / "day-team.csv").read_text(encoding="utf-8-sig")))}
+    for name in ("민원팀", "안내팀"):
+        assert teams[name][1:4] == [cli_teams[name][k] for k in ("calls", "answered", "abandoned")]
+        assert teams[name][4] == f"{float(cli_teams[name]['ring_rate']) * 100:.1f}%"
     shoot("reports")
     full = _full_numbers(sample_db, config_file)
     files = {fmt: _export(browser, downloads, fmt) for fmt in ("csv", "xlsx", "html", "pdf")}

@@ -186,6 +186,9 @@ def test_a_supervisors_unmasking_is_in_the_access_log_an_admin_reads(browser, da
     browser.find_element(By.ID, "reveal-button").click()
     wait_for(browser, lambda: [n for n in full if n in browser.page_source], what="full numbers in the grid")
     shoot("calls-unmasked")
+    browser.find_element(By.ID, "reveal-stop").click()
+    wait_for(browser, lambda: "****" in browser.page_source and not [n for n in full if n in browser.page_source],
+             what="the numbers masked again")
     login(browser, dashboard.url, "admin1", PASSWORD)
     open_page(browser, f"{dashboard.url}/access", "access-table")
     rows = table_rows(browser, "access-table")

@@ -53,6 +53,7 @@ def layout(**_query) -> html.Div:
             dcc.Input(className="cm-input", id="reveal-reason", placeholder=t("unmask_reason", lang), type="text", debounce=False,
                       style={"minWidth": "16rem"}),
             html.Button(t("unmask", lang), id="reveal-button", className="secondary"),
+            html.Button(t("mask_again", lang), id="reveal-stop", className="secondary"),
             state,
         ], className="cm-form cm-note")]
     return html.Div([
@@ -219,12 +220,16 @@ def detail(clicks, width):
 @dash.callback(
     Output("reveal-state", "children"),
     Input("reveal-button", "n_clicks"),
+    Input("reveal-stop", "n_clicks"),
     State("reveal-reason", "value"),
     prevent_initial_call=True,
 )
-def reveal(_n, reason):
-    """A supervisor or admin asks for full numbers, with a reason (logged)."""
+def reveal(_show, _hide, reason):
+    """A supervisor or admin asks for full numbers, with a reason (logged), or masks them again."""
     lang = current_lang()
+    if dash.ctx.triggered_id == "reveal-stop":
+        auth.stop_reveal()
+        return t("unmask_off", lang)
     if not (reason or "").strip():
         return t("unmask_need_reason", lang)
     auth.start_reveal(reason.strip(), "calls page")

@@ -204,6 +204,21 @@ class Reader:
         cbs = pd.DataFrame([_cb_status(r, now) for r in rows], columns=_CB_FRAME)
         return report_tables(calls, agent_results, cbs, self.tz)
 
+    def report_tables(self, since: float, until: float, callbacks: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        """The report's tables of [since, until) (:func:`callmon.metrics.aggregates.report_tables`)
+        with these obligations (a frame as the report makes it), aggregated by the database
+        (:mod:`callmon.read.period_tables`): a half-year of a million calls is not read row by row.
+        A zone whose offset changes within the span is read row by row instead."""
+        from callmon.metrics.aggregates import report_tables
+        from callmon.read.period_tables import period_tables
+
+        tables = period_tables(self.store, self.pbx, since, until, callbacks, self.tz)
+        if tables is None:
+            calls = self.store.calls_frame(self.pbx, since, until)
+            agent_results = self.store.agent_results_frame(self.pbx, since, until)
+            tables = report_tables(calls, agent_results, callbacks, self.tz)
+        return tables
+
     def hourly(self, since: float, until: float) -> pd.DataFrame:
         """Inbound calls per local hour of [since, until), by the ring they were answered in:
         columns ``hour``, ``rings_1`` .. ``rings_5``, ``rings_6plus``, ``unanswered``, ``calls``

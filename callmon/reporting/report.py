@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from callmon.metrics.aggregates import report_tables
 from callmon.metrics.warnings import RuleWarning, training_list, warnings_for_callback
 from callmon.read import OPERATOR, Period, Reader, Viewer, period_kind
 from callmon.reporting.render import iso
@@ -108,21 +107,20 @@ def build_report(reader: Reader, label: str, now: float, viewer: Viewer = OPERAT
     numbers as ``viewer`` may see them. ``ValueError`` for a label that is no period."""
     tz = reader.config.tz
     period = reader.period(label)
-    calls = reader.store.calls_frame(reader.pbx, period.start, period.end)
-    agent_results = reader.store.agent_results_frame(reader.pbx, period.start, period.end)
     cb_rows = callback_rows(reader, period, now)
     callbacks = pd.DataFrame(
         [{**r, "missed_call_ids": json.loads(r["missed_call_ids"])} for r in cb_rows],
         columns=["callback_id", "number", "missed_call_ids", "first_missed_at", "due_at", "status", "fulfilled_at",
                  "fulfilled_by_call_id", "fulfilled_by_agent", "agent", "team", "name", "purpose", "cancel_reason"],
     )
-    tables = report_tables(calls, agent_results, callbacks, tz)
+    tables = reader.report_tables(period.start, period.end, callbacks)
     listing = callbacks.assign(missed_call_ids=callbacks["missed_call_ids"].map(" ".join))
     for col in ("first_missed_at", "due_at", "fulfilled_at"):
         listing[col] = listing[col].map(lambda t: iso(t, tz) if pd.notna(t) else None)
     tables["callbacks"] = viewer.frame(listing)
     columns = ["employee", "team", "period", "warnings", "reached_at", "call_ids"]
-    rows = training_rows(reader, period, now, cb_rows, agent_results) if period.kind in TRAINING_KINDS else []
+    fails = reader.store.failed_results(reader.pbx, period.start, period.end)  # the warnings: fails only
+    rows = training_rows(reader, period, now, cb_rows, fails) if period.kind in TRAINING_KINDS else []
     training = pd.DataFrame(rows, columns=columns)
     training["reached_at"] = training["reached_at"].map(lambda t: iso(t, tz))
     training["call_ids"] = training["call_ids"].map(" ".join)

@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Float, and_, case, cast, func, or_, select
+from sqlalchemy import BigInteger, Float, Integer, and_, case, cast, exists, func, or_, select
 from sqlalchemy.engine import Connection
 
 from callmon.storage.callbacks import CallbackQueries
 from callmon.storage.directory import DirectoryQueries
 from callmon.storage.frames import FrameQueries
-from callmon.storage.schema import callbacks, calls, cancellations, legs, live_calls, memos
+from callmon.storage.schema import agent_results, callbacks, calls, cancellations, legs, live_calls, memos
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -256,7 +256,7 @@ class ReadQueries(FrameQueries, DirectoryQueries, CallbackQueries):
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
 
-    def _frame(self, table, when, columns, pbx, since, until) -> pd.DataFrame:
+    def _frame(self, table, when, columns, pbx, since, until, condition=None) -> pd.DataFrame:
         """:class:`~callmon.storage.frames.FrameQueries`' frames, read through the driver's
         cursor into columns (no row objects: a report reads its period's calls by the hundred
         thousand). The same rows, columns and order."""
@@ -267,15 +267,9 @@ class ReadQueries(FrameQueries, DirectoryQueries, CallbackQueries):
             q = q.where(when >= since)
         if until is not None:
             q = q.where(when < until)
-        q = q.order_by(when, table.c.id)
-        with self.engine.connect() as conn:
-            compiled = q.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
-            cursor = conn.connection.driver_connection.cursor()
-            try:
-                cursor.execute(str(compiled))
-                rows = cursor.fetchall()
-            finally:
-                cursor.close()
+        if condition is not None:
+            q = q.where(condition)
+        rows = self._raw(q.order_by(when, table.c.id))
         frame = pd.DataFrame.from_records(rows, columns=list(columns), coerce_float=True)
         if not len(frame):
             return pd.DataFrame(columns=list(columns))
@@ -283,6 +277,118 @@ class ReadQueries(FrameQueries, DirectoryQueries, CallbackQueries):
             if name in frame and frame[name].dtype != bool:
                 frame[name] = frame[name].astype(bool)
         return frame
+
+    # -- a period's report, aggregated by the database --------------------------------------------
+    def _hour(self, column, offset: int):
+        """The local hour since the epoch of an epoch column, for a zone ``offset`` seconds east."""
+        x = (column + offset) / 3600.0
+        if self.engine.dialect.name == "postgresql":
+            return cast(func.floor(x), BigInteger)
+        return cast(x, Integer)  # SQLite truncates toward zero: the floor of a positive number
+
+    def customer_cube(self, pbx: str, since: float, until: float, offset: int) -> list[dict[str, Any]]:
+        """The customer's view of [since, until) per (team, queue, local hour ``lh``): the counts
+        of :func:`callmon.metrics.aggregates.customer_view`, and ``rs_sum``/``rs_n`` for the
+        average ring seconds of the answered calls."""
+        c = calls.c
+        inbound = c.direction == "inbound"
+        answered = and_(inbound, c.outcome == "answered")
+        rung = and_(answered, c.rings.is_not(None))
+        timed = and_(rung, c.ring_seconds.is_not(None))
+        lh = self._hour(c.arrived_at, offset).label("lh")
+        q = select(
+            c.team, c.queue, lh,
+            _n(inbound).label("calls"), _n(answered).label("answered"),
+            _n(and_(inbound, c.outcome == "abandoned")).label("abandoned"),
+            _n(and_(inbound, c.ring_rule == "pass")).label("ring_pass"),
+            _n(and_(inbound, c.ring_rule == "fail")).label("ring_fail"),
+            *[_n(and_(rung, c.rings == k)).label(f"rings_{k}") for k in range(1, 6)],
+            _n(and_(rung, c.rings >= 6)).label("rings_6plus"),
+            func.coalesce(func.sum(case((timed, c.ring_seconds))), 0.0).label("rs_sum"), _n(timed).label("rs_n"),
+            _n(c.direction == "outbound").label("outbound"), _n(c.hangup_rule == "fail").label("agent_first_hangups"),
+        ).where(c.pbx == pbx, c.arrived_at >= since, c.arrived_at < until).group_by(c.team, c.queue, lh)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def answered_ring_seconds(self, pbx: str, since: float, until: float, offset: int) -> list[tuple]:
+        """(team, queue, lh, ring_seconds) of the answered inbound calls with rings of [since,
+        until) (the p90 per group is taken from them), read through the driver."""
+        c = calls.c
+        q = select(c.team, c.queue, self._hour(c.arrived_at, offset), c.ring_seconds).where(
+            c.pbx == pbx, c.arrived_at >= since, c.arrived_at < until, c.direction == "inbound",
+            c.outcome == "answered", c.rings.is_not(None), c.ring_seconds.is_not(None))
+        return self._raw(q)
+
+    def agent_cube(self, pbx: str, since: float, until: float) -> list[dict[str, Any]]:
+        """The agents' view of [since, until) per agent (the directory's name, else the
+        extension) and team: the counts of :func:`callmon.metrics.aggregates.agent_view`."""
+        a = agent_results.c
+        agent = func.coalesce(a.agent, a.extension).label("agent")
+        ring = a.rule == "answer_before_ring"
+        took = a.answered.is_(True)
+        rung = and_(ring, took, a.rings.is_not(None))
+        timed = and_(rung, a.ring_seconds.is_not(None))
+        abandoned = exists().where(calls.c.pbx == a.pbx, calls.c.call_id == a.call_id,
+                                   calls.c.outcome == "abandoned", calls.c.arrived_at >= since,
+                                   calls.c.arrived_at < until)
+        q = select(
+            agent, a.team,
+            func.count().label("rows"),
+            _n(ring).label("rang"), _n(and_(ring, took)).label("answered"),
+            func.coalesce(func.sum(case((and_(ring, ~took), case((abandoned, 1), else_=0)), else_=0)), 0)
+            .label("abandoned"),
+            _n(and_(ring, a.result == "pass")).label("ring_pass"), _n(and_(ring, a.result == "fail")).label("ring_fail"),
+            *[_n(and_(rung, a.rings == k)).label(f"rings_{k}") for k in range(1, 6)],
+            _n(and_(rung, a.rings >= 6)).label("rings_6plus"),
+            func.coalesce(func.sum(case((timed, a.ring_seconds))), 0.0).label("rs_sum"), _n(timed).label("rs_n"),
+            _n(a.result == "fail").label("warnings"),
+            _n(and_(a.rule == "agent_hangs_up_last", a.result == "fail")).label("agent_first_hangups"),
+        ).where(a.pbx == pbx, a.at >= since, a.at < until).group_by(agent, a.team)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def agent_ring_seconds(self, pbx: str, since: float, until: float) -> list[tuple]:
+        """(agent, ring_seconds) of the answered rings of [since, until), through the driver."""
+        a = agent_results.c
+        q = select(func.coalesce(a.agent, a.extension), a.ring_seconds).where(
+            a.pbx == pbx, a.at >= since, a.at < until, a.rule == "answer_before_ring", a.answered.is_(True),
+            a.rings.is_not(None), a.ring_seconds.is_not(None))
+        return self._raw(q)
+
+    def credited_calls(self, pbx: str, since: float, until: float) -> list[dict[str, Any]]:
+        """Calls of [since, until) credited to an agent, per (agent, team): ``calls``."""
+        c = calls.c
+        q = select(c.agent, c.team, func.count().label("calls")).where(
+            c.pbx == pbx, c.arrived_at >= since, c.arrived_at < until, c.agent.is_not(None)).group_by(c.agent, c.team)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def failed_results(self, pbx: str, since: float, until: float) -> pd.DataFrame:
+        """The agents' failed verdicts of [since, until) (the warnings), as the agent-results frame."""
+        from callmon.storage.frames import AGENT_FRAME_COLUMNS
+
+        return self._frame(agent_results, agent_results.c.at, AGENT_FRAME_COLUMNS, pbx, since, until,
+                           agent_results.c.result == "fail")
+
+    def queues_of(self, pbx: str, call_ids: Sequence[str]) -> dict[str, str | None]:
+        """call_id -> queue of some calls."""
+        from callmon.storage.lists import one_of
+
+        if not call_ids:
+            return {}
+        q = select(calls.c.call_id, calls.c.queue).where(calls.c.pbx == pbx, one_of(calls.c.call_id, set(call_ids)))
+        with self.engine.connect() as conn:
+            return dict(conn.execute(q).all())
+
+    def _raw(self, q) -> list[tuple]:
+        with self.engine.connect() as conn:
+            compiled = q.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+            cursor = conn.connection.driver_connection.cursor()
+            try:
+                cursor.execute(str(compiled))  # literal values, no parameters to parse
+                return cursor.fetchall()
+            finally:
+                cursor.close()
 
     def connect(self):
         """A connection for several reads in one snapshot: ``with store.connect() as conn``."""

@@ -196,3 +196,49 @@ def test_postgresql_read_handle_refuses_writes(pg_url):
         with ro.engine.begin() as conn:
             conn.exec_driver_sql("DELETE FROM calls")
     ro.dispose()
+
+
+def _frames_reference(reader, period, callbacks):
+    from callmon.metrics.aggregates import report_tables
+
+    return report_tables(reader.store.calls_frame(reader.pbx, period.start, period.end),
+                         reader.store.agent_results_frame(reader.pbx, period.start, period.end), callbacks, reader.tz)
+
+
+def test_report_tables_aggregated_in_sql_equal_the_pure_aggregates_over_every_row(stored):
+    """Every table, column and figure of the database's aggregation equals report_tables over the rows."""
+    from callmon.reporting.report import callback_rows
+
+    _, _, reader = stored
+    now = parse_time(AT, reader.tz)
+    for label in ("2026-11", "2026-W48", "2026-11-23", "2026-H2"):
+        period = reader.period(label)
+        rows = callback_rows(reader, period, now)
+        callbacks = pd.DataFrame([{**r, "missed_call_ids": json.loads(r["missed_call_ids"])} for r in rows])
+        mine, reference = reader.report_tables(period.start, period.end, callbacks), \
+            _frames_reference(reader, period, callbacks)
+        assert list(mine) == list(reference)
+        for name, table in reference.items():
+            got = mine[name]
+            assert list(got.columns) == list(table.columns), (label, name)
+            assert len(got) == len(table) > 0, (label, name)
+            for col in table.columns:
+                for a, b in zip(got[col].tolist(), table[col].tolist()):
+                    assert (pd.isna(a) and pd.isna(b)) or a == b or a == pytest.approx(b, rel=1e-9), \
+                        (label, name, col, a, b)
+
+
+def test_a_zone_whose_offset_changes_in_the_period_is_read_row_by_row():
+    from zoneinfo import ZoneInfo
+
+    from callmon.read.period_tables import fixed_offset
+    from callmon.read.periods import Period
+
+    seoul, new_york = ZoneInfo("Asia/Seoul"), ZoneInfo("America/New_York")
+    assert fixed_offset(seoul, *_bounds(Period.of("2026", seoul))) == 9 * 3600
+    assert fixed_offset(new_york, *_bounds(Period.of("2026", new_york))) is None
+    assert fixed_offset(new_york, *_bounds(Period.of("2026-07", new_york))) == -4 * 3600
+
+
+def _bounds(p):
+    return p.start, p.end

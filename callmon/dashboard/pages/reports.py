@@ -25,7 +25,7 @@ from callmon.dashboard.i18n import current_lang, t
 from callmon.dashboard.params import moment_param
 from callmon.read import Period
 
-dash.register_page(__name__, path="/reports", title="callmon · reports", order=3, title_key="nav_reports",
+dash.register_page(__name__, path="/reports", title="보고서 · callmon", order=3, title_key="nav_reports",
                    name="reports")
 
 KINDS = (("day", "kind_day", 14), ("week", "kind_week", 12), ("month", "kind_month", 12),

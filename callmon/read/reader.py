@@ -6,7 +6,8 @@ from the database without a Pipeline, without migrating and without writing.
     reader.data_version()                      # changes when anything shown changes; poll it (cheap)
     reader.tiles(now)                          # today's tiles (Tiles), aggregates computed in SQL
     reader.ringing_now(now, viewer)            # calls in progress with their ring count at `now`
-    reader.span_tables(since, until, now)      # summary/team/agent/queue/hour/day tables of a span
+    reader.span_tables(since, until, now)      # summary/team/agent/queue/hour/day tables of a span (reads its rows)
+    reader.report_tables(since, until, cbs)    # the same tables aggregated by the database (long periods)
     reader.hourly(since, until)                # calls per hour stacked by ring count (DataFrame)
     reader.calls_page(CallFilter(...), viewer, sort=[("arrived_at", True)], offset=0, limit=100)
     reader.call(call_id, viewer)               # one call with its legs (dict) or None

@@ -144,6 +144,7 @@ KO: dict[str, str] = {
     "unmask_off": "번호 가림",
     "mask_again": "다시 가리기",
     "rows": "{n}건",
+    "bad_date": "날짜는 YYYY-MM-DD 형식입니다 ({value!r} 무시)",
     # reports
     "reports_title": "보고서",
     "period_kind": "기간 단위",
@@ -319,6 +320,7 @@ EN: dict[str, str] = {
     "unmask_off": "Numbers masked",
     "mask_again": "Mask again",
     "rows": "{n} rows",
+    "bad_date": "dates are YYYY-MM-DD ({value!r} ignored)",
     "reports_title": "Reports",
     "period_kind": "Period",
     "period": "Which",

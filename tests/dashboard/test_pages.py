@@ -9,11 +9,15 @@ import json
 import re
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 from callmon.dashboard.i18n import KO
 from tests.conftest import run_cli
 from tests.dashboard.browse import choose, login, open_page, table_rows, text, tile, wait_for
 from tests.dashboard.conftest import AT, DAY, PASSWORD
+
+
+REASON = "=1+1 민원 회신 확인"  # starts like a spreadsheet formula
 
 
 def _cli_json(*args: str) -> list[dict]:
@@ -87,6 +91,16 @@ def test_calls_grid_filters_on_the_server_and_opens_a_calls_timeline(browser, da
     wait_for(browser, lambda: text(browser, "calls-count") == "0건", what="no abandoned call of 안내팀")
     browser.get(f"{dashboard.url}/calls")  # the filters start empty again
     wait_for(browser, lambda: text(browser, "calls-count") == f"{len(calls):,}건", what="all calls again")
+    since = browser.find_element(By.ID, "f-since")
+    since.send_keys("2026-11-24", Keys.ENTER)  # the day after the sample calls
+    wait_for(browser, lambda: text(browser, "calls-count") == "0건", what="no call from the next day on")
+    since.clear()
+    since.send_keys("2026/11/23", Keys.ENTER)
+    wait_for(browser, lambda: text(browser, "calls-count").startswith(f"{len(calls):,}건 · 날짜는 YYYY-MM-DD"),
+             what="a bad date ignored, and said so")
+    since.clear()
+    since.send_keys(DAY, Keys.ENTER)
+    wait_for(browser, lambda: text(browser, "calls-count") == f"{len(calls):,}건", what="the sample day's calls")
     choose(browser, "f-rule", "벨 규칙 위반")
     failed = [c for c in calls if c["ring_rule"] == "fail"]
     wait_for(browser, lambda: text(browser, "calls-count") == f"{len(failed):,}건", what="the ring-rule failures")
@@ -174,15 +188,15 @@ def test_a_viewer_sees_masked_numbers_on_every_page(browser, dashboard, sample_d
 
 
 def test_a_supervisors_unmasking_is_in_the_access_log_an_admin_reads(browser, dashboard, sample_db, config_file,
-                                                                    shoot):
+                                                                    shoot, downloads):
     """A supervisor shows full numbers with a reason; the admin's access-log page lists who,
-    what and why."""
+    what and why, and exports it as CSV (a reason that looks like a formula is escaped)."""
     full = _full_numbers(sample_db, config_file)
     login(browser, dashboard.url, "super1", PASSWORD)
     open_page(browser, f"{dashboard.url}/calls", "calls-count")
     source = browser.page_source
     assert not [n for n in full if n in source]
-    browser.find_element(By.ID, "reveal-reason").send_keys("민원 회신 확인")
+    browser.find_element(By.ID, "reveal-reason").send_keys(REASON)
     browser.find_element(By.ID, "reveal-button").click()
     wait_for(browser, lambda: [n for n in full if n in browser.page_source], what="full numbers in the grid")
     shoot("calls-unmasked")
@@ -193,7 +207,14 @@ def test_a_supervisors_unmasking_is_in_the_access_log_an_admin_reads(browser, da
     open_page(browser, f"{dashboard.url}/access", "access-table")
     rows = table_rows(browser, "access-table")
     # when, who, role, what was done, to what, why
-    assert any(r[1:4] == ["super1", KO["role_supervisor"], KO["act_unmask"]] and r[5] == "민원 회신 확인"
+    assert any(r[1:4] == ["super1", KO["role_supervisor"], KO["act_unmask"]] and r[5] == REASON
                for r in rows), rows
     assert any(r[1] == "super1" and r[3] == KO["act_view"] and r[4].startswith("calls rows") for r in rows), rows
     shoot("access")
+    for f in downloads.iterdir():
+        f.unlink()
+    browser.find_element(By.ID, "access-export").click()
+    exported = wait_for(browser, lambda: [f for f in downloads.iterdir() if f.name == "callmon-access-log.csv"],
+                        what="the access log's CSV")[0]
+    rows = list(csv.DictReader(io.StringIO(exported.read_text(encoding="utf-8-sig"))))
+    assert any(r["user"] == "super1" and r["action"] == "unmask" and r["why"] == "'" + REASON for r in rows), rows

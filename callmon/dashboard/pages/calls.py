@@ -169,8 +169,11 @@ def rows(requests, since, until, team, agent, outcome, rule):
     why = auth.reveal_reason()
     if why and page.rows:
         auth.log_access("view", f"calls rows {start}-{start + len(page.rows) - 1} of {page.total} ({_describe(f)})", why)
-    return ([{"rowData": [display_row(r, c.reader.tz, lang) for r in page.rows], "rowCount": page.total}],
-            t("rows", lang, n=f"{page.total:,}"))
+    count = t("rows", lang, n=f"{page.total:,}")
+    bad = [v for v in (since, until) if v and _day(v) is None]
+    if bad:
+        count = f"{count} · {t('bad_date', lang, value=bad[0])}"
+    return ([{"rowData": [display_row(r, c.reader.tz, lang) for r in page.rows], "rowCount": page.total}], count)
 
 
 def _describe(f: CallFilter) -> str:

@@ -1,20 +1,44 @@
-"""``callmon demo``: the embedded default — SQLite, a real capture replayed live over AMI."""
+"""``callmon demo``: the product in one command, on the embedded default (SQLite).
+
+A fresh database in a data folder; a history imported from the bundled recording repeated over
+the past weeks (:mod:`callmon.cli.demo_history`); ``callmon ami-server`` replaying the bundled
+busy stretch (j_load) in a loop as a live PBX; ``callmon listen`` following it; the dashboard on
+http://127.0.0.1:8050 with a one-time login. Ctrl-C (or SIGTERM) stops all of it.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
-import threading
+import secrets
+import signal
+import subprocess
+import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from callmon.cli import app
-from callmon.core.config import load_config
-from callmon.core.errors import InputError
+from callmon.core.errors import CallmonError, InputError
 
-DEMO_DB = "callmon-demo.db"
+log = logging.getLogger(__name__)
+
+DEMO_DIR = "callmon-demo"
+DEMO_USER = "demo"
+DEMO_CONFIG = """# callmon demo: the bundled recording's PBX (Seoul; its Master.csv was written in UTC)
+[pbx]
+timezone = "Asia/Seoul"
+cdr_timezone = "UTC"
+
+[directory]
+"2001" = { name = "Kim Agent", team = "민원팀" }
+"2002" = { name = "Lee Agent", team = "민원팀" }
+"2003" = { name = "Park Agent", team = "요금팀" }
+"""
+STOP_TIMEOUT_S = 15
 
 
 def samples_dir() -> Path:
@@ -26,94 +50,124 @@ def samples_dir() -> Path:
     return path
 
 
-@app.command()
-def demo(
-    speed: Annotated[float, typer.Option(min=0, help="Replay speed (1 = real time; the capture is 9 minutes long).")] = 30.0,
-    capture: Annotated[Optional[Path], typer.Option(help="AMI capture to replay (default: the bundled busy stretch, j_load).")] = None,
-    db: Annotated[Optional[str], typer.Option("--db", help=f"Database URL; default a fresh sqlite:///{DEMO_DB}.")] = None,
-) -> None:
-    """데모 / Replay a real Asterisk capture live over AMI into SQLite and show the charter's verdicts.
+def fresh_database(folder: Path) -> str:
+    """An empty ``demo.db`` in ``folder`` (an earlier demo's is removed); its URL."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        (folder / f"demo.db{suffix}").unlink(missing_ok=True)
+    return f"sqlite:///{(folder / 'demo.db').resolve()}"
 
-    Starts the AMI replay server on a free loopback port, follows it with the live listener
-    (pyst2 over TCP, as `callmon listen` does), and prints the calls as they end, then the
-    summary per agent.
-    """
-    from rich.console import Console
-    from rich.live import Live
-    from rich.table import Table
 
-    from callmon.service.listener import Listener
-    from callmon.sources.ami.server import DEV_SECRET, AmiServer
+def import_history(db: str, config_path: Path, folder: Path, weeks: int, now: float) -> int:
+    """Import the bundled recording repeated on the working days of the past ``weeks``; the
+    number of calls stored."""
+    from callmon.cli.demo_history import block_starts, write_history
+    from callmon.core.config import load_config
+    from callmon.metrics.rules import RuleSet
+    from callmon.service.ingest import FileIngest
     from callmon.service.pipeline import Pipeline
     from callmon.storage import Store
 
-    capture = capture or samples_dir() / "j_load" / "ami.raw"
-    if db is None:
-        for suffix in ("", "-wal", "-shm"):
-            Path(DEMO_DB + suffix).unlink(missing_ok=True)
-        db = f"sqlite:///{DEMO_DB}"
-    cfg = load_config(None)
+    cfg = load_config(config_path)
+    calendar = RuleSet.from_config(cfg).policy.calendar
+    starts = block_starts(datetime.fromtimestamp(now, cfg.tz).date(), weeks, 1, cfg.tz, calendar)
     store = Store(db)
-    console = Console()
-    with AmiServer.from_capture(capture, speed=speed) as server:
-        listener = Listener(Pipeline(store, cfg), "127.0.0.1", server.port, "callmon", DEV_SECRET, max_connections=1)
-        thread = threading.Thread(target=listener.run, daemon=True, name="callmon-demo-listener")
-        thread.start()
-        total = server.timeline.total or 0
-        console.print(f"AMI 재생 / replaying {capture.name} ({total:,} events) at x{speed:g} on 127.0.0.1:{server.port}")
-        try:
-            with Live(console=console, refresh_per_second=4) as live:
-                quiet_since = time.monotonic()
-                last = -1
-                while thread.is_alive():
-                    s = listener.stats
-                    if s.events != last:
-                        last, quiet_since = s.events, time.monotonic()
-                    ringing = store.query_live_calls(cfg.pbx)
-                    live.update(_progress(s.events, total, s.calls, ringing))
-                    if total and s.events >= total and time.monotonic() - quiet_since > 1:
-                        break
-                    time.sleep(0.25)
-        except KeyboardInterrupt:
-            console.print("중단 / interrupted")
-        listener.stop()
-        thread.join(15)
-    rows = store.query_calls(cfg.pbx, with_legs=False)
-    console.print(_summary(rows, cfg.ring_limit))
-    console.print(f"DB: {db}  ·  `callmon calls --db {db} --format json` for every call")
+    files_in = FileIngest(Pipeline(store, cfg))
+    calls = 0
+    for path, kind in write_history(samples_dir(), folder, starts):
+        calls += files_in.ingest(path, kind).calls
+        path.unlink()
+    store.dispose()
+    return calls
 
 
-def _progress(events: int, total: int, calls: int, live_calls: list[dict]):
-    from rich.table import Table
-
-    t = Table(title=f"실시간 / live: {events:,}/{total:,} events, {calls} calls done", show_edge=False)
-    t.add_column("상태 state")
-    t.add_column("발신 caller")
-    t.add_column("큐 queue")
-    t.add_column("응답 by")
-    for r in live_calls[-8:]:
-        t.add_row(r["state"], _masked(r["caller"]), r["queue"] or "", r["answered_by"] or "")
-    return t
+def _child(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``python -m callmon ARGS`` in a session of its own (the terminal's Ctrl-C reaches only
+    the demo, which stops the children in order)."""
+    return subprocess.Popen([sys.executable, "-m", "callmon", *args], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})}, start_new_session=True)
 
 
-def _masked(number: str | None) -> str:
-    from callmon.metrics.numbers import mask
+def _stop(proc: subprocess.Popen | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        log.warning("pid %d did not stop within %d s: killed", proc.pid, STOP_TIMEOUT_S)
+        proc.kill()
+        proc.wait()
 
-    return mask(number or "")
 
+@app.command()
+def demo(
+    data: Annotated[Path, typer.Option("--data", help="Folder for the demo's database and config (made fresh).", file_okay=False)] = Path(DEMO_DIR),
+    host: Annotated[str, typer.Option("--host", help="Dashboard address (loopback only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Dashboard port (0: a free one).")] = 8050,
+    speed: Annotated[float, typer.Option(min=0.01, help="Live replay speed (1 = real time).")] = 1.0,
+    weeks: Annotated[int, typer.Option(min=0, max=52, help="Weeks of history to import.")] = 4,
+    capture: Annotated[Optional[Path], typer.Option(help="AMI capture replayed live (default: the bundled busy stretch, j_load).", exists=True, dir_okay=False)] = None,
+) -> None:
+    """데모 / The product in one command: history, a live PBX replayed over AMI, the dashboard.
 
-def _summary(rows: list[dict], limit: int):
-    from rich.table import Table
+    Makes a fresh SQLite database in --data, imports the bundled recording repeated over the
+    past weeks, replays the bundled busy-hour capture in a loop as a live PBX (callmon
+    ami-server), follows it (callmon listen), and serves the dashboard; prints its address and a
+    one-time login. Ctrl-C stops all of it.
+    """
+    from callmon.cli.dashboard import is_loopback
+    from callmon.core.config import load_config
+    from callmon.dashboard.app import create_app
+    from callmon.dashboard.serve import serve
+    from callmon.service.users import Users
+    from callmon.sources.ami.server import DEV_SECRET
 
-    t = Table(title=f"상담원별 요약 / per agent ({len(rows)} calls)")
-    for h in ("응답 by", "응답 answered", f"{limit}벨 전 응답 before ring {limit}", "먼저 끊음 agent-first"):
-        t.add_column(h, justify="right")
-    agents = sorted({r["answered_by"] for r in rows if r["answered_by"] and r["direction"] == "inbound"})
-    for a in agents:
-        mine = [r for r in rows if r["answered_by"] == a and r["direction"] == "inbound"]
-        in_time = sum(r["ring_rule"] == "pass" for r in mine)
-        t.add_row(a, str(len(mine)), f"{in_time} ({in_time / len(mine):.0%})", str(sum(r["hangup_rule"] == "fail" for r in mine)))
-    inbound = [r for r in rows if r["direction"] == "inbound"]
-    missed = sum(r["outcome"] != "answered" for r in inbound)
-    t.caption = f"수신 {len(inbound)}건 중 미응답 {missed}건 / {missed} of {len(inbound)} inbound calls not answered"
-    return t
+    if not is_loopback(host):
+        raise CallmonError("the demo serves on a loopback address only (its login is printed on the terminal)")
+    capture = capture or samples_dir() / "j_load" / "ami.raw"
+    db = fresh_database(data)
+    config_path = data / "demo.toml"
+    config_path.write_text(DEMO_CONFIG, encoding="utf-8")
+    started = time.monotonic()
+    n = import_history(db, config_path, data, weeks, time.time())
+    typer.echo(f"이력 / history: {n:,} calls over {weeks} week(s) imported in {time.monotonic() - started:.1f} s")
+    password = secrets.token_urlsafe(12)
+    users = Users.open(db)
+    users.add(DEMO_USER, "admin", password)
+    users.close()
+
+    server = listener = None
+    stopping = False
+
+    def on_term(*_):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        server = _child(["ami-server", "--capture", str(capture), "--loop", "--speed", f"{speed:g}", "--port", "0"],
+                        {"CALLMON_AMI_SECRET": DEV_SECRET})
+        line = server.stdout.readline().strip()  # "listening on HOST:PORT"
+        if not line.startswith("listening on "):
+            raise CallmonError(f"the AMI replay server did not start: {line or 'no output'}")
+        ami = line.rsplit(" ", 1)[1]
+        listener = _child(["listen", "--ami", ami, "--db", db, "--config", str(config_path)],
+                          {"CALLMON_AMI_SECRET": DEV_SECRET})
+        typer.echo(f"실시간 / live: {capture.name} replayed in a loop on {ami} (x{speed:g}), followed by callmon listen")
+        dash_app = create_app(db, load_config(config_path))
+
+        def ready(address: str) -> None:
+            typer.echo(f"대시보드 / dashboard: {address}")
+            typer.echo(f"로그인 / login: {DEMO_USER} / {password}   (this demo only; Ctrl-C stops everything)")
+            sys.stdout.flush()
+
+        serve(dash_app, host, port, ready=ready)
+        stopping = True
+    except KeyboardInterrupt:
+        stopping = True
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        _stop(listener)  # first: it writes what it has heard
+        _stop(server)
+        if stopping:
+            typer.echo(f"중지 / stopped. Database: {db}")

@@ -26,6 +26,9 @@ no rule ever sees this object. Example file::
     period = "half-year"          # half-year | quarter | year
     training_threshold = 3
 
+    [privacy]
+    mask = "middle"               # middle | last4 | none: how numbers are shown to those not allowed
+
     [directory]                   # extension -> employee, team
     "2001" = { name = "Kim Agent", team = "민원팀" }
 
@@ -78,6 +81,7 @@ class Config:
     warning_period: str = "half-year"
     training_threshold: int = 3
     directory: dict[str, Employee] = field(default_factory=dict)
+    mask_style: str = "middle"
     source: str | None = None
 
     @property
@@ -212,6 +216,10 @@ SECTIONS: dict[str, dict[str, Setting]] = {
     "warnings": {
         "period": Setting("warning_period", _one_of("half-year", "quarter", "month", "year")),
         "training_threshold": Setting("training_threshold", _whole(1)),
+    },
+    "privacy": {
+        # how screens and exports mask a phone number for those who may not see it (DESIGN.md)
+        "mask": Setting("mask_style", _one_of("middle", "last4", "none")),
     },
 }
 """The sections of a config file with settings, and their keys."""

@@ -56,7 +56,7 @@ def test_a_typo_in_a_section_names_the_closest_known_section(toml):
     assert "unknown section [callbacks]; did you mean [callback]?" in str(err)
 
 
-@pytest.mark.parametrize("section", ["dashboard", "privacy", "monitoring"])
+@pytest.mark.parametrize("section", ["dashboard", "monitoring"])
 def test_sections_that_do_nothing_yet_are_not_accepted(toml, section):
     """A setting that would do nothing is an error, not a silent no-op."""
     err = error_of(toml(f"""
@@ -64,6 +64,19 @@ def test_sections_that_do_nothing_yet_are_not_accepted(toml, section):
         enabled = true
     """))
     assert err.key == section and f"unknown section [{section}]" in str(err)
+
+
+def test_privacy_mask_is_read_and_checked(toml):
+    """[privacy] mask chooses the masking rule; a rule callmon does not know is an error naming the key."""
+    assert load_config(toml("""
+        [privacy]
+        mask = "last4"
+    """)).mask_style == "last4"
+    err = error_of(toml("""
+        [privacy]
+        mask = "stars"
+    """))
+    assert err.key == "privacy.mask" and "middle, last4, none" in str(err)
 
 
 def test_an_unknown_key_with_nothing_close_lists_the_known_keys(toml):

@@ -1,0 +1,133 @@
+"""The demo's history: the bundled captures' Asterisk files (Master.csv, cel.csv, queue_log of
+every scenario, one recording of one PBX) repeated over the past weeks, shifted in time so every
+page of the dashboard has data.
+
+Each copy (a "block") is the whole recording moved to a working day and hour: every epoch in the
+files (CEL event times, queue_log times, uniqueids and linkedids, inside the JSON extras too)
+and every Master.csv date (written in UTC) moves by the same whole number of seconds, so ids stay
+unique between blocks that do not overlap in time, and each block's calls are new calls, as the
+replay server's ``--loop`` makes new calls of each pass.
+
+>>> shift_text('"x","2026-11-22 19:47:17","1795376837.0"', 3600, 1795370000, 1795380000)
+'"x","2026-11-22 20:47:17","1795380437.0"'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from callmon.metrics.calendar import WorkingCalendar
+
+FILES = (("Master.csv", "cdr"), ("cel.csv", "cel"), ("queue_log", "queue_log"))
+# the CEL alone gives every figure the three files give together (measured on the bundled
+# recording: the same outcomes, rings, verdicts and waits), in a third of the import time
+HISTORY_KINDS = ("cel",)
+_EPOCH = re.compile(r"(?<![\d.])(1\d{9})(?=[.|\",\s]|$)")
+_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})\b")
+# where the blocks of a day start (local time), rotated from day to day so every hour has calls
+STARTS = (time(9, 5), time(10, 20), time(11, 10), time(13, 15), time(14, 30), time(15, 40), time(16, 50))
+
+
+def shift_text(text: str, delta: int, lo: int, hi: int) -> str:
+    """``text`` with every epoch second in [lo, hi] moved by ``delta`` and every UTC date-time
+    ``YYYY-MM-DD HH:MM:SS`` too."""
+    def epoch(m: re.Match) -> str:
+        value = int(m.group(1))
+        return str(value + delta) if lo <= value <= hi else m.group(1)
+
+    def moment(m: re.Match) -> str:
+        dt = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S") + timedelta(seconds=delta)
+        return dt.strftime("%Y-%m-%d %H:%M:%S")
+
+    return _DATE.sub(moment, _EPOCH.sub(epoch, text))
+
+
+@dataclass(frozen=True)
+class Recording:
+    """The bundled files of every scenario, joined per kind, and the span of their epochs."""
+
+    texts: dict[str, str]  # kind -> the joined file text
+    start: int
+    end: int
+
+    @classmethod
+    def of(cls, samples: Path) -> Recording:
+        texts = {kind: "" for _, kind in FILES}
+        for folder in sorted(p for p in samples.iterdir() if p.is_dir()):
+            for name, kind in FILES:
+                f = folder / name
+                if f.is_file():
+                    body = f.read_text(encoding="utf-8")
+                    texts[kind] += body if body.endswith("\n") or not body else body + "\n"
+        stamps = [int(m.group(1)) for m in _EPOCH.finditer(texts["cel"] + texts["queue_log"])]
+        if not stamps:
+            raise ValueError(f"no CEL or queue_log times in {samples}")
+        return cls(texts, min(stamps), max(stamps))
+
+
+def block_starts(today: date, weeks: int, per_day: int, tz: ZoneInfo, calendar: WorkingCalendar) -> list[datetime]:
+    """Where the blocks go: ``per_day`` a working day, on the working days of the ``weeks``
+    weeks before ``today`` (today itself is left to the live replay)."""
+    out = []
+    day = today - timedelta(days=7 * weeks)
+    n = 0
+    while day < today:
+        if calendar.is_working_day(day):
+            for k in range(per_day):
+                t = STARTS[(n + k * 3) % len(STARTS)]
+                out.append(datetime.combine(day, t, tz))
+            n += 1
+        day += timedelta(days=1)
+    return sorted(out)
+
+
+def _template(text: str, lo: int, hi: int) -> tuple[list[str], list[int]]:
+    """``text`` cut at its epochs in [lo, hi]: the literal pieces between them and the epochs."""
+    pieces, epochs, last = [], [], 0
+    for m in _EPOCH.finditer(text):
+        value = int(m.group(1))
+        if lo <= value <= hi:
+            pieces.append(text[last:m.start(1)])
+            epochs.append(value)
+            last = m.end(1)
+    pieces.append(text[last:])
+    return pieces, epochs
+
+
+def write_history(samples: Path, folder: Path, starts: list[datetime],
+                  kinds: tuple[str, ...] = HISTORY_KINDS) -> list[tuple[Path, str]]:
+    """Write the blocks' files of ``kinds`` (default the CEL) into ``folder``; return (path,
+    kind) in the order to import them."""
+    rec = Recording.of(samples)
+    span = rec.end - rec.start
+    shifts, last_end = [], None
+    for start in starts:
+        t0 = int(start.astimezone(timezone.utc).timestamp())
+        if last_end is not None and t0 <= last_end:
+            raise ValueError(f"demo history blocks overlap at {start}")
+        last_end = t0 + span
+        shifts.append(t0 - rec.start)
+    out = []
+    for name, kind in FILES:
+        if kind not in kinds:
+            continue
+        text = rec.texts[kind]
+        if _DATE.search(text):  # Master.csv: its dates too (slower, the file is small)
+            body = "".join(shift_text(text, d, rec.start - 3600, rec.end + 3600) for d in shifts)
+        else:
+            pieces, epochs = _template(text, rec.start - 3600, rec.end + 3600)
+            parts = []
+            for d in shifts:
+                for piece, epoch in zip(pieces, epochs):
+                    parts.append(piece)
+                    parts.append(str(epoch + d))
+                parts.append(pieces[-1])
+            body = "".join(parts)
+        path = folder / f"history-{name}"
+        path.write_text(body, encoding="utf-8")
+        out.append((path, kind))
+    return out

@@ -1,0 +1,153 @@
+"""A period's report tables aggregated by the database: the same tables, columns and figures as
+:func:`callmon.metrics.aggregates.report_tables` (the pure definition, which reads every row),
+from a few GROUP BY queries and the answered calls' ring seconds (for the 90th percentiles).
+
+The local hour and day are computed in SQL from a fixed UTC offset, so this path is taken for a
+period in which the zone's offset does not change (Asia/Seoul: always); otherwise the caller
+falls back to the rows (:func:`fixed_offset` returns None).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from callmon.metrics.aggregates import AGENT_ORDER, CALLBACK_STATUSES, CUSTOMER_ORDER, NONE, RING_BUCKETS
+from callmon.storage.readonly import ReadStore
+
+RING_COLUMNS = [f"rings_{k}" for k in range(1, RING_BUCKETS + 1)] + [f"rings_{RING_BUCKETS + 1}plus"]
+CUSTOMER_COUNTS = ["calls", "answered", "abandoned", "ring_pass", "ring_fail", *RING_COLUMNS, "rs_sum", "rs_n",
+                   "outbound", "agent_first_hangups"]
+AGENT_COUNTS = ["rang", "answered", "abandoned", "ring_pass", "ring_fail", *RING_COLUMNS, "rs_sum", "rs_n",
+                "warnings", "agent_first_hangups"]
+RATIOS = {"ring_rate", "abandonment_rate", "avg_ring_seconds", "p90_ring_seconds", "team"}
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def fixed_offset(tz: ZoneInfo, start: float, end: float) -> int | None:
+    """The zone's UTC offset in seconds if it is the same through [start, end), else None."""
+    offsets = set()
+    t = start
+    while t < end:
+        offsets.add(datetime.fromtimestamp(t, tz).utcoffset())
+        t += 6 * 3600
+    offsets.add(datetime.fromtimestamp(max(start, end - 1), tz).utcoffset())
+    if len(offsets) != 1:
+        return None
+    seconds = offsets.pop().total_seconds()
+    return int(seconds) if seconds == int(seconds) and seconds % 900 == 0 else None
+
+
+def _local(frame: pd.DataFrame) -> pd.DataFrame:
+    """``hour`` and ``day`` of the local-hour column ``lh``."""
+    lh = frame["lh"].astype("int64")
+    days = {d: (date.fromordinal(_EPOCH_ORDINAL + int(d))).isoformat() for d in (lh // 24).unique()}
+    return frame.assign(hour=lh % 24, day=(lh // 24).map(days))
+
+
+def _key(frame: pd.DataFrame, key: str | None) -> pd.Series:
+    if key is None:
+        return pd.Series("institution", index=frame.index, dtype=object)
+    values = frame[key].astype(object)
+    return values.where(values.notna(), NONE)
+
+
+def _callback_counts(callbacks: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
+    live = callbacks["status"] != "cancelled"
+    counts = pd.crosstab(keys[live], callbacks.loc[live, "status"]).reindex(columns=list(CALLBACK_STATUSES),
+                                                                          fill_value=0)
+    counts = counts.rename(columns=CALLBACK_STATUSES)
+    counts.insert(0, "callbacks_due", counts.sum(axis=1))
+    return counts
+
+
+def _finish(table: pd.DataFrame, key: str, order: list[str]) -> pd.DataFrame:
+    table = table.reindex(columns=[c for c in order if c != "team" or c in table.columns])
+    counts = [c for c in table.columns if c not in RATIOS]
+    table[counts] = table[counts].infer_objects().fillna(0).astype("int64")
+    table.index.name = key
+    return table.reset_index()
+
+
+def _ring_figures(table: pd.DataFrame, seconds: pd.DataFrame) -> pd.DataFrame:
+    """Average (from the sums) and p90 (from the values, linear interpolation) ring seconds."""
+    avg = (table["rs_sum"] / table["rs_n"]).where(table["rs_n"] > 0)
+    p90 = seconds.groupby("_k")["rs"].quantile(0.9) if len(seconds) else pd.Series(dtype=float)
+    return table.drop(columns=["rs_sum", "rs_n"]).assign(avg_ring_seconds=avg, p90_ring_seconds=p90)
+
+
+def customer_tables(store: ReadStore, pbx: str, since: float, until: float, offset: int,
+                    callbacks: pd.DataFrame, tz: ZoneInfo) -> dict[str, pd.DataFrame]:
+    """``summary``, ``team``, ``queue``, ``hour``, ``day`` of the customer's view."""
+    cube = pd.DataFrame(store.customer_cube(pbx, since, until, offset),
+                        columns=["team", "queue", "lh", *CUSTOMER_COUNTS])
+    cube = _local(cube.astype({c: "float64" for c in CUSTOMER_COUNTS}))
+    seconds = pd.DataFrame(store.answered_ring_seconds(pbx, since, until, offset), columns=["team", "queue", "lh", "rs"])
+    seconds = _local(seconds).astype({"rs": float})
+    if len(callbacks):
+        from callmon.metrics.aggregates import with_local_time
+
+        first = callbacks["missed_call_ids"].map(lambda ids: ids[0] if len(ids) else None)
+        queue_of = store.queues_of(pbx, [i for i in first if i])
+        callbacks = with_local_time(callbacks.assign(queue=first.map(queue_of)), "first_missed_at", tz)
+    tables = {}
+    for name, key in (("summary", None), ("team", "team"), ("queue", "queue"), ("hour", "hour"), ("day", "day")):
+        label = key or "scope"
+        table = cube.assign(_k=_key(cube, key)).groupby("_k")[CUSTOMER_COUNTS].sum()
+        table = _ring_figures(table, seconds.assign(_k=_key(seconds, key)))
+        if len(callbacks):
+            table = table.join(_callback_counts(callbacks, _key(callbacks, key)), how="outer")
+        if key is None:
+            table = table.reindex(["institution"])
+        table = table.fillna({"calls": 0, "abandoned": 0, "ring_pass": 0, "ring_fail": 0})
+        judged = table["ring_pass"] + table["ring_fail"]
+        table["ring_rate"] = (table["ring_pass"] / judged).where(judged > 0)
+        table["abandonment_rate"] = (table["abandoned"] / table["calls"]).where(table["calls"] > 0)
+        tables[name] = _finish(table, label, CUSTOMER_ORDER)
+    return tables
+
+
+def agent_table(store: ReadStore, pbx: str, since: float, until: float, callbacks: pd.DataFrame) -> pd.DataFrame:
+    """The agents' view (:func:`callmon.metrics.aggregates.agent_view`)."""
+    cube = pd.DataFrame(store.agent_cube(pbx, since, until), columns=["agent", "team", "rows", *AGENT_COUNTS])
+    cube = cube.astype({c: "float64" for c in ["rows", *AGENT_COUNTS]})
+    credited = pd.DataFrame(store.credited_calls(pbx, since, until), columns=["agent", "team", "calls"])
+    credited = credited.astype({"calls": "float64"})
+    seconds = pd.DataFrame(store.agent_ring_seconds(pbx, since, until), columns=["_k", "rs"]).astype({"rs": float})
+    table = cube.groupby("agent")[AGENT_COUNTS].sum()
+    table = _ring_figures(table, seconds)
+    table = table.join(credited.groupby("agent")["calls"].sum(), how="outer")
+    if len(callbacks):
+        mine = callbacks[callbacks["agent"].notna()]
+        table = table.join(_callback_counts(mine, mine["agent"]), how="outer")
+    # each agent's team: the most frequent among their verdicts and credited calls (ties: the first by name)
+    weights = pd.concat([cube[["agent", "team", "rows"]].rename(columns={"rows": "n"}),
+                         credited.rename(columns={"calls": "n"})]).dropna(subset=["team"])
+    if len(weights):
+        per = weights.groupby(["agent", "team"])["n"].sum().reset_index()
+        per = per.sort_values(["agent", "n", "team"], ascending=[True, False, True])
+        table["team"] = per.drop_duplicates("agent").set_index("agent")["team"]
+    else:
+        table["team"] = None
+    table = table.fillna({"ring_pass": 0, "ring_fail": 0})
+    judged = table["ring_pass"] + table["ring_fail"]
+    table["ring_rate"] = (table["ring_pass"] / judged).where(judged > 0)
+    return _finish(table, "agent", AGENT_ORDER)
+
+
+def period_tables(store: ReadStore, pbx: str, since: float, until: float, callbacks: pd.DataFrame,
+                  tz: ZoneInfo) -> dict[str, pd.DataFrame] | None:
+    """Every table of :func:`callmon.metrics.aggregates.report_tables` for [since, until), or
+    None when the zone's offset changes within it (then read the rows)."""
+    offset = fixed_offset(tz, since, until)
+    if offset is None:
+        return None
+    tables = customer_tables(store, pbx, since, until, offset, callbacks, tz)
+    out = {"summary": tables.pop("summary"), "agent": agent_table(store, pbx, since, until, callbacks)}
+    out.update(tables)
+    return out
+
+
+__all__ = ["fixed_offset", "period_tables"]

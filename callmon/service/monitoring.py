@@ -160,13 +160,25 @@ class Monitoring:
             raise ValueError("test_call is missing")
         if planned and test_call not in planned:
             raise ValueError(f"test call {test_call!r} is not in the session's plan (1..{len(planned)})")
-        if not raw.get("called_at"):
+        previous = self.q.latest_evaluation(session["id"], test_call, evaluator)
+        if raw.get("called_at"):
+            try:
+                called_at = _parse_time(str(raw["called_at"]), self.tz)
+            except ValueError:
+                raise ValueError(f"called_at is not an ISO date/time: {raw['called_at']!r}") from None
+        elif previous is not None:  # a correction keeps what it does not change
+            called_at = previous["called_at"]
+        else:
             raise ValueError("called_at (when the test call was made) is missing")
-        try:
-            called_at = _parse_time(str(raw["called_at"]), self.tz)
-        except ValueError:
-            raise ValueError(f"called_at is not an ISO date/time: {raw['called_at']!r}") from None
-        number = normalize(str(raw.get("number") or "").strip()) if raw.get("number") else session["evaluators"][evaluator][0]
+        own = session["evaluators"][evaluator]
+        if raw.get("number"):
+            number = normalize(str(raw["number"]).strip())
+        elif previous is not None:
+            number = previous["number"]
+        elif len(own) == 1:
+            number = own[0]
+        else:
+            raise ValueError(f"number is missing: {evaluator} calls from {len(own)} numbers, say which one")
         marks: dict[str, float | None] = {}
         for key, value in (raw.get("marks") or {}).items():
             if value is None or str(value).strip() == "":
@@ -181,8 +193,11 @@ class Monitoring:
                 marks[key] = parse_mark(value)
             except ValueError as exc:
                 raise ValueError(f"item {key!r}: {exc}") from None
+        call_id = (str(raw.get("call_id")).strip() or None) if raw.get("call_id") else None
+        if call_id is None and previous is not None:
+            call_id = previous["call_id"]
         return {"test_call": test_call, "evaluator": evaluator, "number": number, "called_at": called_at,
-                "call_id": (str(raw.get("call_id")).strip() or None) if raw.get("call_id") else None,
+                "call_id": call_id,
                 "marks": marks, "note": raw.get("note") or None, "reason": raw.get("reason") or None,
                 "author": author, "source": source}
 

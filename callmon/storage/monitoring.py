@@ -180,6 +180,15 @@ class MonitoringQueries:
                 out.append({**row, "marks": r["marks"]})
         return out
 
+    def latest_evaluation(self, session_id: int, test_call: str, evaluator: str) -> dict[str, Any] | None:
+        """The newest version of one evaluator's evaluation of one test call, if any."""
+        t = monitoring_evaluations.c
+        q = select(monitoring_evaluations).where(t.session_id == session_id, t.test_call == test_call,
+                                                 t.evaluator == evaluator).order_by(t.version.desc()).limit(1)
+        with self.engine.connect() as conn:
+            row = conn.execute(q).first()
+        return _evaluation(row) if row else None
+
     def evaluations(self, session_id: int, *, latest: bool = True) -> list[dict[str, Any]]:
         """Evaluations of a session (``latest``: only the newest version of each test call and
         evaluator), oldest first."""

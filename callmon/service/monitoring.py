@@ -170,6 +170,8 @@ class Monitoring:
             called_at = previous["called_at"]
         else:
             raise ValueError("called_at (when the test call was made) is missing")
+        if not session["starts_at"] <= called_at < session["ends_at"]:
+            raise ValueError(f"called_at {_iso(called_at, self.tz)} is outside the session's period {session['period']}")
         own = session["evaluators"][evaluator]
         if raw.get("number"):
             number = normalize(str(raw["number"]).strip())

@@ -28,7 +28,7 @@ def opts(sqlite_url, tmp_path):
     cfg = tmp_path / "callmon.toml"
     cfg.write_text(CONFIG, encoding="utf-8")
     o = ["--db", sqlite_url, "--config", str(cfg)]
-    run_cli("monitor", "create", "상반기", "--period", "2026-H1", "--team", "민원팀", "--team", "요금팀",
+    run_cli("monitor", "create", "하반기", "--period", "2026-H2", "--team", "민원팀", "--team", "요금팀",
             "--evaluator", "평가1=010-1000-0001", *o)
     return o
 
@@ -41,7 +41,7 @@ def test_help_lists_every_monitor_command():
 
 def test_list_as_json_masks_the_evaluators_numbers(opts):
     rows = json.loads(run_cli("monitor", "list", "--format", "json", *opts).stdout)
-    assert rows[0]["name"] == "상반기" and rows[0]["period"] == "2026-H1"
+    assert rows[0]["name"] == "하반기" and rows[0]["period"] == "2026-H2"
     assert rows[0]["evaluators"] == ["평가1 (010-****-0001)"]
 
 
@@ -95,15 +95,15 @@ def test_edited_template_is_a_new_version_and_the_session_keeps_its_own(opts, tm
     """Same name and version with other contents is refused; a new version is stored beside the old."""
     edited = tmp_path / "form.toml"
     edited.write_text(DEFAULT.to_toml().replace("weight = 15", "weight = 20"), encoding="utf-8")
-    err = main_fails(capsys, "monitor", "create", "하반기", "--period", "2026-H2", "--team", "민원팀",
+    err = main_fails(capsys, "monitor", "create", "다음 회차", "--period", "2026-H2", "--team", "민원팀",
                      "--evaluator", "평가1=010-1000-0001", "--template", str(edited), *opts)
     assert "new version" in err
     edited.write_text(DEFAULT.to_toml().replace("weight = 15", "weight = 20").replace("version = 1", "version = 2"),
                       encoding="utf-8")
-    run_cli("monitor", "create", "하반기", "--period", "2026-H2", "--team", "민원팀", "--evaluator",
+    run_cli("monitor", "create", "다음 회차", "--period", "2026-H2", "--team", "민원팀", "--evaluator",
             "평가1=010-1000-0001", "--template", str(edited), *opts)
     rows = {r["name"]: r for r in json.loads(run_cli("monitor", "list", "--format", "json", *opts).stdout)}
-    assert rows["상반기"]["template"].endswith("v1") and rows["하반기"]["template"].endswith("v2")
+    assert rows["하반기"]["template"].endswith("v1") and rows["다음 회차"]["template"].endswith("v2")
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "x"\n[[items]]\nkey = "a"\nweight = 0\n', encoding="utf-8")
     err = main_fails(capsys, "monitor", "create", "x", "--period", "2026-H2", "--team", "민원팀", "--evaluator",

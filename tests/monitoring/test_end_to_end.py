@@ -223,3 +223,32 @@ def test_published_report_has_charts_no_numbers_and_no_names_and_escaped_detail(
     named = tmp / "named.html"
     run_cli("monitor", "report", "1", "--out", str(named), "--names", "--at", "2026-12-01T12:00", *opts)
     assert "Kim Agent" in named.read_text(encoding="utf-8")
+
+
+def test_h1_against_h2_in_the_published_report(session, tmp_path, capsys):
+    """A first-half session (test call a moved to May) set against the second: both scores and
+    the change, computed from the weights."""
+    opts, tmp = session
+    run_cli("monitor", "import", "1", str(write_sheet(tmp / "h2.csv", SHEET[1:4])), *opts)
+    may = kst(2026, 5, 20, 10)
+    run_cli("ingest", str(variant(tmp_path, "a-in-may", SCENARIO["1"], at=may)), *opts)
+    evs = [x for ev, nums in EVALUATORS.items() for x in ("--evaluator", f"{ev}={','.join(nums)}")]
+    run_cli("monitor", "create", "2026 상반기", "--period", "2026-H1", "--extension", "2001", *evs, *opts)
+    run_cli("monitor", "plan", "2026 상반기", "--seed", "1", *opts)
+    h1 = tmp / "h1.csv"
+    with h1.open("w", encoding="utf-8") as fh:
+        fh.write("test_call,evaluator,called_at,number," + ",".join(ITEMS) + "\n")
+        fh.write(f"1,평가1,2026-05-20 10:00:03,{number_of('1')}," + ",".join(SHEET[0][2].get(i, "") for i in ITEMS) + "\n")
+    run_cli("monitor", "import", "2026 상반기", str(h1), *opts)
+    h2_calls = [expected_score("2", SHEET[1][2], False), expected_score("3", {}, True), expected_score("4", SHEET[3][2], False)]
+    h2 = round(sum(h2_calls) / 3, 2)
+    h1_score = expected_score("1", SHEET[0][2], False)
+    xlsx = tmp / "compare.xlsx"
+    run_cli("monitor", "report", "1", "--out", str(xlsx), "--compare", "2026 상반기", "--at", "2026-12-01T12:00", *opts)
+    sheet = openpyxl.load_workbook(xlsx)["비교 comparison"]
+    rows = {r[1]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows["기관 전체"][2:] == (h1_score, h2, round(h2 - h1_score, 2))
+    # a test call outside the session's half-year is refused
+    late = tmp / "late.csv"
+    late.write_text(f"test_call,evaluator,called_at,number\n1,평가1,2026-07-01 00:00:00,{number_of('1')}\n", encoding="utf-8")
+    assert "outside the session's period 2026-H1" in main_fails(capsys, "monitor", "import", "2026 상반기", str(late), *opts)

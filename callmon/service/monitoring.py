@@ -249,7 +249,8 @@ class Monitoring:
         since = min(e["called_at"] for e in evaluations) - margin
         until = max(e["called_at"] for e in evaluations) + margin
         rows = self.q.calls_from(self.pipeline.pbx, numbers, since, until)
-        obligations = [r for r in self.pipeline.obligations.at(now) if r["number"] in numbers]
+        with self.pipeline.store.begin() as conn:  # the stored obligations of these numbers only
+            obligations = [_as_of(r, now) for r in self.pipeline.store.stored_callbacks(conn, self.pipeline.pbx, numbers)]
         by_call = {}
         for ob in obligations:
             for cid in json.loads(ob["missed_call_ids"]):
@@ -307,6 +308,15 @@ class Monitoring:
                                first.person, first.team))
         return SessionScores(session, template, tuple(scored), tuple(test_calls),
                              tuple(group_scores(template, test_calls)))
+
+
+def _as_of(row: dict[str, Any], now: float) -> dict[str, Any]:
+    """A stored obligation as it stood at ``now``: closing statuses are final once they happened;
+    an unmet one is open or overdue by its due time."""
+    closed = row.get("closed_at")
+    if row["status"] not in ("open", "overdue") and closed is not None and closed <= now:
+        return row
+    return {**row, "status": "overdue" if now > row["due_at"] else "open", "fulfilled_at": None}
 
 
 def read_sheet(path: Path) -> Iterable[tuple[int, dict[str, Any]]]:

@@ -52,3 +52,12 @@ def test_a_late_callback_fails_the_item_with_its_due_and_met_times(db_url, tmp_p
     assert s.score.score == round(100 * (sum(weights[k] for k in applied) - weights["callback"])
                                   / sum(weights[k] for k in applied), 2)
     store.dispose()
+
+
+def test_scored_before_the_callback_was_made_the_item_is_open_and_provisional(db_url, tmp_path):
+    """As of Monday 09:30 the callback (made at 10:00, due that evening) is still open: left out, provisional."""
+    store, mon = _session(db_url, tmp_path, kst(2026, 11, 23, 10))
+    s = mon.score("s", now=kst(2026, 11, 23, 9, 30).timestamp()).evaluations[0]
+    cb = next(r for r in s.score.items if r.key == "callback")
+    assert cb.applies and cb.mark is None and "status=open" in cb.evidence and s.score.provisional
+    store.dispose()

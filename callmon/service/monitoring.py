@@ -236,6 +236,26 @@ class Monitoring:
             raise InputError("no evaluations in the sheet", file=str(path))
         return self.q.add_evaluations(session["id"], rows)
 
+    def preview(self, ref: str, raw: Mapping[str, Any], now: float) -> ScoredTestCall:
+        """Score an evaluation as entered, without storing it (the form's running score)."""
+        session = self.session(ref)
+        template = self.template(session)
+        planned = {str(p["seq"]): p for p in self.q.plan(session["id"])}
+        try:
+            e = self._evaluation_row(session, template, planned, raw, author="", source="preview")
+        except ValueError as exc:
+            raise MonitoringError(str(exc)) from exc
+        facts = self._facts(session, [e], now)
+        m = match_all([TestCall(e["test_call"], e["number"], e["called_at"], e["call_id"])], facts,
+                      session["window_s"])[e["test_call"]]
+        f = next((x for x in facts if x.call_id == m.call_id), None) if m.status == MATCHED else None
+        cs = score_call(template, e["test_call"], e["marks"], f, now, iso=lambda t: _iso(t, self.tz))
+        if m.status != MATCHED:
+            cs = CallScore(cs.key, None, None, m.status)
+        plan_row = planned.get(e["test_call"], {})
+        return ScoredTestCall(e, m, f, (f.agent if f else None) or plan_row.get("agent"),
+                              (f.team if f else None) or plan_row.get("team"), cs)
+
     def history(self, ref: str) -> list[dict[str, Any]]:
         """Every version of every evaluation of the session (corrections included)."""
         return self.q.evaluations(self.session(ref)["id"], latest=False)
@@ -279,8 +299,8 @@ class Monitoring:
         facts = self._facts(session, evaluations, now)
         by_id = {f.call_id: f for f in facts}
         # matching is per test call (evaluators calibrating one call share it), by its first evaluation
-        tests = {}
-        for e in evaluations:
+        tests: dict[str, TestCall] = {}
+        for e in sorted(evaluations, key=lambda e: e["call_id"] is None):  # a named call settles it
             tests.setdefault(e["test_call"], TestCall(e["test_call"], e["number"], e["called_at"], e["call_id"]))
         matches = match_all(list(tests.values()), facts, session["window_s"])
         scored = []

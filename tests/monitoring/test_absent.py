@@ -61,3 +61,18 @@ def test_scored_before_the_callback_was_made_the_item_is_open_and_provisional(db
     cb = next(r for r in s.score.items if r.key == "callback")
     assert cb.applies and cb.mark is None and "status=open" in cb.evidence and s.score.provisional
     store.dispose()
+
+
+def test_preview_scores_an_evaluation_without_storing_it(db_url, tmp_path):
+    """The form's running score: the same score an import would give, and nothing is written."""
+    store, mon = _session(db_url, tmp_path, kst(2026, 11, 23, 10))
+    now = kst(2026, 12, 1).timestamp()
+    stored = mon.score("s", now).evaluations[0]
+    raw = {"test_call": "1", "evaluator": "e", "marks": {**{k: "Y" for k in stored.evaluation["marks"]}, "closing": "N"}}
+    p = mon.preview("s", raw, now)
+    weights = {i.key: i.weight for i in mon.template(mon.session("s")).items}
+    applied = [k for k in weights if k not in ("apology", "transfer")]
+    assert p.match.status == "matched" and p.score.score == round(
+        100 * (1 - weights["closing"] / sum(weights[k] for k in applied)), 2)
+    assert len(mon.history("s")) == 1
+    store.dispose()

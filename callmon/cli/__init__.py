@@ -26,6 +26,7 @@ def _register() -> None:
     # imported for their side effect: each module adds its commands to `app`
     from callmon.cli import callbacks  # noqa: F401
     from callmon.cli import calls  # noqa: F401
+    from callmon.cli import dashboard  # noqa: F401
     from callmon.cli import demo  # noqa: F401
     from callmon.cli import directory  # noqa: F401
     from callmon.cli import listen  # noqa: F401
@@ -33,6 +34,7 @@ def _register() -> None:
     from callmon.cli import report  # noqa: F401
     from callmon.cli import server  # noqa: F401
     from callmon.cli import training  # noqa: F401
+    from callmon.cli import users  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,7 +11,7 @@ import typer
 from callmon.cli import app
 from callmon.cli.calls import Format
 from callmon.cli.common import ConfigOption, DbOption, PbxOption
-from callmon.cli.output import AtOption, FormatOption, emit, moment, pipeline_at
+from callmon.cli.output import AtOption, FormatOption, emit, moment, pipeline_at, reader_at
 from callmon.metrics.callbacks import STATUSES
 from callmon.reporting.render import Layout, iso
 
@@ -47,16 +47,17 @@ def callbacks(
     config: ConfigOption = None,
     pbx: PbxOption = None,
 ) -> None:
-    """콜백 목록 / List the callback obligations as they stood at --at (default: now)."""
+    """콜백 목록 / List the callback obligations as they stood at --at (default: now). Reads only."""
     if ctx.invoked_subcommand:
         return
     if status and status not in STATUSES:
         raise typer.BadParameter(f"one of {', '.join(STATUSES)}", param_hint="--status")
-    pipeline, now = pipeline_at(db, config, pbx, at)
-    tz = pipeline.config.tz
+    reader, now = reader_at(db, config, pbx, at)
+    tz = reader.tz
     lo = moment(since, tz, "--since") if since else None
-    rows = [r for r in pipeline.obligations.at(now)
+    rows = [r for r in reader.callbacks_at(now)
             if (lo is None or r["first_missed_at"] >= lo) and (status is None or r["status"] == status)]
+    reader.close()
     emit(rows, CALLBACKS, tz, format)
 
 

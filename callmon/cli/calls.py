@@ -156,15 +156,19 @@ def calls(
     config: ConfigOption = None,
     pbx: PbxOption = None,
 ) -> None:
-    """통화 목록 / List scored calls (table, json or csv)."""
-    store, cfg = open_all(db, config, pbx)
-    tz = cfg.tz
+    """통화 목록 / List scored calls (table, json or csv). Reads only: nothing is migrated or written."""
+    from callmon.cli.output import reader_at
+    from callmon.read import CallFilter
+
+    reader, _ = reader_at(db, config, pbx)
+    tz = reader.tz
     try:
         lo = parse_time(since, tz) if since else None
         hi = parse_time(until, tz) if until else None
     except ValueError as exc:
         raise typer.BadParameter(f"not an ISO date/time: {exc}") from exc
-    rows = store.query_calls(None if all_pbx else cfg.pbx, lo, hi)
+    rows = list(reader.calls(CallFilter(since=lo, until=hi), all_pbx=all_pbx))
+    reader.close()
     if format == Format.json:
         sys.stdout.write(calls_json(rows, tz) + "\n")
     elif format == Format.csv:

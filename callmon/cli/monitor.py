@@ -4,7 +4,6 @@ score, calibrate, report."""
 from __future__ import annotations
 
 import getpass
-import json
 import sys
 from enum import Enum
 from pathlib import Path

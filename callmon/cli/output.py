@@ -12,6 +12,8 @@ import typer
 
 from callmon.cli.calls import Format
 from callmon.cli.common import open_all
+from callmon.core.config import load_config
+from callmon.read import Reader
 from callmon.service.pipeline import Pipeline
 from callmon.reporting.render import Layout, parse_time, records_csv, records_json, records_table
 
@@ -36,6 +38,12 @@ def pipeline_at(db: str | None, config, pbx: str | None, at: str | None) -> tupl
     """The pipeline the shared options open (directory merged, rule set built), and ``--at``."""
     store, cfg = open_all(db, config, pbx)
     return Pipeline(store, cfg), moment(at, cfg.tz)
+
+
+def reader_at(db: str | None, config, pbx: str | None, at: str | None = None) -> tuple[Reader, float]:
+    """The read side the shared options open (read-only: nothing migrated or written), and ``--at``."""
+    cfg = load_config(config, pbx=pbx)
+    return Reader.open(db, cfg), moment(at, cfg.tz)
 
 
 def emit(rows: Sequence[dict[str, Any]], layout: Layout, tz: ZoneInfo, format: Format) -> None:

@@ -9,7 +9,7 @@ import typer
 from callmon.cli import app
 from callmon.cli.calls import Format
 from callmon.cli.common import ConfigOption, DbOption, PbxOption
-from callmon.cli.output import AtOption, FormatOption, emit, pipeline_at
+from callmon.cli.output import AtOption, FormatOption, emit, reader_at
 from callmon.metrics.warnings import period_of
 from callmon.reporting.render import Layout
 
@@ -32,13 +32,16 @@ def training(
     config: ConfigOption = None,
     pbx: PbxOption = None,
 ) -> None:
-    """CS 교육 대상 / Employees with at least the threshold of warnings (failed rules) in the period."""
-    from callmon.reporting.report import Period, training_rows  # pandas: only for the commands that need it
+    """CS 교육 대상 / Employees with at least the threshold of warnings (failed rules) in the period. Reads only."""
+    from callmon.reporting.report import training_rows  # pandas: only for the commands that need it
 
-    pipeline, now = pipeline_at(db, config, pbx, at)
-    cfg = pipeline.config
+    reader, now = reader_at(db, config, pbx, at)
+    cfg = reader.config
     try:
-        chosen = Period.of(period or period_of(now, cfg.warning_period, cfg.tz), cfg.tz)
+        chosen = reader.period(period or period_of(now, cfg.warning_period, cfg.tz))
+        rows = training_rows(reader, chosen, now)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--period") from exc
-    emit(training_rows(pipeline, chosen, now), TRAINING, cfg.tz, format)
+    finally:
+        reader.close()
+    emit(rows, TRAINING, cfg.tz, format)

@@ -26,6 +26,9 @@ no rule ever sees this object. Example file::
     period = "half-year"          # half-year | quarter | year
     training_threshold = 3
 
+    [privacy]
+    mask = "middle"               # middle | last4 | none: how numbers are shown to those not allowed
+
     [directory]                   # extension -> employee, team
     "2001" = { name = "Kim Agent", team = "민원팀" }
 
@@ -71,6 +74,7 @@ class Config:
     warning_period: str = "half-year"
     training_threshold: int = 3
     directory: dict[str, Employee] = field(default_factory=dict)
+    mask_style: str = "middle"
     source: str | None = None
 
     @property
@@ -190,6 +194,11 @@ def config_from_dict(data: dict[str, Any], *, file: str | None = None, pbx: str 
         kw["warning_period"] = w["period"]
     if "training_threshold" in w:
         kw["training_threshold"] = int(w["training_threshold"])
+    privacy = data.get("privacy", {})
+    if "mask" in privacy:
+        if privacy["mask"] not in ("middle", "last4", "none"):
+            raise ConfigError("privacy.mask must be middle, last4 or none", file=file, key="privacy.mask")
+        kw["mask_style"] = privacy["mask"]
     directory = {}
     for ext, emp in data.get("directory", {}).items():
         if isinstance(emp, str):

@@ -9,15 +9,13 @@ tab, CR) escaped with a leading apostrophe. The PDF is the HTML printed by headl
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import string
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -25,24 +23,12 @@ import pandas as pd
 from callmon.core.errors import CallmonError
 from callmon.monitoring.scoring import SCORE_RULE, compare as compare_groups
 from callmon.read.monitoring import evaluation_rows, group_rows
+from callmon.reporting.writers import chromium, escaped
 from callmon.service.monitoring import Monitoring, SessionScores
 
 log = logging.getLogger(__name__)
 
-FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 PDF_TIMEOUT_S = 120
-
-
-def escape_cell(value: Any) -> Any:
-    """A text cell a spreadsheet would run as a formula gets a leading apostrophe (OWASP's
-    CSV-injection advice); anything else is returned as it is.
-
-    >>> escape_cell("=1+1"), escape_cell("-3"), escape_cell("ok"), escape_cell(-3)
-    ("'=1+1", "'-3", 'ok', -3)
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_LEADS):
-        return "'" + value
-    return value
 
 
 def _letters(i: int) -> str:
@@ -147,14 +133,15 @@ def _items_table(scores: SessionScores) -> pd.DataFrame:
 
 
 def _training(mon: Monitoring, session: Mapping[str, Any], now: float, who) -> pd.DataFrame:
-    from callmon.reporting.report import Period, training_rows
+    from callmon.read import Reader
+    from callmon.reporting.report import training_rows
 
     cols = ["직원 employee", "팀 team", "경고 warnings"]
+    reader = Reader.open(mon.pipeline.store.url, mon.pipeline.config, mon.pipeline.pbx)
     try:
-        period = Period.of(session["period"], mon.tz)
-    except ValueError:
-        return pd.DataFrame(columns=cols)
-    rows = training_rows(mon.pipeline, period, now)
+        rows = training_rows(reader, reader.period(session["period"]), now)
+    finally:
+        reader.close()
     return pd.DataFrame([[who(r["employee"]), r["team"], r["warnings"]] for r in rows], columns=cols)
 
 
@@ -197,17 +184,8 @@ def write_monitoring_report(report: MonitoringReport, path: str | Path) -> list[
         raise CallmonError(f"{path}: cannot write the report: {exc.strerror or exc}") from exc
 
 
-def _escaped(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    for col in out.columns:
-        if out[col].dtype == object:
-            out[col] = out[col].map(escape_cell)
-    out.columns = [escape_cell(c) for c in out.columns]
-    return out
-
-
 def _write_csv(report: MonitoringReport, path: Path) -> list[Path]:
-    _escaped(report.detail).to_csv(path, index=False, encoding="utf-8-sig")
+    escaped(report.detail).to_csv(path, index=False, encoding="utf-8-sig")
     return [path]
 
 
@@ -219,7 +197,7 @@ def _write_xlsx(report: MonitoringReport, path: Path) -> list[Path]:
         sheets["비교 comparison"] = report.comparison
     with pd.ExcelWriter(path, engine="openpyxl") as xl:
         for name, df in sheets.items():
-            _escaped(df).to_excel(xl, sheet_name=name, index=False)
+            escaped(df).to_excel(xl, sheet_name=name, index=False)
     return [path]
 
 
@@ -276,16 +254,9 @@ def _write_html(report: MonitoringReport, path: Path) -> list[Path]:
     return [path]
 
 
-def chromium() -> str:
-    """The Chromium to print with: ``$CALLMON_CHROMIUM``, else ``chromium`` on the PATH."""
-    found = os.environ.get("CALLMON_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    if not found:
-        raise CallmonError("a PDF is printed by headless Chromium: install it (Debian: chromium) or set CALLMON_CHROMIUM")
-    return found
-
-
 def html_to_pdf(html: Path, pdf: Path) -> None:
-    """Print an HTML file to PDF with headless Chromium (A4, the page's own CSS)."""
+    """Print an HTML file to PDF with headless Chromium (A4, the page's own CSS). The same command
+    as ``writers._write_pdf``, which prints from a Report rather than a file."""
     with tempfile.TemporaryDirectory(prefix="callmon-pdf-") as profile:
         cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
                f"--user-data-dir={profile}", "--virtual-time-budget=15000", f"--print-to-pdf={pdf}",

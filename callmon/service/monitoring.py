@@ -25,7 +25,7 @@ from callmon.metrics.numbers import normalize
 from callmon.metrics.warnings import period_bounds
 from callmon.monitoring.matching import (DEFAULT_WINDOW_S, MATCHED, CallbackFacts, CallFacts, Match, TestCall,
                                          match_all)
-from callmon.monitoring.sampling import Person, PlannedCall, plan
+from callmon.monitoring.sampling import Person, plan
 from callmon.monitoring.scoring import CallScore, GroupScore, group_scores, parse_mark, score_call
 from callmon.monitoring.template import DEFAULT, Template, template_from_toml
 from callmon.service.pipeline import Pipeline

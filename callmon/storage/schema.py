@@ -220,3 +220,31 @@ callbacks = Table(
 )
 Index("ix_callbacks_number", callbacks.c.pbx, callbacks.c.number, callbacks.c.first_missed_at)
 Index("ix_callbacks_closed", callbacks.c.pbx, callbacks.c.number, callbacks.c.closed_at)
+
+# -- 0007: dashboard users and the access log -------------------------------------------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False),
+    Column("role", String(16), nullable=False),  # viewer | supervisor | admin
+    Column("password_hash", String(255), nullable=False),  # argon2id, with its parameters and salt
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("name", name="uq_users_name"),
+)
+
+# every unmasking and every export of full numbers: who, when, what, why (kept, never derived)
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("user", String(64), nullable=False),
+    Column("role", String(16)),
+    Column("action", String(32), nullable=False),
+    Column("what", Text, nullable=False),
+    Column("why", Text),
+)
+Index("ix_access_log_at", access_log.c.at)

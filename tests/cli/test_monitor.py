@@ -68,7 +68,7 @@ def test_sheet_errors_name_file_and_line_and_import_nothing(opts, tmp_path, caps
         (f"test_call,evaluator,called_at,smile\n1,평가1,{A_AT},Y\n", "no item 'smile'"),
         (f"test_call,evaluator,called_at\n1,누구,{A_AT}\n", "unknown evaluator"),
         (f"test_call,evaluator,called_at\n99,평가1,{A_AT}\n", "not in the session's plan"),
-        (f"test_call,evaluator,called_at\n1,평가1,어제\n", "not an ISO date/time"),
+        ("test_call,evaluator,called_at\n1,평가1,어제\n", "not an ISO date/time"),
     ]:
         sheet.write_text(body, encoding="utf-8")
         err = main_fails(capsys, "monitor", "import", "1", str(sheet), *opts)

@@ -153,19 +153,31 @@ def test_csv_report_is_one_file_per_table(stored, cfg, tmp_path):
 
 
 def test_an_empty_period_names_the_rule_set_too(sqlite_url, cfg, tmp_path):
+    from callmon.storage import Store
+
+    Store(sqlite_url).dispose()  # a database with nothing in it yet (reading never creates one)
     run_cli("report", "--period", "2026-H1", "--out", str(tmp_path / "h1.csv"), "--db", sqlite_url, "--config", cfg)
     summary = pd.read_csv(tmp_path / "h1.csv")
     assert (summary.loc[0, "period"], summary.loc[0, "calls"]) == ("2026-H1", 0)
 
 
 @pytest.mark.parametrize("name, message", [
-    ("r.html", "HTML reports come with the dashboard"),
-    ("r.pdf", "PDF reports come with the dashboard"),
     ("r.txt", "unknown report format '.txt'"),
+    ("r", "unknown report format '(no extension)'"),
 ])
 def test_other_formats_are_refused_clearly(sqlite_url, tmp_path, capsys, name, message):
     err = main_fails(capsys, "report", "--period", "2026-H2", "--out", str(tmp_path / name), "--db", sqlite_url)
     assert message in err and not (tmp_path / name).exists()
+
+
+def test_reading_a_database_that_is_not_there_is_a_clear_error_and_creates_nothing(tmp_path, capsys):
+    """report, calls, callbacks and training only read: a missing SQLite file is named, not created."""
+    db = tmp_path / "none.db"
+    for args in (["report", "--period", "2026-H2", "--out", str(tmp_path / "r.csv")], ["calls"], ["callbacks"],
+                 ["training"]):
+        err = main_fails(capsys, *args, "--db", f"sqlite:///{db}")
+        assert "no database file" in err and str(db) in err
+    assert not db.exists() and not (tmp_path / "r.csv").exists()
 
 
 def test_bad_period_is_a_usage_error(sqlite_url, tmp_path):

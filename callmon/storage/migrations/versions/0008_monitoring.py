@@ -1,7 +1,7 @@
 """monitoring sessions: templates (versioned), sessions, planned test calls, evaluations (immutable)
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007 (0005 on its own branch; rechained after merging the dashboard's 0007)
 Create Date: 2026-12-06
 
 An evaluation is never updated: a correction is a new row with the next version, a reason and
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

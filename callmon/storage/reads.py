@@ -1,0 +1,264 @@
+"""The read side's queries (SQLAlchemy Core): aggregates computed by the database, pages of
+calls, one call with its legs, the callback backlog, the live calls and a cheap data version.
+
+Rows come back as plain dicts or pandas DataFrames with the numbers as stored (unmasked):
+masking is the read side's (:mod:`callmon.read`), which knows who is reading.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Float, and_, case, cast, func, or_, select
+from sqlalchemy.engine import Connection
+
+from callmon.storage.callbacks import CallbackQueries
+from callmon.storage.directory import DirectoryQueries
+from callmon.storage.frames import FrameQueries
+from callmon.storage.schema import callbacks, calls, cancellations, legs, live_calls, memos
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# the columns of the calls grid and of ``callmon calls`` (legs aside)
+GRID_COLUMNS = ("call_id", "direction", "caller", "called", "queue", "arrived_at", "first_ring_at", "answered_at",
+                "ended_at", "outcome", "answered_by", "agent", "team", "ring_seconds", "rings", "wait_seconds",
+                "talk_seconds", "hangup_by", "transferred", "incomplete", "ring_rule", "hangup_rule", "callback_id")
+SORTABLE = frozenset(GRID_COLUMNS)
+MAX_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class CallFilter:
+    """What the calls grid (and ``callmon calls``) asks for; None = no condition.
+
+    ``since``/``until`` bound ``arrived_at`` ([since, until), epoch seconds); ``ring_rule`` and
+    ``hangup_rule`` are ``pass``/``fail``/``na``; ``rule_failed`` keeps calls failing either rule.
+    """
+
+    since: float | None = None
+    until: float | None = None
+    team: str | None = None
+    agent: str | None = None
+    outcome: str | None = None
+    direction: str | None = None
+    ring_rule: str | None = None
+    hangup_rule: str | None = None
+    rule_failed: bool | None = None
+
+
+def _where(pbx: str | None, f: CallFilter) -> list:
+    conds = [] if pbx is None else [calls.c.pbx == pbx]
+    if f.since is not None:
+        conds.append(calls.c.arrived_at >= f.since)
+    if f.until is not None:
+        conds.append(calls.c.arrived_at < f.until)
+    for name in ("team", "agent", "outcome", "direction", "ring_rule", "hangup_rule"):
+        value = getattr(f, name)
+        if value is not None:
+            conds.append(calls.c[name] == value)
+    if f.rule_failed is True:
+        conds.append(or_(calls.c.ring_rule == "fail", calls.c.hangup_rule == "fail"))
+    elif f.rule_failed is False:
+        conds.append(and_(calls.c.ring_rule != "fail", calls.c.hangup_rule != "fail"))
+    return conds
+
+
+def _n(expr):
+    """``sum(CASE WHEN expr THEN 1 ELSE 0 END)``."""
+    return func.coalesce(func.sum(case((expr, 1), else_=0)), 0)
+
+
+class ReadQueries(FrameQueries, DirectoryQueries, CallbackQueries):
+    """Mixin of :class:`~callmon.storage.readonly.ReadStore`: needs ``self.engine``. The frames,
+    the directory and the callback inputs are read by the same queries the writers use."""
+
+    # -- following the database ------------------------------------------------------------------
+    def data_version(self, pbx: str) -> tuple:
+        """A value that changes whenever calls, live calls, callbacks, memos or cancellations of
+        the database change: a handful of index look-ups (max of primary keys), cheap to poll.
+
+        Calls and callbacks are replaced by delete + insert, so a new version has a larger id."""
+        q = select(
+            select(func.max(calls.c.id)).scalar_subquery(),
+            select(func.count()).where(live_calls.c.pbx == pbx).scalar_subquery(),
+            select(func.max(live_calls.c.updated_at)).where(live_calls.c.pbx == pbx).scalar_subquery(),
+            select(func.max(callbacks.c.callback_id)).scalar_subquery(),
+            select(func.count()).select_from(callbacks).scalar_subquery(),
+            select(func.max(memos.c.id)).scalar_subquery(),
+            select(func.max(cancellations.c.id)).scalar_subquery(),
+        )
+        with self.engine.connect() as conn:
+            return tuple(conn.execute(q).one())
+
+    # -- aggregates --------------------------------------------------------------------------------
+    def inbound_totals(self, pbx: str, since: float, until: float) -> dict[str, Any]:
+        """The customer's view of one span in SQL: inbound calls, answered, abandoned, ring rule
+        passes and failures, average ring seconds and rings of the answered ones; outbound calls
+        and agent-first hang-ups (any direction)."""
+        (row,) = self.inbound_totals_by(pbx, since, until, None)
+        return row
+
+    def inbound_totals_by(self, pbx: str, since: float, until: float, by: str | None) -> list[dict[str, Any]]:
+        """:meth:`inbound_totals` per value of ``by`` (``team``, ``agent``, ``queue``; None: one
+        row), with the key under its name (a call without one: None)."""
+        inbound = calls.c.direction == "inbound"
+        answered = and_(inbound, calls.c.outcome == "answered", calls.c.rings.is_not(None))
+        figures = [
+            _n(inbound).label("calls"),
+            _n(and_(inbound, calls.c.outcome == "answered")).label("answered"),
+            _n(and_(inbound, calls.c.outcome == "abandoned")).label("abandoned"),
+            _n(and_(inbound, calls.c.ring_rule == "pass")).label("ring_pass"),
+            _n(and_(inbound, calls.c.ring_rule == "fail")).label("ring_fail"),
+            _n(answered).label("answered_rung"),
+            func.avg(case((answered, calls.c.ring_seconds))).label("avg_ring_seconds"),
+            func.avg(case((answered, cast(calls.c.rings, Float)))).label("avg_rings"),
+            _n(calls.c.direction == "outbound").label("outbound"),
+            _n(calls.c.hangup_rule == "fail").label("agent_first_hangups"),
+        ]
+        where = (calls.c.pbx == pbx, calls.c.arrived_at >= since, calls.c.arrived_at < until)
+        if by is None:
+            q = select(*figures).where(*where)
+        elif by in ("team", "agent", "queue"):
+            q = select(calls.c[by], *figures).where(*where).group_by(calls.c[by]).order_by(calls.c[by])
+        else:
+            raise ValueError(f"cannot group by {by!r}")
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def answered_quantile(self, pbx: str, since: float, until: float, column: str, q: float, n: int) -> float | None:
+        """The ``q`` quantile (linear interpolation, as pandas) of ``column`` (``ring_seconds`` or
+        ``rings``) over the ``n`` answered inbound calls with rings of [since, until): the two
+        neighbouring values are read by ORDER BY ... LIMIT 2 OFFSET k, not every value."""
+        if n <= 0:
+            return None
+        pos = q * (n - 1)
+        k = int(pos)
+        col = calls.c[column]
+        sel = (select(cast(col, Float)).where(
+            calls.c.pbx == pbx, calls.c.arrived_at >= since, calls.c.arrived_at < until,
+            calls.c.direction == "inbound", calls.c.outcome == "answered", calls.c.rings.is_not(None))
+            .order_by(col).limit(2).offset(k))
+        with self.engine.connect() as conn:
+            values = [v for (v,) in conn.execute(sel)]
+        if not values:
+            return None
+        lo = values[0]
+        hi = values[1] if len(values) > 1 else lo
+        return lo + (hi - lo) * (pos - k)
+
+    def callback_counts(self, pbx: str, now: float) -> dict[str, int]:
+        """Obligations still unmet now: ``open`` (not yet due) and ``overdue``."""
+        unmet = and_(callbacks.c.pbx == pbx, callbacks.c.status == "open", callbacks.c.first_missed_at <= now)
+        q = select(_n(callbacks.c.due_at >= now).label("open"), _n(callbacks.c.due_at < now).label("overdue")).where(unmet)
+        with self.engine.connect() as conn:
+            return dict(conn.execute(q).one()._mapping)
+
+    # -- the calls grid ----------------------------------------------------------------------------
+    def count_calls(self, pbx: str | None, f: CallFilter) -> int:
+        q = select(func.count()).select_from(calls).where(*_where(pbx, f))
+        with self.engine.connect() as conn:
+            return conn.execute(q).scalar_one()
+
+    def calls_page(self, pbx: str | None, f: CallFilter, sort: Sequence[tuple[str, bool]] = (("arrived_at", True),),
+                   offset: int = 0, limit: int = 100, columns: Sequence[str] = GRID_COLUMNS) -> list[dict[str, Any]]:
+        """One page of calls: ``sort`` is ``(column, descending)`` pairs (then pbx, call_id for a
+        stable order); at most :data:`MAX_PAGE` rows."""
+        order = []
+        for name, desc in sort:
+            if name not in SORTABLE:
+                raise ValueError(f"cannot sort by {name!r}; one of {', '.join(sorted(SORTABLE))}")
+            order.append(calls.c[name].desc() if desc else calls.c[name].asc())
+        order += [calls.c.pbx, calls.c.call_id]
+        q = (select(calls.c.pbx, *(calls.c[c] for c in columns)).where(*_where(pbx, f)).order_by(*order)
+             .offset(max(0, int(offset))).limit(max(0, min(int(limit), MAX_PAGE))))
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def iter_calls(self, pbx: str | None, f: CallFilter, with_legs: bool = True, chunk: int = 5000):
+        """Every call of the filter, oldest first (``callmon calls``), as the dicts
+        ``Store.query_calls`` gives, streamed; legs attached per chunk."""
+        q = select(calls).where(*_where(pbx, f)).order_by(calls.c.arrived_at, calls.c.pbx, calls.c.call_id)
+        with self.engine.connect() as conn:
+            batch: list[dict[str, Any]] = []
+            for r in conn.execute(q).yield_per(chunk):
+                batch.append(dict(r._mapping))
+                if len(batch) >= chunk:
+                    yield from self._with_legs(conn, batch, with_legs)
+                    batch = []
+            if batch:
+                yield from self._with_legs(conn, batch, with_legs)
+
+    def _with_legs(self, conn: Connection, rows: list[dict[str, Any]], with_legs: bool) -> list[dict[str, Any]]:
+        from callmon.storage.lists import one_of
+
+        if with_legs:
+            by_key = {(r["pbx"], r["call_id"]): r for r in rows}
+            for r in rows:
+                r["legs"] = []
+            lq = select(legs).where(one_of(legs.c.call_id, {r["call_id"] for r in rows})).order_by(
+                legs.c.created_at, legs.c.id)
+            for leg in conn.execute(lq):
+                parent = by_key.get((leg.pbx, leg.call_id))
+                if parent is not None:
+                    parent["legs"].append(dict(leg._mapping))
+        for r in rows:
+            r["uniqueids"] = json.loads(r["uniqueids"])
+        return rows
+
+    def call_with_legs(self, pbx: str, call_id: str) -> dict[str, Any] | None:
+        """One stored call with its legs (oldest first), or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(calls).where(calls.c.pbx == pbx, calls.c.call_id == call_id)).first()
+            if row is None:
+                return None
+            return self._with_legs(conn, [dict(row._mapping)], True)[0]
+
+    def distinct_values(self, pbx: str, column: str) -> list[str]:
+        """The values a grid filter offers (teams, agents, queues), sorted."""
+        if column not in ("team", "agent", "queue"):
+            raise ValueError(f"no filter values for {column!r}")
+        col = calls.c[column]
+        q = select(col).where(calls.c.pbx == pbx, col.is_not(None)).distinct().order_by(col)
+        with self.engine.connect() as conn:
+            return [v for (v,) in conn.execute(q)]
+
+    # -- callbacks ---------------------------------------------------------------------------------
+    def callbacks_where(self, pbx: str, *, unmet: bool | None = None, since: float | None = None,
+                        until: float | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Stored obligations: ``unmet`` True = still open (oldest due first), False = closed
+        (met, late, resolved, cancelled; latest closed first), None = all; ``since``/``until``
+        bound ``first_missed_at`` for open ones and ``closed_at`` for closed ones."""
+        q = select(callbacks).where(callbacks.c.pbx == pbx)
+        when = callbacks.c.closed_at if unmet is False else callbacks.c.first_missed_at
+        if unmet is True:
+            q = q.where(callbacks.c.status == "open").order_by(callbacks.c.due_at, callbacks.c.callback_id)
+        elif unmet is False:
+            q = q.where(callbacks.c.status != "open").order_by(callbacks.c.closed_at.desc(), callbacks.c.callback_id)
+        else:
+            q = q.order_by(callbacks.c.first_missed_at, callbacks.c.callback_id)
+        if since is not None:
+            q = q.where(when >= since)
+        if until is not None:
+            q = q.where(when < until)
+        if limit is not None:
+            q = q.limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    # -- live ----------------------------------------------------------------------------------------
+    def live_rows(self, pbx: str) -> list[dict[str, Any]]:
+        """The calls in progress the listener keeps (ringing, queued, talking), oldest first."""
+        q = select(live_calls).where(live_calls.c.pbx == pbx).order_by(live_calls.c.arrived_at, live_calls.c.call_id)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def connect(self):
+        """A connection for several reads in one snapshot: ``with store.connect() as conn``."""
+        return self.engine.connect()
+
+
+__all__ = ["CallFilter", "GRID_COLUMNS", "MAX_PAGE", "ReadQueries"]

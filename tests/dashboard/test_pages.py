@@ -1,0 +1,192 @@
+"""The dashboard in headless Chromium over the real sample calls: what a supervisor, a viewer and
+an admin see, and that it equals what the command line says for the same data."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+from selenium.webdriver.common.by import By
+
+from callmon.dashboard.i18n import KO
+from tests.conftest import run_cli
+from tests.dashboard.browse import choose, login, open_page, table_rows, text, tile, wait_for
+from tests.dashboard.conftest import AT, DAY, PASSWORD
+
+
+def _cli_json(*args: str) -> list[dict]:
+    return json.loads(run_cli(*args).stdout)
+
+
+def _full_numbers(sample_db, config_file) -> set[str]:
+    """Every outside caller's number as dialled and as the masking rule would format it."""
+    calls = _cli_json("calls", "--db", sample_db, "--config", str(config_file), "--format", "json")
+    numbers = {c["caller"] for c in calls if len(c["caller"]) > 6} | {c["called"] for c in calls if len(c["called"]) > 6}
+    formatted = {f"{n[:3]}-{n[3:7]}-{n[7:]}" for n in numbers if n.startswith("010") and len(n) == 11}
+    return numbers | formatted
+
+
+def test_live_page_tiles_and_tables_equal_the_command_lines_report(browser, dashboard, sample_db, config_file,
+                                                                    tmp_path, shoot):
+    """The live page of the sample day shows the figures `callmon report` writes for that day."""
+    login(browser, dashboard.url, "super1", PASSWORD)
+    open_page(browser, f"{dashboard.url}/?at={AT}", "live-tiles")
+    wait_for(browser, lambda: tile(browser, "calls") != "", what="the tiles")
+    out = tmp_path / "day.csv"
+    run_cli("report", "--period", DAY, "--out", str(out), "--at", AT, "--db", sample_db, "--config", str(config_file))
+    summary = next(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert tile(browser, "calls") == f"{int(summary['calls']):,}"
+    assert tile(browser, "answered") == f"{int(summary['answered']):,}"
+    assert tile(browser, "abandoned") == f"{int(summary['abandoned']):,}"
+    assert tile(browser, "agent-first") == f"{int(summary['agent_first_hangups']):,}"
+    assert tile(browser, "ring-rate") == f"{float(summary['ring_rate']) * 100:.1f}%"
+    teams = {r["team"]: r for r in csv.DictReader(io.StringIO(
+        (tmp_path / "day-team.csv").read_text(encoding="utf-8-sig")))}
+    shown = {row[0]: row for row in table_rows(browser, "team-table")}
+    assert set(shown) >= {"민원팀", "안내팀"}
+    for team in ("민원팀", "안내팀"):
+        assert shown[team][1] == teams[team]["calls"], team
+    wait_for(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "#live-hours .bars, #live-hours .trace"),
+             what="the per-hour chart")
+    assert "민원팀" in text(browser, "team-table") and "김민원" in text(browser, "agent-table")
+    shoot("live")
+    assert not dashboard.server_errors()
+
+
+def test_switching_the_language_redraws_the_pages_in_english_and_back(browser, dashboard, shoot):
+    """The header's switch sets the language for every page until switched back."""
+    login(browser, dashboard.url, "super1", PASSWORD)
+    open_page(browser, f"{dashboard.url}/callbacks?at={AT}", "cb-backlog")
+    assert "회신" in browser.find_element(By.CSS_SELECTOR, "header nav").text
+    browser.find_element(By.ID, "lang-switch").click()
+    wait_for(browser, lambda: "Callbacks" in browser.find_element(By.CSS_SELECTOR, "header nav").text,
+             what="English navigation")
+    assert "/callbacks" in browser.current_url  # back on the same page
+    open_page(browser, f"{dashboard.url}/?at={AT}", "live-tiles")
+    assert "Inbound calls" in text(browser, "live-tiles")
+    shoot("live-english")
+    browser.find_element(By.ID, "lang-switch").click()
+    wait_for(browser, lambda: "수신 통화" in text(browser, "live-tiles"), what="Korean again")
+
+
+def test_calls_grid_filters_on_the_server_and_opens_a_calls_timeline(browser, dashboard, sample_db, config_file,
+                                                                      shoot):
+    """Filtering the grid by outcome counts what `callmon calls` counts; a row opens its legs."""
+    calls = _cli_json("calls", "--db", sample_db, "--config", str(config_file), "--format", "json")
+    login(browser, dashboard.url, "super1", PASSWORD)
+    open_page(browser, f"{dashboard.url}/calls", "calls-count")
+    assert text(browser, "calls-count") == f"{len(calls):,}건"
+    choose(browser, "f-outcome", "포기")
+    abandoned = [c for c in calls if c["outcome"] == "abandoned"]
+    wait_for(browser, lambda: text(browser, "calls-count") == f"{len(abandoned):,}건", what="the abandoned count")
+    choose(browser, "f-team", "안내팀")
+    wait_for(browser, lambda: text(browser, "calls-count") == "0건", what="no abandoned call of 안내팀")
+    browser.get(f"{dashboard.url}/calls")  # the filters start empty again
+    wait_for(browser, lambda: text(browser, "calls-count") == f"{len(calls):,}건", what="all calls again")
+    choose(browser, "f-rule", "벨 규칙 위반")
+    failed = [c for c in calls if c["ring_rule"] == "fail"]
+    wait_for(browser, lambda: text(browser, "calls-count") == f"{len(failed):,}건", what="the ring-rule failures")
+    first = wait_for(browser, lambda: browser.find_elements(By.CSS_SELECTOR, ".ag-row[row-index='0'] .ag-cell"),
+                     what="the first row")
+    first[0].click()
+    detail = wait_for(browser, lambda: browser.find_element(By.ID, "call-facts"), what="the call's facts")
+    call_id = browser.find_element(By.CSS_SELECTOR, "#call-detail [data-call-id]").get_attribute("data-call-id")
+    call = next(c for c in calls if c["call_id"] == call_id)
+    assert call["ring_rule"] == "fail"
+    assert "위반" in detail.text
+    bars = wait_for(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "#call-timeline .bars path, "
+                                                                            "#call-timeline .point path"),
+                    what="the timeline's bars")
+    assert bars
+    title = browser.find_element(By.CSS_SELECTOR, "#call-timeline .gtitle").text
+    assert KO[call["hangup_by"]] in title  # who hung up first, as `callmon calls` says
+    shoot("calls")
+
+
+def test_callbacks_backlog_equals_the_command_line_and_a_memo_is_added_then_cancelled(
+        browser, dashboard, sample_db, config_file, shoot):
+    """The backlog lists what `callmon callbacks` lists as unmet; a memo added on the page opens
+    an obligation the command line sees; cancelling it with a reason closes it."""
+    login(browser, dashboard.url, "super1", PASSWORD)
+    open_page(browser, f"{dashboard.url}/callbacks?at={AT}", "cb-backlog")
+    wait_for(browser, lambda: table_rows(browser, "cb-backlog-table"), what="the backlog")
+    cli = _cli_json("callbacks", "--at", AT, "--db", sample_db, "--config", str(config_file), "--format", "json")
+    unmet = sorted(c["callback_id"] for c in cli if c["status"] in ("open", "overdue"))
+    shown = sorted(int(r[0]) for r in table_rows(browser, "cb-backlog-table"))
+    assert shown == unmet
+    overdue_rows = browser.find_elements(By.CSS_SELECTOR, "#cb-backlog-table tr.overdue")
+    assert len(overdue_rows) == sum(c["status"] == "overdue" for c in cli)
+    shoot("callbacks")
+
+    browser.find_element(By.ID, "memo-number").send_keys("010-5555-1234")
+    browser.find_element(By.ID, "memo-name").send_keys("홍길동")
+    browser.find_element(By.ID, "memo-purpose").send_keys("수도 요금 문의")
+    browser.find_element(By.ID, "memo-agent").send_keys("2001")
+    browser.find_element(By.ID, "memo-add").click()
+    added = wait_for(browser, lambda: browser.find_element(By.ID, "memo-ok").text, what="the memo's confirmation")
+    callback_id = int(re.search(r"(\d+)", added).group(1))
+    wait_for(browser, lambda: any(r[0] == str(callback_id) for r in table_rows(browser, "cb-backlog-table")),
+             what="the memo in the backlog")
+    row = next(r for r in table_rows(browser, "cb-backlog-table") if r[0] == str(callback_id))
+    assert row[1] == "010-****-1234" and "수도 요금 문의" in row
+    cli = _cli_json("callbacks", "--at", AT, "--db", sample_db, "--config", str(config_file), "--format", "json")
+    memo = next(c for c in cli if c["callback_id"] == callback_id)
+    assert memo["number"] == "+821055551234" and memo["status"] == "open" and memo["purpose"] == "수도 요금 문의"
+
+    choose(browser, "cancel-id", str(callback_id))
+    browser.find_element(By.ID, "cancel-reason").send_keys("고객이 직접 방문함")
+    browser.find_element(By.ID, "cancel-button").click()
+    wait_for(browser, lambda: browser.find_element(By.ID, "cancel-ok").text, what="the cancellation")
+    wait_for(browser, lambda: all(r[0] != str(callback_id) for r in table_rows(browser, "cb-backlog-table")),
+             what="the memo gone from the backlog")
+    cli = _cli_json("callbacks", "--at", AT, "--db", sample_db, "--config", str(config_file), "--format", "json")
+    memo = next(c for c in cli if c["callback_id"] == callback_id)
+    assert memo["status"] == "cancelled" and memo["cancel_reason"] == "고객이 직접 방문함"
+    shoot("callbacks-after-cancel")
+
+
+def test_a_viewer_sees_masked_numbers_on_every_page(browser, dashboard, sample_db, config_file, shoot):
+    """No page source a viewer gets holds a caller's full number, and the unmask controls are absent."""
+    full = _full_numbers(sample_db, config_file)
+    assert full
+    login(browser, dashboard.url, "viewer1", PASSWORD)
+    # (page, element drawn last, whether it shows numbers)
+    pages = [(f"/?at={AT}", "live-tiles", False), (f"/callbacks?at={AT}", "cb-backlog", True),
+             ("/calls", "calls-count", True), (f"/reports?at={AT}&kind=day&period={DAY}", "rep-body", False)]
+    for path, ready, numbers in pages:
+        open_page(browser, dashboard.url + path, ready)
+        if path == "/calls":
+            wait_for(browser, lambda: browser.find_elements(By.CSS_SELECTOR, ".ag-row .ag-cell"), what="rows")
+            browser.find_elements(By.CSS_SELECTOR, ".ag-row[row-index='0'] .ag-cell")[0].click()
+            wait_for(browser, lambda: browser.find_element(By.ID, "call-facts"), what="a call's facts")
+            assert not browser.find_elements(By.ID, "reveal-button")
+        source = browser.page_source
+        leaked = [n for n in full if n in source]
+        assert not leaked, f"{path}: full numbers in the page: {leaked[:3]}"
+        assert not numbers or "****" in source, f"{path}: no masked number shown"
+    assert not browser.find_elements(By.CSS_SELECTOR, "a[href='/access']")
+    open_page(browser, dashboard.url + "/access", "forbidden")
+    shoot("viewer-calls")
+
+
+def test_a_supervisors_unmasking_is_in_the_access_log_an_admin_reads(browser, dashboard, sample_db, config_file,
+                                                                    shoot):
+    """A supervisor shows full numbers with a reason; the admin's access-log page lists who,
+    what and why."""
+    full = _full_numbers(sample_db, config_file)
+    login(browser, dashboard.url, "super1", PASSWORD)
+    open_page(browser, f"{dashboard.url}/calls", "calls-count")
+    source = browser.page_source
+    assert not [n for n in full if n in source]
+    browser.find_element(By.ID, "reveal-reason").send_keys("민원 회신 확인")
+    browser.find_element(By.ID, "reveal-button").click()
+    wait_for(browser, lambda: [n for n in full if n in browser.page_source], what="full numbers in the grid")
+    shoot("calls-unmasked")
+    login(browser, dashboard.url, "admin1", PASSWORD)
+    open_page(browser, f"{dashboard.url}/access", "access-table")
+    rows = table_rows(browser, "access-table")
+    assert any(r[1] == "super1" and r[2] == "unmask" and r[4] == "민원 회신 확인" for r in rows), rows
+    assert any(r[1] == "super1" and r[2] == "view" and r[3].startswith("calls rows") for r in rows), rows
+    shoot("access")

@@ -1,0 +1,198 @@
+"""The read side on real captures, SQLite and PostgreSQL: every figure it returns equals what
+`callmon calls`, `callmon callbacks` and `callmon report` give for the same data (both computed,
+then compared); opening it neither migrates nor writes; viewers see masked numbers only."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+
+import pandas as pd
+import pytest
+
+from callmon.core.config import load_config
+from callmon.core.errors import StoreError
+from callmon.read import CallFilter, NotAllowed, Reader
+from callmon.reporting.render import parse_time
+from callmon.storage import Store
+from callmon.storage.readonly import head_revision, open_readonly
+from tests.callback_story import callback, kst, missed
+from tests.conftest import SAMPLES, SCENARIOS, run_cli
+
+AT = "2026-11-30T12:00"
+CONFIG = """[pbx]
+timezone = "Asia/Seoul"
+[directory]
+"2001" = { name = "Kim Agent", team = "민원팀" }
+"2002" = { name = "Lee Agent", team = "민원팀" }
+"2003" = { name = "Park Agent", team = "요금팀" }
+"""
+FULL_NUMBER = re.compile(r"(?<![\d*-])0\d{1,2}-?\d{3,4}-?\d{4}(?!\d)|\+82\d{8,10}")
+
+
+@pytest.fixture
+def cfg_path(tmp_path) -> str:
+    path = tmp_path / "callmon.toml"
+    path.write_text(CONFIG, encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture
+def stored(db_url, cfg_path, tmp_path):
+    """Every capture, and c_direct_abandon's caller called back late (Tue 10:00; due Mon 18:00)."""
+    files = [SAMPLES / s / "ami.raw" for s in SCENARIOS if s != "c_direct_abandon"]
+    files += [missed(tmp_path), callback(tmp_path, kst(2026, 11, 24, 10))]
+    run_cli("ingest", *map(str, files), "--db", db_url, "--config", cfg_path)
+    reader = Reader.open(db_url, load_config(cfg_path))
+    yield db_url, cfg_path, reader
+    reader.close()
+
+
+def cli_json(*args: str) -> list[dict]:
+    return json.loads(run_cli(*args, "--format", "json").stdout)
+
+
+def test_tiles_and_span_tables_equal_the_report_of_the_same_span(stored, tmp_path):
+    """Tiles (SQL) and the span's tables equal `callmon report`'s summary for the month."""
+    db, cfg, reader = stored
+    now = parse_time(AT, reader.tz)
+    month = reader.period("2026-11")
+    run_cli("report", "--period", "2026-11", "--out", str(tmp_path / "r.csv"), "--at", AT, "--db", db, "--config", cfg)
+    summary = pd.read_csv(tmp_path / "r.csv").iloc[0]
+    tiles = reader.tiles(now, month.start, month.end)
+    assert tiles.calls == summary["calls"] > 0
+    assert (tiles.answered, tiles.abandoned) == (summary["answered"], summary["abandoned"])
+    assert (tiles.ring_pass, tiles.ring_fail) == (summary["ring_pass"], summary["ring_fail"])
+    assert tiles.ring_rate == pytest.approx(summary["ring_rate"])
+    assert tiles.avg_ring_seconds == pytest.approx(summary["avg_ring_seconds"])
+    assert tiles.p90_ring_seconds == pytest.approx(summary["p90_ring_seconds"])
+    assert tiles.agent_first_hangups == summary["agent_first_hangups"]
+    calls = cli_json("calls", "--db", db)
+    rings = pd.Series([c["rings"] for c in calls if c["direction"] == "inbound" and c["outcome"] == "answered"
+                       and c["rings"] is not None], dtype=float)
+    assert tiles.avg_rings == pytest.approx(rings.mean()) and tiles.p90_rings == pytest.approx(rings.quantile(0.9))
+    tables = reader.span_tables(month.start, month.end, now)
+    team_csv = pd.read_csv(tmp_path / "r-team.csv")
+    assert tables["team"]["calls"].tolist() == team_csv["calls"].tolist()
+    agent_csv = pd.read_csv(tmp_path / "r-agent.csv")
+    assert tables["agent"][["agent", "rang", "answered", "ring_pass"]].values.tolist() == \
+        agent_csv[["agent", "rang", "answered", "ring_pass"]].values.tolist()
+    hourly = reader.hourly(month.start, month.end)
+    assert hourly["calls"].sum() == tiles.calls
+    assert hourly[[f"rings_{k}" for k in range(1, 6)] + ["rings_6plus"]].sum().sum() == len(rings)
+
+
+def test_callback_tiles_backlog_and_callbacks_at_equal_callmon_callbacks(stored):
+    """Open/overdue counts, the backlog and callbacks_at equal `callmon callbacks` at the same moment."""
+    db, cfg, reader = stored
+    for at in ("2026-11-23T12:00", "2026-11-23T18:30", AT):
+        cli = cli_json("callbacks", "--at", at, "--db", db, "--config", cfg)
+        now = parse_time(at, reader.tz)
+        mine = reader.callbacks_at(now)
+        assert [(r["callback_id"], r["status"]) for r in mine] == [(r["callback_id"], r["status"]) for r in cli]
+    now = parse_time(AT, reader.tz)
+    cli = cli_json("callbacks", "--at", AT, "--db", db, "--config", cfg)
+    unmet = [r for r in cli if r["status"] in ("open", "overdue")]
+    backlog = reader.callback_backlog(now)
+    assert sorted(r["callback_id"] for r in backlog) == sorted(r["callback_id"] for r in unmet)
+    tiles = reader.tiles(now)
+    assert tiles.callbacks_overdue == sum(r["status"] == "overdue" for r in unmet)
+    assert tiles.callbacks_open == sum(r["status"] == "open" for r in unmet)
+    assert [r["status"] for r in backlog] == sorted((r["status"] for r in backlog), key=lambda s: s != "overdue")
+    history = reader.callback_history()
+    assert {r["callback_id"] for r in history} == {r["callback_id"] for r in cli if r["status"] not in ("open", "overdue")}
+
+
+def test_calls_grid_filters_sorts_pages_and_counts_like_callmon_calls(stored):
+    """Each filter's total and rows equal the same selection of `callmon calls --format json`."""
+    db, _, reader = stored
+    calls = cli_json("calls", "--db", db)
+    assert reader.calls_page().total == len(calls)
+    for f, keep in [(CallFilter(outcome="answered"), lambda c: c["outcome"] == "answered"),
+                    (CallFilter(ring_rule="fail"), lambda c: c["ring_rule"] == "fail"),
+                    (CallFilter(team="민원팀"), lambda c: c["team"] == "민원팀"),
+                    (CallFilter(agent="Kim Agent", direction="inbound"),
+                     lambda c: c["agent"] == "Kim Agent" and c["direction"] == "inbound"),
+                    (CallFilter(rule_failed=True), lambda c: "fail" in (c["ring_rule"], c["hangup_rule"]))]:
+        want = [c for c in calls if keep(c)]
+        page = reader.calls_page(f, sort=[("ring_seconds", True)], limit=1000)
+        assert page.total == len(want) > 0, f
+        assert sorted(r["call_id"] for r in page.rows) == sorted(c["call_id"] for c in want)
+        seconds = [r["ring_seconds"] for r in page.rows if r["ring_seconds"] is not None]
+        assert seconds == sorted(seconds, reverse=True)
+    first, second = reader.calls_page(limit=5), reader.calls_page(offset=5, limit=5)
+    newest = sorted(calls, key=lambda c: c["arrived_at"], reverse=True)
+    assert [r["call_id"] for r in first.rows + second.rows] == [c["call_id"] for c in newest[:10]]
+    one = calls[0]
+    detail = reader.call(one["call_id"])
+    assert [leg["channel"] for leg in detail["legs"]] == [leg["channel"] for leg in one["legs"]]
+    assert reader.call("no such call") is None
+    with pytest.raises(ValueError, match="cannot sort"):
+        reader.calls_page(sort=[("caller; DROP TABLE calls", False)])
+
+
+def test_viewer_sees_no_full_number_anywhere(stored):
+    """A viewer's grid, call, backlog, history and callbacks hold masked numbers only; a
+    supervisor who asks sees them; a viewer may not ask."""
+    _, _, reader = stored
+    now = parse_time(AT, reader.tz)
+    viewer = reader.viewer("v", "viewer")
+    shown = json.dumps([reader.calls_page(viewer=viewer, limit=1000).rows,
+                        [reader.call(r["call_id"], viewer) for r in reader.calls_page(limit=1000).rows],
+                        reader.callback_backlog(now, viewer), reader.callback_history(viewer=viewer),
+                        reader.callbacks_at(now, viewer), [c.caller for c in reader.ringing_now(now, viewer)]],
+                       ensure_ascii=False, default=str)
+    assert "010-****-" in shown or "+82" not in shown
+    assert not FULL_NUMBER.search(shown), FULL_NUMBER.search(shown)
+    full = json.dumps(reader.callbacks_at(now, reader.viewer("s", "supervisor", reveal=True)))
+    assert FULL_NUMBER.search(full)
+    with pytest.raises(NotAllowed):
+        reader.viewer("v", "viewer", reveal=True)
+
+
+def test_data_version_changes_when_calls_or_callbacks_change(stored, tmp_path):
+    """A new call, a memo and a cancellation each change the data version."""
+    db, cfg, reader = stored
+    v0 = reader.data_version()
+    assert reader.data_version() == v0
+    run_cli("callbacks", "add", "--number", "010-5555-0001", "--at", AT, "--db", db, "--config", cfg)
+    v1 = reader.data_version()
+    assert v1 != v0
+    (cb,) = [r for r in cli_json("callbacks", "--db", db, "--config", cfg, "--at", AT) if r["number"] == "+821055550001"]
+    run_cli("callbacks", "cancel", str(cb["callback_id"]), "--reason", "test", "--at", AT, "--db", db, "--config", cfg)
+    assert reader.data_version() != v1
+
+
+def test_opening_the_read_side_neither_migrates_nor_writes(tmp_path):
+    """A missing file is not created; an empty one has no schema; an old schema is refused; the
+    read handle cannot write."""
+    path = tmp_path / "x.db"
+    with pytest.raises(StoreError, match="no database file"):
+        open_readonly(f"sqlite:///{path}")
+    assert not path.exists()
+    sqlite3.connect(path).close()
+    with pytest.raises(StoreError, match="no schema"):
+        open_readonly(f"sqlite:///{path}")
+    Store(f"sqlite:///{path}").dispose()
+    ro = open_readonly(f"sqlite:///{path}")
+    assert ro.revision == head_revision()
+    with pytest.raises(Exception, match="readonly|read-only"):
+        with ro.engine.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM calls")
+    ro.dispose()
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE alembic_version SET version_num = '0004'")
+    with pytest.raises(StoreError, match="revision 0004"):
+        open_readonly(f"sqlite:///{path}")
+
+
+@pytest.mark.pg
+def test_postgresql_read_handle_refuses_writes(pg_url):
+    """On PostgreSQL the read side's sessions are READ ONLY."""
+    Store(pg_url).dispose()
+    ro = open_readonly(pg_url)
+    with pytest.raises(Exception, match="read-only"):
+        with ro.engine.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM calls")
+    ro.dispose()

@@ -234,7 +234,9 @@ class Monitoring:
                 raise InputError(str(exc), file=str(path), line=line) from None
         if not rows:
             raise InputError("no evaluations in the sheet", file=str(path))
-        return self.q.add_evaluations(session["id"], rows)
+        stored = self.q.add_evaluations(session["id"], rows)
+        log.info("%s: %d evaluation(s) imported into monitoring session %s", path.name, len(stored), session["id"])
+        return stored
 
     def preview(self, ref: str, raw: Mapping[str, Any], now: float) -> ScoredTestCall:
         """Score an evaluation as entered, without storing it (the form's running score)."""
@@ -362,8 +364,7 @@ def read_sheet(path: Path) -> Iterable[tuple[int, dict[str, Any]]]:
             header = [str(h or "").strip().lower() for h in next(rows, ())]
             _check_header(header, path)
             for line, values in enumerate(rows, 2):
-                cells = ["" if v is None else (v.isoformat(sep=" ") if isinstance(v, datetime) else str(v)).strip()
-                         for v in values]
+                cells = [_cell(v) for v in values]
                 if any(cells):
                     yield line, dict(zip(header, cells))
         else:
@@ -376,6 +377,17 @@ def read_sheet(path: Path) -> Iterable[tuple[int, dict[str, Any]]]:
         raise
     except Exception as exc:  # openpyxl's errors for a damaged workbook have no common base
         raise InputError(f"not a readable spreadsheet: {exc}", file=str(path)) from exc
+
+
+def _cell(v: Any) -> str:
+    """An XLSX cell as the sheet's text: dates in ISO, whole numbers without ``.0`` (test call 3)."""
+    if v is None:
+        return ""
+    if isinstance(v, datetime):
+        return v.isoformat(sep=" ")
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
 
 
 def _check_header(header: list[str], path: Path) -> None:

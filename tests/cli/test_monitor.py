@@ -84,7 +84,7 @@ def test_xlsx_sheet_imports_like_csv_and_missing_record_is_shown(opts, tmp_path)
     ws = wb.active
     ws.append(["test_call", "evaluator", "called_at", "greeting"])
     from datetime import datetime
-    ws.append([1, "평가1", datetime(2026, 11, 23, 4, 42, 45), "Y"])
+    ws.append([1.0, "평가1", datetime(2026, 11, 23, 4, 42, 45), "Y"])  # a test call number typed as 1.0
     path = tmp_path / "sheet.xlsx"
     wb.save(path)
     rows = json.loads(run_cli("monitor", "import", "1", str(path), "--format", "json", *opts).stdout)

@@ -296,7 +296,7 @@ _HTML = """<!doctype html>
 <h1>{{ r.session.name }}</h1>
 <table class="meta">{% for k, v in meta %}<tr><td>{{ k }}</td><td>{{ v }}</td></tr>{% endfor %}</table>
 <h2>기관 종합 / institution</h2>
-<p><span class="big">{{ "%.1f"|format(inst.score) if inst.score is not none else "-" }}</span> 점 · 등급 <b>{{ inst.grade or "-" }}</b> · 시험통화 {{ inst.calls }}건</p>
+<p><span class="big">{{ "%.2f"|format(inst.score) if inst.score is not none else "-" }}</span> 점 · 등급 <b>{{ inst.grade or "-" }}</b> · 시험통화 {{ inst.calls }}건</p>
 {% for n in r.notes %}<p class="note">{{ n }}</p>{% endfor %}
 <div class="chart">{{ charts[0] }}</div>
 <h2>팀별 결과 / teams</h2>{{ teams }}

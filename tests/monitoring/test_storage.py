@@ -50,4 +50,13 @@ def test_a_correction_adds_a_version_and_keeps_the_first(db_url):
     assert history[0]["called_at"] == history[1]["called_at"]  # the correction kept the time
     latest = mon.q.evaluations(mon.session("s")["id"])
     assert [(e["version"], e["marks"]) for e in latest] == [(2, {"greeting": 1.0})]
+    # the database itself refuses to change or remove a stored evaluation
+    for statement in (sa.update(monitoring_evaluations).values(marks="{}"), sa.delete(monitoring_evaluations)):
+        try:
+            with store.begin() as conn:
+                conn.execute(statement)
+            raise AssertionError(f"the database accepted {statement}")
+        except sa.exc.DBAPIError as exc:
+            assert "immutable" in str(exc.orig)
+    assert len(mon.history("s")) == 2
     store.dispose()

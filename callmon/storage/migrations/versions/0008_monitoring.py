@@ -17,6 +17,7 @@ branch_labels = None
 depends_on = None
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+IMMUTABLE = "monitoring evaluations are immutable: a correction is a new version"
 
 
 def upgrade() -> None:
@@ -78,7 +79,22 @@ def upgrade() -> None:
     )
 
 
+    # immutable in the database too: an UPDATE or DELETE of an evaluation is refused
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("CREATE FUNCTION monitoring_evaluations_immutable() RETURNS trigger LANGUAGE plpgsql AS "
+                   f"$$ BEGIN RAISE EXCEPTION '{IMMUTABLE}'; END $$")
+        op.execute("CREATE TRIGGER monitoring_evaluations_immutable BEFORE UPDATE OR DELETE ON monitoring_evaluations "
+                   "FOR EACH ROW EXECUTE FUNCTION monitoring_evaluations_immutable()")
+    else:
+        for action in ("UPDATE", "DELETE"):
+            op.execute(f"CREATE TRIGGER monitoring_evaluations_no_{action.lower()} BEFORE {action} ON "
+                       f"monitoring_evaluations BEGIN SELECT RAISE(ABORT, '{IMMUTABLE}'); END")
+
+
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS monitoring_evaluations_immutable ON monitoring_evaluations")
+        op.execute("DROP FUNCTION IF EXISTS monitoring_evaluations_immutable()")
     op.drop_table("monitoring_evaluations")
     op.drop_table("monitoring_plan")
     op.drop_table("monitoring_sessions")

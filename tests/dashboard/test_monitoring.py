@@ -13,10 +13,11 @@ from selenium.webdriver.common.keys import Keys
 
 from callmon.monitoring.template import DEFAULT
 from tests.conftest import SAMPLES, run_cli
-from tests.dashboard.browse import login, open_page, table_rows, text, wait_for
+from tests.dashboard.browse import choose, login, open_page, table_rows, text, wait_for
 from tests.dashboard.conftest import PASSWORD, Dashboard, add_users
 
 AT = "2026-12-01T12:00"
+TRANSCRIPT = "안녕하십니까, 구청 민원팀 김민원입니다. ... 네, 그렇게 처리해 드리겠습니다. 감사합니다."
 CALLED_AT = "2026-11-23 04:42:45"  # a_direct_fast_caller_hangs_up, Seoul time, as the evaluator noted it
 
 
@@ -30,7 +31,7 @@ def monitored(tmp_path_factory, config_file):
     run_cli("ingest", *files, *opts)
     add_users(url)
     run_cli("monitor", "create", "2026 하반기 전화 모니터링", "--period", "2026-H2", "--extension", "2001",
-            "--evaluator", "평가1=010-1000-0001", *opts)
+            "--evaluator", "평가1=010-1000-0001", "--evaluator", "평가2=010-1000-0001", *opts)
     run_cli("monitor", "plan", "1", "--seed", "1", "--per-person", "2", *opts)
     d = Dashboard(url, config_file)
     yield d, opts
@@ -50,15 +51,19 @@ def test_supervisor_fills_the_form_and_sees_the_score_update(browser, monitored,
     wait_for(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "#mon-items input[type=radio]"), what="the items")
     field = browser.find_element(By.ID, "mon-called-at")
     field.send_keys(CALLED_AT, Keys.ENTER)
-    manual = [i.key for i in DEFAULT.items if not i.automatic]
-    for key in manual[:-2]:
-        _mark(browser, key, "N" if key == "closing" else "Y")
+    _mark(browser, "listening", "Y")
     wait_for(browser, lambda: "incomplete" in text(browser, "mon-preview"), what="an incomplete running score")
-    for key in manual[-2:]:
-        _mark(browser, key, "N" if key == "closing" else "Y")
+    # the transcript check fills the greeting (said) and the closing question (not asked)
+    browser.find_element(By.ID, "mon-transcript").send_keys(TRANSCRIPT)
+    browser.find_element(By.ID, "mon-suggest").click()
+    wait_for(browser, lambda: "greeting: Y" in text(browser, "mon-suggestions"), what="the suggestions")
+    assert "closing: N" in text(browser, "mon-suggestions")
+    for key in ("explanation", "attitude", "name_again"):
+        _mark(browser, key, "Y")
     # a: answered in time, not transferred, no callback; the customer hung up first
     applies = [i for i in DEFAULT.items if i.key not in ("apology", "transfer", "callback")]
-    want = 100 * (1 - DEFAULT.item("closing").weight / sum(i.weight for i in applies))
+    total = sum(i.weight for i in applies)
+    want = 100 * (1 - DEFAULT.item("closing").weight / total)
     wait_for(browser, lambda: text(browser, "mon-preview").startswith(f"{want:.2f}"),
              what=f"the running score {want:.2f}")
     browser.find_element(By.ID, "mon-save").click()
@@ -66,9 +71,20 @@ def test_supervisor_fills_the_form_and_sees_the_score_update(browser, monitored,
     wait_for(browser, lambda: text(browser, "mon-institution-score") == f"{want:.2f}", what="the institution's score")
     rows = table_rows(browser, "mon-calls")
     assert rows == [["1", "평가1", "matched", "김민원", f"{round(want, 2)}", DEFAULT.grade(want)]]
+    # a second evaluator on the same call hears no real listening: calibration shows it, the call's score is the mean
+    choose(browser, "mon-evaluator", "평가2")
+    wait_for(browser, lambda: "평가2" in text(browser, "mon-evaluator"), what="evaluator 2")
+    _mark(browser, "listening", "N")
+    second = want - 100 * DEFAULT.item("listening").weight / total
+    wait_for(browser, lambda: text(browser, "mon-preview").startswith(f"{second:.2f}"), what=f"the running score {second:.2f}")
+    browser.find_element(By.ID, "mon-save").click()
+    mean = (round(want, 2) + round(second, 2)) / 2
+    wait_for(browser, lambda: text(browser, "mon-institution-score") == f"{mean:.2f}", what="the mean of both")
+    assert table_rows(browser, "mon-calibration") == [["1", "경청", "평가1", "1.0", "평가2", "0.0"]]
     shoot("monitoring")
     history = json.loads(run_cli("monitor", "history", "1", "--format", "json", *opts).stdout)
-    assert [(h["version"], h["author"], h["source"]) for h in history] == [(1, "super1", "dashboard")]
+    assert [(h["evaluator"], h["version"], h["author"], h["source"]) for h in history] == [
+        ("평가1", 1, "super1", "dashboard"), ("평가2", 1, "super1", "dashboard")]
     assert not dashboard.server_errors()
 
 

@@ -34,7 +34,9 @@ WORDS = {
            "saved": "저장됨: 시험통화 {tc} · {ev} · {v}판", "readonly": "열람 전용: 평가 입력은 감독자·관리자만 할 수 있습니다.",
            "no_session": "모니터링 회차가 없습니다 (callmon monitor create).", "denied": "권한이 없습니다.",
            "team": "팀", "score": "점수", "grade": "등급", "n": "통화", "match": "매칭", "person": "직원",
-           "status": "상태", "points": "점", "unscored": "점수 없음"},
+           "status": "상태", "points": "점", "unscored": "점수 없음", "transcript": "녹취 (선택: 붙여 넣으면 항목 제안)",
+           "suggest": "녹취로 제안", "suggested": "제안 (확인 후 저장)", "calibration": "평가자 간 차이",
+           "item": "항목", "first": "평가1", "second": "평가2", "no_differences": "차이 없음"},
     "en": {"title": "Phone monitoring", "session": "Session", "institution": "Institution", "teams": "Teams",
            "calls": "Test calls", "form": "Evaluation", "test_call": "Test call", "evaluator": "Evaluator",
            "called_at": "Called at", "number": "Number (optional)", "reason": "Reason for a correction",
@@ -42,7 +44,10 @@ WORDS = {
            "readonly": "Read only: evaluations are entered by supervisors and admins.",
            "no_session": "No monitoring session yet (callmon monitor create).", "denied": "Not allowed.",
            "team": "Team", "score": "Score", "grade": "Grade", "n": "Calls", "match": "Match", "person": "Person",
-           "status": "Status", "points": "pts", "unscored": "no score"},
+           "status": "Status", "points": "pts", "unscored": "no score",
+           "transcript": "Transcript (optional: paste it to have items suggested)", "suggest": "Suggest from transcript",
+           "suggested": "Suggested (check, then save)", "calibration": "Where evaluators differ", "item": "Item",
+           "first": "First", "second": "Second", "no_differences": "No differences"},
 }
 
 _services: dict[str, Any] = {}
@@ -104,6 +109,10 @@ def _form(lang: str) -> html.Div:
             inp("mon-called-at", "called_at", placeholder="2026-11-23 04:42:45", debounce=True),
             inp("mon-number", "number", placeholder="010-1234-5678", debounce=True),
         ], className="cm-form"),
+        html.Label([w("transcript", lang), dcc.Textarea(id="mon-transcript", style={"width": "100%", "height": "4.5rem"})],
+                   style={"display": "block", "marginTop": ".5rem"}),
+        html.Button(w("suggest", lang), id="mon-suggest", className="secondary"),
+        html.Div(id="mon-suggestions", className="cm-note cm-muted"),
         html.Div(id="mon-items", style={"marginTop": ".5rem"}),
         html.Div([inp("mon-reason", "reason"), html.Button(w("save", lang), id="mon-save")], className="cm-form"),
         html.Div([w("preview", lang), ": ", html.B(id="mon-preview")], className="cm-note", role="status"),
@@ -129,10 +138,11 @@ def _table(rows: list[dict], cols: list[tuple[str, str]], lang: str, table_id: s
     State("mon-at", "data"),
 )
 def summary(session, _version, fixed):
-    from callmon.read.monitoring import evaluation_rows, group_rows
+    from callmon.read.monitoring import calibration_rows, evaluation_rows, group_rows
 
     lang = current_lang()
     scores = monitoring().score(session, _now(fixed))
+    differences = [r for r in calibration_rows(monitoring(), session) if r["differs"]]
     inst = group_rows(scores, "institution")[0]
     calls = [{**r, "score": r["score"] if r["score"] is not None else w("unscored", lang)}
              for r in evaluation_rows(scores)]
@@ -146,6 +156,11 @@ def summary(session, _version, fixed):
         html.H2(w("calls", lang)),
         _table(calls, [("test_call", "test_call"), ("evaluator", "evaluator"), ("match", "match"),
                        ("person", "person"), ("score", "score"), ("grade", "grade")], lang, "mon-calls"),
+        html.H2(w("calibration", lang)),
+        _table(differences, [("test_call", "test_call"), ("label", "item"), ("first_evaluator", "first"),
+                             ("first", "score"), ("second_evaluator", "second"), ("second", "score")],
+               lang, "mon-calibration") if differences else html.P(w("no_differences", lang), id="mon-calibration",
+                                                                   className="cm-muted"),
     ]
 
 
@@ -162,7 +177,7 @@ def form_for(session):
     s = mon.session(session)
     template = mon.template(s)
     plan = mon.q.plan(s["id"])
-    calls = [{"label": f"{p['seq']} · {p['team']}", "value": str(p["seq"])} for p in plan]
+    calls = [{"label": f"{p['seq']} · {p['team']} · {p['extension']}", "value": str(p["seq"])} for p in plan]
     evaluators = sorted(s["evaluators"])
     items = [html.Div([
         html.Span(f"{i.stage} · {i.label}", className="cm-muted", style={"minWidth": "22rem", "display": "inline-block"}),
@@ -230,3 +245,27 @@ def save(_n, test_call, evaluator, called_at, number, values, ids, reason, sessi
     except CallmonError as exc:
         return str(exc), no_update
     return w("saved", lang, tc=row["test_call"], ev=row["evaluator"], v=row["version"]), (version or 0) + 1
+
+
+@dash.callback(
+    Output({"type": "mon-mark", "item": ALL}, "value"),
+    Output("mon-suggestions", "children"),
+    Input("mon-suggest", "n_clicks"),
+    State("mon-transcript", "value"),
+    State({"type": "mon-mark", "item": ALL}, "value"),
+    State({"type": "mon-mark", "item": ALL}, "id"),
+    prevent_initial_call=True,
+)
+def suggest(_n, transcript, values, ids):
+    """The transcript check's suggestions put into the form (found: Y, not found: N); the other
+    items keep their marks. The evaluator checks them before saving."""
+    from callmon.monitoring.transcript import suggest as suggest_items
+
+    lang = current_lang()
+    if not transcript or not transcript.strip():
+        return [no_update] * len(ids), ""
+    found = {x.item: x for x in suggest_items(transcript)}
+    marks = [("Y" if found[i["item"]].found else "N") if i["item"] in found else v for i, v in zip(ids, values)]
+    note = " · ".join(f"{k}: {'Y' if x.found else 'N'}{' (' + x.evidence + ')' if x.evidence else ''}"
+                      for k, x in found.items())
+    return marks, f"{w('suggested', lang)}: {note}"

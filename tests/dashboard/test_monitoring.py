@@ -6,6 +6,7 @@ refused by the server."""
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -44,7 +45,7 @@ def _mark(browser, item: str, value: str) -> None:
     rows[index].find_element(By.XPATH, f".//label[normalize-space()='{value}']").click()
 
 
-def test_supervisor_fills_the_form_and_sees_the_score_update(browser, monitored, shoot):
+def test_supervisor_fills_the_form_and_sees_the_score_update(browser, monitored, shoot, downloads):
     dashboard, opts = monitored
     login(browser, dashboard.url, "super1", PASSWORD)
     open_page(browser, f"{dashboard.url}/monitoring?at={AT}", "mon-summary")
@@ -82,6 +83,13 @@ def test_supervisor_fills_the_form_and_sees_the_score_update(browser, monitored,
     wait_for(browser, lambda: text(browser, "mon-institution-score") == f"{mean:.2f}", what="the mean of both")
     assert table_rows(browser, "mon-calibration") == [["1", "경청", "평가1", "1.0", "평가2", "0.0"]]
     shoot("monitoring")
+    # the supervisor publishes: the PDF, anonymised, with no name and no number in it
+    browser.find_element(By.ID, "mon-pdf").click()
+    wait_for(browser, lambda: "monitoring-1.pdf" in text(browser, "mon-written"), timeout=60, what="the PDF")
+    pdf = wait_for(browser, lambda: next(downloads.glob("monitoring-1.pdf"), None), timeout=30, what="the download")
+    words = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "2026 하반기 전화 모니터링" in words and "직원 A" in words
+    assert "김민원" not in words and "1000-0001" not in words.replace(" ", "")
     history = json.loads(run_cli("monitor", "history", "1", "--format", "json", *opts).stdout)
     assert [(h["evaluator"], h["version"], h["author"], h["source"]) for h in history] == [
         ("평가1", 1, "super1", "dashboard"), ("평가2", 1, "super1", "dashboard")]
@@ -93,7 +101,8 @@ def test_viewer_sees_the_scores_but_cannot_evaluate(browser, monitored):
     login(browser, dashboard.url, "viewer1", PASSWORD)
     open_page(browser, f"{dashboard.url}/monitoring?at={AT}", "mon-summary")
     assert "열람 전용" in text(browser, "mon-readonly")
-    assert not browser.find_elements(By.ID, "mon-save") and not browser.find_elements(By.ID, "mon-items")
+    for absent in ("mon-save", "mon-items", "mon-pdf"):
+        assert not browser.find_elements(By.ID, absent)
     before = run_cli("monitor", "history", "1", "--format", "json", *opts).stdout
     # the save callback asked for directly, with the viewer's session: refused
     payload = {

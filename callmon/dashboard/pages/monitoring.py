@@ -1,8 +1,9 @@
 """모니터링 (``/monitoring``): a monitoring session's scores (institution, teams, test calls with
 their match) and, for supervisors and admins, the evaluation form: the session's own template
 items, a running score as the marks are chosen (matched against the call record, nothing
-stored), and saving (a correction needs a reason). Viewers see the scores and no form; the save
-callback refuses them too. Everything goes through :class:`callmon.service.monitoring.Monitoring`,
+stored), the transcript check's suggestions, and saving (a correction needs a reason); they also
+write the report to publish (PDF/HTML, anonymised by default). Viewers see the scores and no form;
+the save and publish callbacks refuse them too. Everything goes through :class:`callmon.service.monitoring.Monitoring`,
 the service ``callmon monitor`` uses.
 """
 
@@ -36,7 +37,8 @@ WORDS = {
            "team": "팀", "score": "점수", "grade": "등급", "n": "통화", "match": "매칭", "person": "직원",
            "status": "상태", "points": "점", "unscored": "점수 없음", "transcript": "녹취 (선택: 붙여 넣으면 항목 제안)",
            "suggest": "녹취로 제안", "suggested": "제안 (확인 후 저장)", "calibration": "평가자 간 차이",
-           "item": "항목", "first": "평가1", "second": "평가2", "no_differences": "차이 없음"},
+           "item": "항목", "first": "평가1", "second": "평가2", "no_differences": "차이 없음",
+           "publish": "결과 공개용 보고서", "anonymise": "직원 익명 처리", "written": "작성됨: {name}"},
     "en": {"title": "Phone monitoring", "session": "Session", "institution": "Institution", "teams": "Teams",
            "calls": "Test calls", "form": "Evaluation", "test_call": "Test call", "evaluator": "Evaluator",
            "called_at": "Called at", "number": "Number (optional)", "reason": "Reason for a correction",
@@ -47,7 +49,8 @@ WORDS = {
            "status": "Status", "points": "pts", "unscored": "no score",
            "transcript": "Transcript (optional: paste it to have items suggested)", "suggest": "Suggest from transcript",
            "suggested": "Suggested (check, then save)", "calibration": "Where evaluators differ", "item": "Item",
-           "first": "First", "second": "Second", "no_differences": "No differences"},
+           "first": "First", "second": "Second", "no_differences": "No differences",
+           "publish": "Report to publish", "anonymise": "Anonymise people", "written": "Written: {name}"},
 }
 
 _services: dict[str, Any] = {}
@@ -92,11 +95,24 @@ def layout(at: str | None = None, session: str | None = None, **_query) -> html.
             id="mon-session", value=chosen, clearable=False, style={"minWidth": "22rem"},
             options=[{"label": f"{s['name']} ({s['period']})", "value": str(s["id"])} for s in sessions])])],
             className="cm-form"),
+        _publish(lang) if may_evaluate() else html.Div(),
         html.Div(className="cm-row", style={"marginTop": ".8rem"}, children=[
             html.Div(id="mon-summary", className="cm-card"),
             html.Div(form, className="cm-card"),
         ]),
     ])
+
+
+def _publish(lang: str) -> html.Div:
+    """Supervisors and admins write the report to publish (HTML or PDF; anonymised by default)."""
+    return html.Div([
+        html.Span(w("publish", lang)),
+        dcc.Checklist(id="mon-anonymise", options=[{"label": w("anonymise", lang), "value": "on"}], value=["on"],
+                      inline=True),
+        html.Button("PDF", id="mon-pdf"), html.Button("HTML", id="mon-html", className="secondary"),
+        html.Span(id="mon-written", className="cm-muted"),
+        dcc.Download(id="mon-download"),
+    ], className="cm-form", style={"marginTop": ".6rem"})
 
 
 def _form(lang: str) -> html.Div:
@@ -269,3 +285,35 @@ def suggest(_n, transcript, values, ids):
     note = " · ".join(f"{k}: {'Y' if x.found else 'N'}{' (' + x.evidence + ')' if x.evidence else ''}"
                       for k, x in found.items())
     return marks, f"{w('suggested', lang)}: {note}"
+
+
+@dash.callback(
+    Output("mon-download", "data"),
+    Output("mon-written", "children"),
+    Input("mon-pdf", "n_clicks"),
+    Input("mon-html", "n_clicks"),
+    State("mon-anonymise", "value"),
+    State("mon-session", "value"),
+    State("mon-at", "data"),
+    prevent_initial_call=True,
+)
+def publish(_pdf, _html, anonymise, session, fixed):
+    """The session's report as the command line's ``monitor report`` writes it."""
+    import tempfile
+    from pathlib import Path
+
+    from callmon.reporting.monitoring import build_monitoring_report, write_monitoring_report
+
+    lang = current_lang()
+    if not may_evaluate():
+        return no_update, w("denied", lang)
+    fmt = "pdf" if dash.ctx.triggered_id == "mon-pdf" else "html"
+    mon = monitoring()
+    try:
+        report = build_monitoring_report(mon, session, _now(fixed), anonymise=bool(anonymise))
+        with tempfile.TemporaryDirectory(prefix="callmon-monitoring-") as tmp:
+            path = write_monitoring_report(report, Path(tmp) / f"monitoring-{mon.session(session)['id']}.{fmt}")[0]
+            data = dcc.send_bytes(path.read_bytes(), path.name)
+    except CallmonError as exc:
+        return no_update, str(exc)
+    return data, w("written", lang, name=data["filename"])

@@ -13,8 +13,8 @@ import typer
 
 from callmon.cli import app
 from callmon.cli.calls import Format
-from callmon.cli.common import ConfigOption, DbOption, PbxOption
-from callmon.cli.output import AtOption, FormatOption, emit, pipeline_at
+from callmon.cli.common import ConfigOption, DbOption, PbxOption, open_all
+from callmon.cli.output import AtOption, FormatOption, emit, moment, pipeline_at
 from callmon.core.errors import ConfigError
 from callmon.reporting.render import Layout
 
@@ -67,10 +67,26 @@ class By(str, Enum):
 
 
 def _monitoring(db, config, pbx, at=None):
+    """The write side (the monitoring service) and the moment ``--at`` names."""
     from callmon.service.monitoring import Monitoring
 
     pipeline, now = pipeline_at(db, config, pbx, at)
     return Monitoring(pipeline), now
+
+
+def _view_of(mon):
+    """The read side over the service's store."""
+    from callmon.read.monitoring import MonitoringView
+
+    return MonitoringView(mon.pipeline.store, mon.pipeline.config, mon.pipeline.pbx)
+
+
+def _view(db, config, pbx, at=None):
+    """The read side of the sessions and the moment ``--at`` names."""
+    from callmon.read.monitoring import MonitoringView
+
+    store, cfg = open_all(db, config, pbx)
+    return MonitoringView(store, cfg, pbx), moment(at, cfg.tz)
 
 
 def _author(author: str | None) -> str:
@@ -133,7 +149,8 @@ def create(
     mon, _ = _monitoring(db, config, pbx)
     s = mon.create(name, period, evaluators=_evaluators(evaluator), teams=team or [], extensions=extension or [],
                    template=chosen, window_s=window, created_by=_author(author))
-    emit([r for r in session_rows(mon) if r["session_id"] == s["id"]], SESSIONS, mon.tz, format)
+    view = _view_of(mon)
+    emit([r for r in session_rows(view) if r["session_id"] == s["id"]], SESSIONS, view.tz, format)
 
 
 @monitor_app.command("list")
@@ -142,8 +159,8 @@ def list_cmd(format: FormatOption = Format.table, db: DbOption = None, config: C
     """회차 목록 / List the monitoring sessions."""
     from callmon.read.monitoring import session_rows
 
-    mon, _ = _monitoring(db, config, pbx)
-    emit(session_rows(mon), SESSIONS, mon.tz, format)
+    view, _ = _view(db, config, pbx)
+    emit(session_rows(view), SESSIONS, view.tz, format)
 
 
 @monitor_app.command("plan")
@@ -160,7 +177,7 @@ def plan_cmd(
 
     mon, _ = _monitoring(db, config, pbx)
     mon.plan(session, seed, per_person=per_person, per_team=per_team)
-    emit(plan_rows(mon, session), PLAN, mon.tz, format)
+    emit(plan_rows(_view_of(mon), session), PLAN, mon.tz, format)
 
 
 @monitor_app.command("evaluate")
@@ -189,7 +206,7 @@ def evaluate(
     row = mon.evaluate(session, {"test_call": test_call, "evaluator": evaluator, "called_at": called_at,
                                  "number": number, "call_id": call_id, "marks": marks, "reason": reason, "note": note},
                        author=_author(author))
-    _print_evaluations(mon, session, now, format, only={(row["test_call"], row["evaluator"])})
+    _print_evaluations(_view_of(mon), session, now, format, only={(row["test_call"], row["evaluator"])})
 
 
 @monitor_app.command("import")
@@ -204,14 +221,14 @@ def import_cmd(
     mon, now = _monitoring(db, config, pbx)
     rows = mon.import_sheet(session, sheet, author=_author(author))
     typer.echo(f"{sheet}: {len(rows)} evaluation(s) imported", err=True)
-    _print_evaluations(mon, session, now, format, only={(r["test_call"], r["evaluator"]) for r in rows})
+    _print_evaluations(_view_of(mon), session, now, format, only={(r["test_call"], r["evaluator"]) for r in rows})
 
 
-def _print_evaluations(mon, session, now, format, only=None):
+def _print_evaluations(view, session, now, format, only=None):
     from callmon.read.monitoring import evaluation_rows
 
-    rows = evaluation_rows(mon.score(session, now))
-    emit([r for r in rows if only is None or (r["test_call"], r["evaluator"]) in only], CALLS, mon.tz, format)
+    rows = evaluation_rows(view.scores(session, now))
+    emit([r for r in rows if only is None or (r["test_call"], r["evaluator"]) in only], CALLS, view.tz, format)
 
 
 @monitor_app.command("score")
@@ -225,8 +242,8 @@ def score(
     """점수 / Scores per evaluation, test call, person, team or the institution, with grades."""
     from callmon.read.monitoring import evaluation_rows, group_rows, test_call_rows
 
-    mon, now = _monitoring(db, config, pbx, at)
-    scores = mon.score(session, now)
+    mon, now = _view(db, config, pbx, at)
+    scores = mon.scores(session, now)
     if by == By.evaluation:
         emit(evaluation_rows(scores), CALLS, mon.tz, format)
     elif by == By.call:
@@ -244,7 +261,7 @@ def history(session: SessionArg, format: FormatOption = Format.table, db: DbOpti
     """평가 이력 / Every version of every evaluation (corrections with reason and author)."""
     from callmon.read.monitoring import history_rows
 
-    mon, _ = _monitoring(db, config, pbx)
+    mon, _ = _view(db, config, pbx)
     emit(history_rows(mon, session), HISTORY, mon.tz, format)
 
 
@@ -259,7 +276,7 @@ def calibrate(
     """평가자 보정 / Two evaluators on one test call: their marks item by item."""
     from callmon.read.monitoring import calibration_rows
 
-    mon, _ = _monitoring(db, config, pbx)
+    mon, _ = _view(db, config, pbx)
     rows = calibration_rows(mon, session, test_call)
     emit([r for r in rows if r["differs"] or not differences], CALIBRATION, mon.tz, format)
 
@@ -295,7 +312,7 @@ def report(
     """결과 보고서 / Write the session's report: HTML/PDF to publish, CSV/XLSX detail."""
     from callmon.reporting.monitoring import build_monitoring_report, write_monitoring_report
 
-    mon, now = _monitoring(db, config, pbx, at)
+    mon, now = _view(db, config, pbx, at)
     rep = build_monitoring_report(mon, session, now, anonymise=anonymise, compare=compare)
     for path in write_monitoring_report(rep, out):
         typer.echo(str(path))

@@ -22,9 +22,9 @@ import pandas as pd
 
 from callmon.core.errors import CallmonError
 from callmon.monitoring.scoring import SCORE_RULE, compare as compare_groups
-from callmon.read.monitoring import evaluation_rows, group_rows
+from callmon.read.monitoring import MonitoringView, evaluation_rows, group_rows
 from callmon.reporting.writers import chromium, escaped
-from callmon.service.monitoring import Monitoring, SessionScores
+from callmon.monitoring.session import SessionScores
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +72,11 @@ class MonitoringReport:
         ]
 
 
-def build_monitoring_report(mon: Monitoring, ref: str, now: float, *, anonymise: bool = True,
+def build_monitoring_report(mon: MonitoringView, ref: str, now: float, *, anonymise: bool = True,
                             compare: str | None = None) -> MonitoringReport:
     """Score the session as of ``now`` and lay out its report (``compare``: another session,
     e.g. the H1 one, set against it)."""
-    scores = mon.score(ref, now)
+    scores = mon.scores(ref, now)
     session, template = scores.session, scores.template
     groups = pd.DataFrame(group_rows(scores), columns=["group", "name", "team", "calls", "score", "grade"])
     people = groups[groups["group"] == "person"].sort_values(["score", "name"], ascending=[False, True], na_position="last")
@@ -101,7 +101,7 @@ def build_monitoring_report(mon: Monitoring, ref: str, now: float, *, anonymise:
                 .rename("인원 people").reset_index())
     comparison, compared_with = None, None
     if compare:
-        other = mon.score(compare, now)
+        other = mon.scores(compare, now)
         compared_with = f"{other.session['name']} ({other.session['period']})"
         comparison = pd.DataFrame(compare_groups(other.groups, scores.groups)).rename(columns={
             "group": "구분 group", "name": "이름 name", "first": f"{other.session['period']}",
@@ -115,7 +115,7 @@ def build_monitoring_report(mon: Monitoring, ref: str, now: float, *, anonymise:
             f"#{s.evaluation['test_call']} {s.score.status}" for s in unscored))
     if any(s.score.provisional for s in scores.evaluations):
         notes.append("잠정: 기한 전 콜백이 있는 시험통화는 콜백 항목을 제외하고 산정 / provisional: callbacks not yet due")
-    return MonitoringReport(session, f"{template.name} v{template.version}", now, mon.pipeline.config.timezone,
+    return MonitoringReport(session, f"{template.name} v{template.version}", now, mon.config.timezone,
                             anonymise, inst, teams_t, people_t, items_t, grades_t, comparison, compared_with,
                             training, detail, tuple(notes))
 
@@ -132,12 +132,12 @@ def _items_table(scores: SessionScores) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _training(mon: Monitoring, session: Mapping[str, Any], now: float, who) -> pd.DataFrame:
+def _training(mon: MonitoringView, session: Mapping[str, Any], now: float, who) -> pd.DataFrame:
     from callmon.read import Reader
     from callmon.reporting.report import training_rows
 
     cols = ["직원 employee", "팀 team", "경고 warnings"]
-    reader = Reader.open(mon.pipeline.store.url, mon.pipeline.config, mon.pipeline.pbx)
+    reader = Reader.open(mon.q.store.url, mon.config, mon.pbx)
     try:
         rows = training_rows(reader, reader.period(session["period"]), now)
     finally:

@@ -1,32 +1,27 @@
-"""Monitoring sessions, end to end: create a session, plan its test calls, record evaluations
-(one at a time or from an evaluator's CSV/XLSX sheet), match each test call to its call record
-and score it.
+"""Monitoring sessions, the write side: create a session, plan its test calls, record
+evaluations (one at a time or from an evaluator's CSV/XLSX sheet), and score one as entered
+(the form's running score). Reading a session's scores is :mod:`callmon.read.monitoring`.
 
 The domain lives in :mod:`callmon.monitoring` (pure); the tables in
-:mod:`callmon.storage.monitoring`; this module joins them with the stored calls and the callback
-obligations of :class:`~callmon.service.pipeline.Pipeline`.
+:mod:`callmon.storage.monitoring`.
 """
 
 from __future__ import annotations
 
 import csv
-import json
 import logging
-from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from statistics import fmean
 from typing import Any, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from callmon.core.errors import CallmonError, InputError
 from callmon.metrics.numbers import normalize
 from callmon.metrics.warnings import period_bounds
-from callmon.monitoring.matching import (DEFAULT_WINDOW_S, MATCHED, CallbackFacts, CallFacts, Match, TestCall,
-                                         match_all)
+from callmon.monitoring.matching import DEFAULT_WINDOW_S, CallFacts
 from callmon.monitoring.sampling import Person, plan
-from callmon.monitoring.scoring import CallScore, GroupScore, group_scores, parse_mark, score_call
+from callmon.monitoring.scoring import parse_mark
+from callmon.monitoring.session import ScoredTestCall, facts_of, score_one, span_of
 from callmon.monitoring.template import DEFAULT, Template, template_from_toml
 from callmon.service.pipeline import Pipeline
 from callmon.storage.monitoring import MonitoringQueries
@@ -48,29 +43,6 @@ def _iso(ts: float | None, tz: ZoneInfo) -> str | None:
 def _parse_time(text: str, tz: ZoneInfo) -> float:
     dt = datetime.fromisoformat(str(text).strip())
     return (dt if dt.tzinfo else dt.replace(tzinfo=tz)).timestamp()
-
-
-@dataclass(frozen=True)
-class ScoredTestCall:
-    """One evaluation (the latest version) with its match, its record's person and its score."""
-
-    evaluation: Mapping[str, Any]
-    match: Match
-    facts: CallFacts | None
-    person: str | None
-    team: str | None
-    score: CallScore
-
-
-@dataclass(frozen=True)
-class SessionScores:
-    """A session's scores: per evaluation, per test call (mean over evaluators), per group."""
-
-    session: Mapping[str, Any]
-    template: Template
-    evaluations: tuple[ScoredTestCall, ...]
-    test_calls: tuple[tuple[CallScore, str | None, str | None], ...]
-    groups: tuple[GroupScore, ...] = field(default=())
 
 
 class Monitoring:
@@ -247,98 +219,18 @@ class Monitoring:
             e = self._evaluation_row(session, template, planned, raw, author="", source="preview")
         except ValueError as exc:
             raise MonitoringError(str(exc)) from exc
-        facts = self._facts(session, [e], now)
-        m = match_all([TestCall(e["test_call"], e["number"], e["called_at"], e["call_id"])], facts,
-                      session["window_s"])[e["test_call"]]
-        f = next((x for x in facts if x.call_id == m.call_id), None) if m.status == MATCHED else None
-        cs = score_call(template, e["test_call"], e["marks"], f, now, iso=lambda t: _iso(t, self.tz))
-        if m.status != MATCHED:
-            cs = CallScore(cs.key, None, None, m.status)
-        plan_row = planned.get(e["test_call"], {})
-        return ScoredTestCall(e, m, f, (f.agent if f else None) or plan_row.get("agent"),
-                              (f.team if f else None) or plan_row.get("team"), cs)
+        return score_one(session, template, e, planned, self._facts(session, [e], now), now,
+                         iso=lambda t: _iso(t, self.tz))
 
     def history(self, ref: str) -> list[dict[str, Any]]:
         """Every version of every evaluation of the session (corrections included)."""
         return self.q.evaluations(self.session(ref)["id"], latest=False)
 
-    # -- scores --------------------------------------------------------------------------------
+    # -- what test calls are matched with ----------------------------------------------------
     def _facts(self, session: Mapping[str, Any], evaluations: Sequence[Mapping[str, Any]], now: float) -> list[CallFacts]:
-        numbers = {e["number"] for e in evaluations}
-        if not numbers:
-            return []
-        margin = max(float(session["window_s"]), 86400.0)
-        since = min(e["called_at"] for e in evaluations) - margin
-        until = max(e["called_at"] for e in evaluations) + margin
-        rows = self.q.calls_from(self.pipeline.pbx, numbers, since, until)
-        with self.pipeline.store.begin() as conn:  # the stored obligations of these numbers only
-            obligations = [_as_of(r, now) for r in self.pipeline.store.stored_callbacks(conn, self.pipeline.pbx, numbers)]
-        by_call = {}
-        for ob in obligations:
-            for cid in json.loads(ob["missed_call_ids"]):
-                by_call[cid] = ob
-        facts = []
-        for r in rows:
-            ob = by_call.get(r["call_id"])
-            if ob is None:  # a memo taken on the test call (the person was absent)
-                ob = next((o for o in obligations if o["number"] == r["customer_number"] and r["arrived_at"] is not None
-                           and r["arrived_at"] <= o["first_missed_at"] <= r["arrived_at"] + session["window_s"]), None)
-            cb = CallbackFacts(ob["callback_id"], ob["status"], ob["due_at"], ob["fulfilled_at"]) if ob else None
-            facts.append(CallFacts(
-                call_id=r["call_id"], number=r["customer_number"], arrived_at=r["arrived_at"],
-                answered=r["outcome"] == "answered", extension=r["answered_by"], agent=r["agent"], team=r["team"],
-                rings=r["rings"], ring_seconds=r["ring_seconds"], ring_rule=r["ring_rule"], hangup_by=r["hangup_by"],
-                hangup_rule=r["hangup_rule"], transferred=bool(r["transferred"]), callback=cb))
-        return facts
-
-    def score(self, ref: str, now: float) -> SessionScores:
-        """Match every latest evaluation to its record and score it; then per test call (the mean
-        of its evaluators' scores), per person, team and the institution."""
-        session = self.session(ref)
-        template = self.template(session)
-        evaluations = self.q.evaluations(session["id"])
-        planned = {str(p["seq"]): p for p in self.q.plan(session["id"])}
-        facts = self._facts(session, evaluations, now)
-        by_id = {f.call_id: f for f in facts}
-        # matching is per test call (evaluators calibrating one call share it), by its first evaluation
-        tests: dict[str, TestCall] = {}
-        for e in sorted(evaluations, key=lambda e: e["call_id"] is None):  # a named call settles it
-            tests.setdefault(e["test_call"], TestCall(e["test_call"], e["number"], e["called_at"], e["call_id"]))
-        matches = match_all(list(tests.values()), facts, session["window_s"])
-        scored = []
-        for e in evaluations:
-            m = matches[e["test_call"]]
-            f = by_id.get(m.call_id) if m.status == MATCHED else None
-            plan_row = planned.get(e["test_call"], {})
-            person = (f.agent if f and f.agent else None) or plan_row.get("agent") or (f.extension if f else None)
-            team = (f.team if f and f.team else None) or plan_row.get("team")
-            cs = score_call(template, e["test_call"], e["marks"], f, now, iso=lambda t: _iso(t, self.tz))
-            if m.status != MATCHED:
-                cs = CallScore(cs.key, None, None, m.status)
-            scored.append(ScoredTestCall(e, m, f, person, team, cs))
-        per_call: dict[str, list[ScoredTestCall]] = defaultdict(list)
-        for s in scored:
-            per_call[s.evaluation["test_call"]].append(s)
-        test_calls = []
-        for key, group in per_call.items():
-            values = [s.score.score for s in group if s.score.score is not None]
-            mean = round(fmean(values), 2) if values else None
-            first = group[0]
-            status = "scored" if values else first.score.status
-            test_calls.append((CallScore(key, mean, template.grade(mean), status,
-                                         provisional=any(s.score.provisional for s in group)),
-                               first.person, first.team))
-        return SessionScores(session, template, tuple(scored), tuple(test_calls),
-                             tuple(group_scores(template, test_calls)))
-
-
-def _as_of(row: dict[str, Any], now: float) -> dict[str, Any]:
-    """A stored obligation as it stood at ``now``: closing statuses are final once they happened;
-    an unmet one is open or overdue by its due time."""
-    closed = row.get("closed_at")
-    if row["status"] not in ("open", "overdue") and closed is not None and closed <= now:
-        return row
-    return {**row, "status": "overdue" if now > row["due_at"] else "open", "fulfilled_at": None}
+        numbers, since, until = span_of(evaluations, session["window_s"])
+        calls, callbacks = self.q.scoring_rows(self.pipeline.pbx, numbers, since, until)
+        return facts_of(calls, callbacks, session["window_s"], now)
 
 
 def read_sheet(path: Path) -> Iterable[tuple[int, dict[str, Any]]]:

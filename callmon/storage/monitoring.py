@@ -204,6 +204,16 @@ class MonitoringQueries:
             return [_evaluation(r) for r in conn.execute(q)]
 
     # -- the call records test calls are matched with --------------------------------------------
+    def scoring_rows(self, pbx: str, numbers: Collection[str], since: float,
+                     until: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(calls, callback obligations) of these numbers: the inbound calls that arrived in
+        [since, until) and every stored obligation of the numbers."""
+        if not numbers:
+            return [], []
+        with self.engine.connect() as conn:
+            obligations = self.store.stored_callbacks(conn, pbx, set(numbers))
+        return self.calls_from(pbx, numbers, since, until), obligations
+
     def calls_from(self, pbx: str, numbers: Collection[str], since: float, until: float) -> list[dict[str, Any]]:
         """Stored calls from these outside numbers (E.164) that arrived in [since, until)."""
         if not numbers:

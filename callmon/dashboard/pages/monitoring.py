@@ -3,8 +3,9 @@ their match) and, for supervisors and admins, the evaluation form: the session's
 items, a running score as the marks are chosen (matched against the call record, nothing
 stored), the transcript check's suggestions, and saving (a correction needs a reason); they also
 write the report to publish (PDF/HTML, anonymised by default). Viewers see the scores and no form;
-the save and publish callbacks refuse them too. Everything goes through :class:`callmon.service.monitoring.Monitoring`,
-the service ``callmon monitor`` uses.
+the save and publish callbacks refuse them too. Writes go through the service ``callmon monitor``
+uses (:class:`callmon.service.monitoring.Monitoring`), reads through
+:class:`callmon.read.monitoring.MonitoringView`.
 """
 
 from __future__ import annotations
@@ -76,13 +77,21 @@ def monitoring():
         return mon
 
 
+def view():
+    """The read side of the sessions over the same store."""
+    from callmon.read.monitoring import MonitoringView
+
+    mon = monitoring()
+    return MonitoringView(mon.pipeline.store, mon.pipeline.config, mon.pipeline.pbx)
+
+
 def may_evaluate() -> bool:
     return bool(current_user.is_authenticated and current_user.role in MAY_EVALUATE)
 
 
 def layout(at: str | None = None, session: str | None = None, **_query) -> html.Div:
     lang = current_lang()
-    sessions = monitoring().sessions()
+    sessions = view().sessions()
     if not sessions:
         return html.Div([html.H1(w("title", lang)), html.P(w("no_session", lang), id="mon-summary")])
     chosen = session or str(sessions[-1]["id"])
@@ -157,8 +166,9 @@ def summary(session, _version, fixed):
     from callmon.read.monitoring import calibration_rows, evaluation_rows, group_rows
 
     lang = current_lang()
-    scores = monitoring().score(session, _now(fixed))
-    differences = [r for r in calibration_rows(monitoring(), session) if r["differs"]]
+    v = view()
+    scores = v.scores(session, _now(fixed))
+    differences = [r for r in calibration_rows(v, session) if r["differs"]]
     inst = group_rows(scores, "institution")[0]
     calls = [{**r, "score": r["score"] if r["score"] is not None else w("unscored", lang)}
              for r in evaluation_rows(scores)]
@@ -189,10 +199,10 @@ def summary(session, _version, fixed):
     Input("mon-session", "value"),
 )
 def form_for(session):
-    mon = monitoring()
-    s = mon.session(session)
-    template = mon.template(s)
-    plan = mon.q.plan(s["id"])
+    v = view()
+    s = v.session(session)
+    template = v.template(s)
+    plan = v.plan(session)
     calls = [{"label": f"{p['seq']} · {p['team']} · {p['extension']}", "value": str(p["seq"])} for p in plan]
     evaluators = sorted(s["evaluators"])
     items = [html.Div([
@@ -308,11 +318,11 @@ def publish(_pdf, _html, anonymise, session, fixed):
     if not may_evaluate():
         return no_update, w("denied", lang)
     fmt = "pdf" if dash.ctx.triggered_id == "mon-pdf" else "html"
-    mon = monitoring()
+    v = view()
     try:
-        report = build_monitoring_report(mon, session, _now(fixed), anonymise=bool(anonymise))
+        report = build_monitoring_report(v, session, _now(fixed), anonymise=bool(anonymise))
         with tempfile.TemporaryDirectory(prefix="callmon-monitoring-") as tmp:
-            path = write_monitoring_report(report, Path(tmp) / f"monitoring-{mon.session(session)['id']}.{fmt}")[0]
+            path = write_monitoring_report(report, Path(tmp) / f"monitoring-{v.session(session)['id']}.{fmt}")[0]
             data = dcc.send_bytes(path.read_bytes(), path.name)
     except CallmonError as exc:
         return no_update, str(exc)

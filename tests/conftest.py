@@ -124,7 +124,7 @@ def expected(t: dict) -> dict:
 
 def same_fields(call, exp: dict, fields) -> tuple[dict, dict]:
     """(got, want) of ``fields``: ``answered_by`` agrees when it is any alias of the answerer."""
-    got = {k: getattr(call, k) for k in fields}
+    got = {k: call[k] if isinstance(call, dict) else getattr(call, k) for k in fields}
     want = {k: exp[k] for k in fields}
     if "answered_by" in got and got["answered_by"] in exp["answered_by_aliases"]:
         want["answered_by"] = got["answered_by"]

@@ -66,7 +66,7 @@ def build_call(facts: CallFacts, config: Config, pbx: str, call_id: str | None =
     parties = parties or Parties(config)
     classes = parties.of_call(sightings)
     if learn and primary.ended_at is not None:
-        parties.learn(sightings, primary.created_at)
+        parties.learn(sightings, primary.created_at, call_id=call_id)
     legs = [c for c in real if c is not origin]
     party = {c.channel: classes[ends[c.channel]].kind for c in legs}
     origin_staff = not is_local(origin.channel) and classes[ends[origin.channel]].kind == "staff"

@@ -163,9 +163,18 @@ class SingleRecords:
         hangup_by, hangup_channel = ("system", None) if self.hangup_system[i] else (caller_side, self.channel[i])
         return outcome_of(False, self.voicemail[i], self.refusal[i] or None, d, hangup_by), None, hangup_by, hangup_channel
 
-    def sightings(self) -> list[tuple[tuple[Sighting, ...], float]]:
-        """Per record, its sightings and its start (what :meth:`Parties.learn` takes)."""
-        return list(zip(self._sightings, self.start))
+    def sightings(self) -> list[tuple[tuple[Sighting, ...], int, float, float]]:
+        """The records' evidence for :meth:`Parties.learn`: each distinct tuple of sightings with
+        the number of records that showed it and the first and last of their starts."""
+        out: dict[tuple[Sighting, ...], list] = {}
+        for sight, start in zip(self._sightings, self.start):
+            v = out.get(sight)
+            if v is None:
+                out[sight] = [1, start, start]
+            else:
+                v[0] += 1
+                v[1], v[2] = min(v[1], start), max(v[2], start)
+        return [(k, n, a, b) for k, (n, a, b) in out.items()]
 
     def call_id(self, i: int) -> str:
         return self.linkedid[i] or self.uniqueid[i] or self.channel[i]

@@ -270,7 +270,7 @@ def assemble(events: list[AmiEvent], config: Config, pbx: str, *, incomplete: bo
     parties = parties or Parties(config)
     classes = parties.of_call(sightings)
     if learn and not incomplete:
-        parties.learn(sightings, primary.created_at)
+        parties.learn(sightings, primary.created_at, call_id=linkedid)
 
     legs_ch = [c for c in real if c is not origin]
     direction = direction_of(classes[origin.endpoint].kind == "staff" if origin.channel in by_name and not origin.is_local

@@ -31,6 +31,7 @@ Endpoint(endpoint='agent1', kind='staff', evidence='own caller ID is extension 2
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
@@ -38,6 +39,7 @@ from callmon.core.config import DEFAULT_STAFF_PATTERN, Config
 
 SHORT = re.compile(r"^\d{2,6}$")  # an extension
 LONG = re.compile(r"^\+?\d{7,}$")  # a number of the public network
+LEARNT_MEMORY = 200_000  # call ids remembered as learnt from
 MAX_NUMBERS = 4  # own numbers remembered per endpoint (more than one already means a trunk)
 
 
@@ -119,18 +121,20 @@ class Evidence:
 def decide(endpoint: str, ev: Evidence, config: Config) -> Endpoint:
     """The class of ``endpoint`` given the evidence: the one definition of "staff"."""
     own = ev.own_numbers[0] if len(ev.own_numbers) == 1 else None
+    # the extension the PBX gave a phone: its own caller ID, else the one number it was dialled as
+    ext = own if own is not None else (ev.dialled_short[0] if len(ev.dialled_short) == 1 and not ev.own_numbers else None)
     if endpoint in config.directory:
         return Endpoint(endpoint, "staff", "in the directory", True, endpoint)
     explicit = config.staff_endpoint_pattern != DEFAULT_STAFF_PATTERN
     if config.is_staff_endpoint(endpoint):
         return Endpoint(endpoint, "staff", f"name matches staff_endpoint_pattern {config.staff_endpoint_pattern}",
-                        True, endpoint if SHORT.match(endpoint) else own)
+                        True, endpoint if SHORT.match(endpoint) else ext)
     if explicit:
         return Endpoint(endpoint, "outside", "name does not match the configured staff_endpoint_pattern", True)
     if own is not None and own in config.directory:
         return Endpoint(endpoint, "staff", f"own caller ID is extension {own}, in the directory", True, own)
     if ev.queue_member:
-        return Endpoint(endpoint, "staff", "a queue member", True, own)
+        return Endpoint(endpoint, "staff", "a queue member", True, ext)
     if ev.outside_numbers or len(ev.own_numbers) > 1:
         return Endpoint(endpoint, "outside", "brings in callers with outside or changing numbers", True)
     if own is not None:
@@ -138,7 +142,8 @@ def decide(endpoint: str, ev: Evidence, config: Config) -> Endpoint:
     if ev.dialled_outside:
         return Endpoint(endpoint, "outside", "dialled with outside numbers", True)
     if ev.dialled_short:
-        ext = ev.dialled_short[0] if len(ev.dialled_short) == 1 else None
+        if ext is not None and ext in config.directory:
+            return Endpoint(endpoint, "staff", f"dialled as extension {ext}, in the directory", True, ext)
         return Endpoint(endpoint, "staff", f"dialled as extension {', '.join(ev.dialled_short)}", False, ext)
     return Endpoint(endpoint, "outside", "no evidence: taken for the outside world", False)
 
@@ -146,8 +151,8 @@ def decide(endpoint: str, ev: Evidence, config: Config) -> Endpoint:
 def settle_line(e: Endpoint) -> str:
     """The configuration that settles an endpoint's class (for the weak-evidence warning)."""
     if e.kind == "staff":
-        return f'[directory] "{e.extension or e.endpoint}" = {{ name = "…" }}  (or [pbx] staff_endpoint_pattern)'
-    return f"[pbx] staff_endpoint_pattern = '...'  (a pattern that leaves out {e.endpoint!r})"
+        return f'[directory] "{e.extension or e.endpoint}" = {{ name = "…" }}'
+    return f"[pbx] staff_endpoint_pattern = '...' (a pattern matching the staff phones, not {e.endpoint!r})"
 
 
 class Parties:
@@ -162,6 +167,8 @@ class Parties:
         self.config = config
         self.known: dict[str, Evidence] = dict(known or {})
         self._cache: dict[str, Endpoint] = {}
+        self.dirty: set[str] = set()  # endpoints learnt about since :meth:`take_dirty`
+        self._learnt: OrderedDict[str, None] = OrderedDict()  # calls learnt from (a call derived again is not)
 
     def classify(self, endpoint: str, sightings: Iterable[Sighting] = ()) -> Endpoint:
         mine = [s for s in sightings if s.endpoint == endpoint]
@@ -178,22 +185,47 @@ class Parties:
         sightings = list(sightings)
         return {e: self.classify(e, sightings) for e in dict.fromkeys(s.endpoint for s in sightings)}
 
-    def learn(self, sightings: Iterable[Sighting], at: float | None) -> set[str]:
-        """Keep one call's evidence; returns the endpoints it touched."""
+    def learn(self, sightings: Iterable[Sighting], at: float | None, *, calls: int = 1,
+              last: float | None = None, call_id: str | None = None) -> set[str]:
+        """Keep one call's evidence (or, with ``calls``, that of so many calls that showed the same
+        sightings, from ``at`` to ``last``); returns the endpoints it touched. A ``call_id``
+        learnt from recently (the call derived again as more of its sources arrive) adds nothing."""
         touched: set[str] = set()
+        if call_id is not None:
+            if call_id in self._learnt:
+                return touched
+            self._learnt[call_id] = None
+            if len(self._learnt) > LEARNT_MEMORY:
+                self._learnt.popitem(last=False)
+        last = at if last is None else last
         for s in sightings:
             ev = self.known.get(s.endpoint)
             if ev is None:
                 ev = self.known[s.endpoint] = Evidence()
             ev.add(s)
             if s.endpoint not in touched:
-                ev.calls += 1
+                ev.calls += calls
                 if at is not None:
                     ev.first_seen = at if ev.first_seen is None else min(ev.first_seen, at)
-                    ev.last_seen = at if ev.last_seen is None else max(ev.last_seen, at)
+                if last is not None:
+                    ev.last_seen = last if ev.last_seen is None else max(ev.last_seen, last)
             touched.add(s.endpoint)
             self._cache.pop(s.endpoint, None)
+        self.dirty |= touched
         return touched
+
+    def mark_learnt(self, call_ids: Iterable[str]) -> None:
+        """These calls were learnt from (in bulk, by :meth:`learn` with ``calls``)."""
+        learnt = self._learnt
+        for call_id in call_ids:
+            learnt[call_id] = None
+        while len(learnt) > LEARNT_MEMORY:
+            learnt.popitem(last=False)
+
+    def take_dirty(self) -> set[str]:
+        """The endpoints learnt about since the last call (to store them), and forget them."""
+        dirty, self.dirty = self.dirty, set()
+        return dirty
 
     def endpoints(self) -> list[tuple[Endpoint, Evidence]]:
         """What was learnt: every endpoint's class and evidence."""

@@ -50,6 +50,7 @@ from callmon.calls import CallAssembler
 from callmon.sources.files import CdrRow, Reject, observed_utc_offset, read_cdr_batches, read_cel_batches, read_queue_log_batches
 from callmon.sources.files.cdr import zone_warning
 from callmon.calls.columnar import SingleRecords
+from callmon.calls.parties import Parties
 from callmon.sources.files.source import TextSource
 from callmon.metrics.numbers import mask
 from callmon.core.model import Call
@@ -275,7 +276,7 @@ class FileIngest:
         calls: list[Call] = []
         derived: list[tuple[str, bool]] = []
         if in_hand and type(in_hand[0]) is CdrRow:
-            records, in_hand = _split_single(in_hand, cfg, pbx)
+            records, in_hand = _split_single(in_hand, cfg, pbx, self.pipeline.parties)
             if self.columnar:
                 self.pipeline.write_records(conn, records, fresh=fresh)
                 derived = [(records.call_id(i), False) for i in range(records.n)]
@@ -288,12 +289,12 @@ class FileIngest:
         """Assemble and store the calls of the rows in hand (with ``calls`` already made), then
         derive again the calls with inputs elsewhere; return their ``(call_id, incomplete)``."""
         pbx, cfg = self.pipeline.pbx, self.pipeline.config
-        assembler = CallAssembler(cfg, pbx)
+        assembler = CallAssembler(cfg, pbx, parties=self.pipeline.parties)
         assembler.add(in_hand)
         calls.extend(assembler.finish())
         self.pipeline.write(conn, calls, fresh=fresh)
         if elsewhere:
-            again = derive_calls(self.store, conn, pbx, cfg, elsewhere)
+            again = derive_calls(self.store, conn, pbx, cfg, elsewhere, parties=self.pipeline.parties)
             self.pipeline.write(conn, again)
             calls.extend(again)
         return [(c.call_id, c.incomplete) for c in calls]
@@ -364,11 +365,11 @@ def _count_calls(report: FileReport, derived: list[tuple[str, bool]], previous: 
     return ids
 
 
-def _split_single(rows: list, config, pbx: str) -> tuple[SingleRecords, list]:
+def _split_single(rows: list, config, pbx: str, parties=None) -> tuple[SingleRecords, list]:
     """``(single-record calls as columns, the rows of every other call)`` (Local channels as
     party B go with the others)."""
     single, rest = _single_records(rows)
-    records = SingleRecords(single, config, pbx)
+    records = SingleRecords(single, config, pbx, parties)
     rest.extend(records.rest)
     return records, rest
 
@@ -417,7 +418,8 @@ class _Helper:
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe(duplex=False)
         self._proc = ctx.Process(target=_stage_blocks, name="callmon-stage", daemon=True,
-                                 args=(child, str(path), kind, zone, pipeline.config, pipeline.pbx, block_bytes))
+                                 args=(child, str(path), kind, zone, pipeline.config, pipeline.pbx, block_bytes,
+                                       pipeline.parties.known))
         self._proc.start()
         child.close()
 
@@ -446,18 +448,19 @@ class _Helper:
         self._conn.close()
 
 
-def _stage_blocks(out, path: str, kind: str, zone: str, config, pbx: str, block_bytes: int) -> None:
+def _stage_blocks(out, path: str, kind: str, zone: str, config, pbx: str, block_bytes: int, known=None) -> None:
     """The helper process: read the file, prepare each block and bind its rows into a stage
     database (:class:`~callmon.storage.stage.StageBuilder`), send it; then ``("end",)``."""
     try:
         # a pipeline over an empty in-memory store: only its scoring is used (config is merged)
         pipeline = Pipeline(Store("sqlite://"), config, pbx)
+        pipeline.parties = Parties(pipeline.config, known)  # what the importing process knows
         batches = READERS[kind](path, config, zone=zone, block_bytes=block_bytes, check_zone=False)
         entry = ENTRIES[kind]
         with fewer_collections():
             for batch in batches:
                 rows, entries = _unique_entries(batch.rows, entry)
-                records, rest = _split_single(rows, config, pbx)
+                records, rest = _split_single(rows, config, pbx, pipeline.parties)
                 builder = stage.StageBuilder()
                 builder.add_columns("journal", JOURNAL_COLUMNS, journal_columns(pbx, path, entries))
                 prepared = pipeline.stage_records(pipeline.prepare_records(records), builder)

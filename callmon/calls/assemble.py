@@ -65,9 +65,25 @@ def _cel_ids(row: CelRow) -> list[str]:
     return ids
 
 
+def dstchannel_keys(row: CdrRow) -> list[str]:
+    """Ids naming a record's party B by channel name at the record's start and end second: the
+    consultation call of an attended transfer (2001's second channel dialling 2002) has a linkedid
+    of its own in Master.csv; only 2002's channel ties it to the call, as party B of the
+    consultation's record, which ends at the transfer, and of the transferred caller's next
+    record, which starts then (as after a blind transfer: sample_cdr/h_blind_transfer). The
+    second keeps apart a name Asterisk gives again after a restart (its counter starts over)."""
+    if not row.dstchannel or row.dstchannel.startswith("Local/"):
+        return []
+    name, end = row.dstchannel, int(row.end)
+    return [f"ch:{name}@{int(row.start)}", f"ch:{name}@{end}", f"ch:{name}@{end + 1}"]
+
+
 def _cdr_ids(row: CdrRow) -> list[str]:
     if row.linkedid:
-        return [row.uniqueid, row.linkedid] if row.uniqueid and row.uniqueid != row.linkedid else [row.linkedid]
+        ids = [row.uniqueid, row.linkedid] if row.uniqueid and row.uniqueid != row.linkedid else [row.linkedid]
+        if row.dstchannel:
+            ids.extend(dstchannel_keys(row))
+        return ids
     ids = ["ch:" + row.channel]
     if row.uniqueid:
         ids.append(row.uniqueid)

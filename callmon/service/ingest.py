@@ -376,15 +376,20 @@ def _split_single(rows: list, config, pbx: str, parties=None) -> tuple[SingleRec
 
 def _single_records(rows: list) -> tuple[list, list]:
     """``(records alone in their call, the others)``: a record with a linkedid none of whose ids
-    another record of the block names is a call of one record (the column-wise path's)."""
+    another record of the block names is a call of one record (the column-wise path's); a record
+    whose party B is another record's party B too is not (an attended transfer's consultation,
+    see :func:`~callmon.calls.assemble.dstchannel_keys`)."""
     ids = Counter()
     for r in rows:
         ids[r.linkedid] += 1
         if r.uniqueid and r.uniqueid != r.linkedid:
             ids[r.uniqueid] += 1
+        if r.dstchannel:
+            ids["ch:" + r.dstchannel] += 1
     single, other = [], []
     for r in rows:
-        alone = r.linkedid and ids[r.linkedid] == 1 and (not r.uniqueid or r.uniqueid == r.linkedid or ids[r.uniqueid] == 1)
+        alone = r.linkedid and ids[r.linkedid] == 1 and (not r.uniqueid or r.uniqueid == r.linkedid or ids[r.uniqueid] == 1) \
+            and (not r.dstchannel or ids["ch:" + r.dstchannel] == 1)
         (single if alone else other).append(r)
     return single, other
 

@@ -245,3 +245,15 @@ def test_one_file_is_one_transaction(sqlite_url, monkeypatch):
     store = Store(sqlite_url)
     assert store.count_journal("default") == 0 and store.query_calls("default") == []
     store.dispose()
+
+
+def test_attended_transfer_from_master_csv_is_one_call(db_url, tmp_path):
+    """`ingest` of the hand-written attended transfer (tests/calls/test_attended_transfer.py): the
+    consultation's record, alone in its linkedid, is not imported as a call of its own."""
+    from tests.calls.test_attended_transfer import L1, MASTER
+
+    path = tmp_path / "Master.csv"
+    path.write_text(MASTER)
+    ingest(db_url, str(path))
+    (call,) = calls_json(db_url)
+    assert (call["call_id"], call["outcome"], call["answered_by"], call["transferred"]) == (L1, "answered", "2001", True)

@@ -16,6 +16,8 @@ SAMPLES = ROOT / "sample_cdr"
 # PBX) or "chansip/a_direct_answer_2s5_caller_hangup" (the second PBX: chan_sip, named phones, no CEL)
 SCENARIOS = sorted(str(p.parent.relative_to(SAMPLES)) for p in SAMPLES.glob("**/truth.json"))
 CEL_SCENARIOS = [s for s in SCENARIOS if (SAMPLES / s / "cel.csv").exists()]
+# the first PBX's scenarios, whose truth lists each phone's leg (the chan_sip set's does not)
+LEG_SCENARIOS = [s for s in SCENARIOS if not s.startswith("chansip/")]
 PG_URL = os.environ.get("CALLMON_TEST_PG_URL")
 # the sample-file helpers and fixtures, shared by the tests of sources, calls and services
 pytest_plugins = ["tests.samples"]

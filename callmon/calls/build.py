@@ -146,7 +146,7 @@ def _sighting(c: Chan, end: str, started: bool, facts: CallFacts) -> Sighting:
 
 def _number(c: Chan, facts: CallFacts) -> str:
     """The number a leg was dialled with, when a source said it."""
-    return number_of(c.dialled_as) or facts.dial_numbers.get(endpoint(c.channel), "")
+    return number_of(c.dialled_as) or number_of(facts.dial_numbers.get(endpoint(c.channel), ""))
 
 
 @lru_cache(maxsize=16)

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 
 from callmon.calls.decide import NO_DID, dial_targets, endpoint_of, is_voicemail_app, outcome_of
 from callmon.calls.facts import _FRACTIONS, DISPOSITION_STATUS, REFUSED
-from callmon.calls.parties import LONG, SHORT, Endpoint, Parties, Sighting
+from callmon.calls.parties import LONG, SHORT, Endpoint, Parties, Sighting, number_of
 from callmon.core.config import Config
 from callmon.core.model import SIDES, Call, Leg
 from callmon.sources.files.cdr import FIELDS, CdrRow
@@ -106,7 +106,7 @@ class SingleRecords:
                        np.where(src.str.fullmatch(LONG.pattern).to_numpy(bool), _A_LONG, ""))
         own = np.where((f["uniqueid"] == f["linkedid"]).to_numpy() | (f["linkedid"] == "").to_numpy(), own, "")
         numbers = _dialled_numbers(lastapp.tolist(), f["lastdata"].tolist(), b_end, f["dst"].tolist())
-        self.b_number = [n if n and (LONG.match(n) or SHORT.match(n)) else "" for n in numbers]
+        self.b_number = numbers
         classify = _Classifier(parties or Parties(config))
         a_sight = [Sighting(e, own_number=o, started=True) for e, o in zip(a_end, own.tolist())]
         b_sight = [Sighting(e, dialled_as=_sig(n), queue_member=q) if e else None
@@ -282,6 +282,7 @@ def _dialled_numbers(lastapp: list, lastdata: list, b_end: list, dst: list) -> l
             v = next((n for e, n in targets if e == end and n), "")
             if not v and len(targets) == 1:
                 v = d
+            v = number_of(v)
             if len(cache) < 100_000:
                 cache[key] = v
         out.append(v)

@@ -307,7 +307,7 @@ def assemble(events: list[AmiEvent], config: Config, pbx: str, *, incomplete: bo
     statuses = [leg.dial_status for leg in legs if leg.dial_status and leg.dial_status != "ANSWER"]
     refusal = ("BUSY" if "BUSY" in statuses else statuses[-1]) if statuses and all(x in REFUSALS for x in statuses) else None
     outcome = outcome_of(first is not None, st.voicemail, refusal, direction, hangup_by,
-                         queue_abandoned=st.queue_abandoned, no_legs=not legs and not st.queue and not incomplete)
+                         queue_abandoned=st.queue_abandoned, no_legs=not legs and not st.queue and not incomplete and origin is primary)
     ended = primary.hangup_at if not primary.is_local else None
     return Call(
         pbx=pbx,

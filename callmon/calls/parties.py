@@ -48,10 +48,13 @@ def number_of(text: str | None) -> str:
 
     >>> number_of("<unknown>"), number_of("01055551234@pstn-out"), number_of("agent1")
     ('', '01055551234', '')
+    >>> number_of("carrier/sip:01055501234@192.0.2.1")
+    '01055501234'
+
     """
     if not text:
         return ""
-    text = text.split("@", 1)[0].split("/")[-1]
+    text = re.split(r"[/:]", text.split("@", 1)[0])[-1]  # PJSIP/trunk/sip:0105...@host: 0105...
     return text if SHORT.match(text) or LONG.match(text) else ""
 
 
@@ -137,10 +140,10 @@ def decide(endpoint: str, ev: Evidence, config: Config) -> Endpoint:
         return Endpoint(endpoint, "staff", "a queue member", True, ext)
     if ev.outside_numbers or len(ev.own_numbers) > 1:
         return Endpoint(endpoint, "outside", "brings in callers with outside or changing numbers", True)
+    if ev.dialled_outside:  # before its caller ID: a trunk may be given the calling phone's
+        return Endpoint(endpoint, "outside", "dialled with outside numbers", True)
     if own is not None:
         return Endpoint(endpoint, "staff", f"own caller ID is extension {own}", True, own)
-    if ev.dialled_outside:
-        return Endpoint(endpoint, "outside", "dialled with outside numbers", True)
     if ev.dialled_short:
         if ext is not None and ext in config.directory:
             return Endpoint(endpoint, "staff", f"dialled as extension {ext}, in the directory", True, ext)

@@ -23,9 +23,8 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 
-from callmon.calls.decide import (answered_by_of, called_of, first_answer, first_party_hangup, is_local, is_voicemail_app,
-                                  origin_of,
-                                  outcome_of, ring_legs, side_of)
+from callmon.calls.decide import (answered_by_of, called_of, first_answer, first_party_hangup, is_local,
+                                  is_voicemail_app, origin_of, outcome_of, refusal_of, ring_legs, side_of)
 from callmon.calls.decide import endpoint_of as endpoint
 from callmon.calls.facts import REFUSED, CallFacts, Chan, QueueSummary, queue_summary
 from callmon.calls.parties import Parties, Sighting, number_of
@@ -257,13 +256,11 @@ def _dialplan_went_on(facts: CallFacts, primary: Chan) -> bool:
 
 
 def _refusal(facts: CallFacts) -> str | None:
-    """BUSY / CHANUNAVAIL / CONGESTION when the destination refused the call, else None."""
+    """BUSY / CHANUNAVAIL / CONGESTION when the destination refused the call, else None: the
+    caller's DIALSTATUS (CEL) when known, else :func:`~callmon.calls.decide.refusal_of` the legs."""
     if facts.primary_status is not None:
         return facts.primary_status if facts.primary_status in REFUSED else None
-    attempts = [c.dial_status for c in facts.chans.values() if c.dial_status and c.dial_status != "ANSWER"]
-    if attempts and all(s in REFUSED for s in attempts):
-        return "BUSY" if "BUSY" in attempts else attempts[-1]
-    return None
+    return refusal_of(c.dial_status for c in facts.chans.values())
 
 
 def _queue_only(q: QueueSummary | None, facts: CallFacts, config: Config, pbx: str, call_id: str | None) -> Call:

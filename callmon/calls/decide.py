@@ -168,6 +168,19 @@ def side_of(channel: str | None, origin: str, direction: str) -> str | None:
     return caller_side if channel == origin else answer_side
 
 
+def refusal_of(statuses: Iterable[str | None]) -> str | None:
+    """BUSY / CHANUNAVAIL / CONGESTION when every dial attempt that did not answer was refused
+    (busy wins), else None: the destination refused the call.
+
+    >>> refusal_of(["BUSY", "CHANUNAVAIL"]), refusal_of(["BUSY", "NOANSWER"])
+    ('BUSY', None)
+    """
+    tried = [s for s in statuses if s and s != "ANSWER"]
+    if not tried or not all(s in REFUSALS for s in tried):
+        return None
+    return "BUSY" if "BUSY" in tried else tried[-1]
+
+
 def outcome_of(answered: bool, voicemail: bool, refusal: str | None, direction: str, hangup_by: str | None,
                *, queue_outcome: str | None = None, queue_abandoned: bool = False, no_legs: bool = False) -> str:
     """The call's outcome, the one definition.

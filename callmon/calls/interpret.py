@@ -19,8 +19,8 @@ import logging
 from dataclasses import dataclass
 from typing import Callable
 
-from callmon.calls.decide import (REFUSALS, answered_by_of, called_of, endpoint_of, first_answer, first_party_hangup, is_voicemail_app,
-                                  origin_of, outcome_of, ring_legs, side_of)
+from callmon.calls.decide import (answered_by_of, called_of, endpoint_of, first_answer, first_party_hangup,
+                                  is_voicemail_app, origin_of, outcome_of, refusal_of, ring_legs, side_of)
 from callmon.calls.parties import Parties, Sighting, number_of
 from callmon.core.config import Config
 from callmon.core.model import Call, Leg, direction_of
@@ -273,8 +273,8 @@ def assemble(events: list[AmiEvent], config: Config, pbx: str, *, incomplete: bo
         parties.learn(sightings, primary.created_at, call_id=linkedid)
 
     legs_ch = [c for c in real if c is not origin]
-    direction = direction_of(classes[origin.endpoint].kind == "staff" if origin.channel in by_name and not origin.is_local
-                             else False, any(classes[c.endpoint].kind == "outside" for c in legs_ch))
+    origin_staff = not origin.is_local and classes[origin.endpoint].kind == "staff"
+    direction = direction_of(origin_staff, any(classes[c.endpoint].kind == "outside" for c in legs_ch))
     legs = tuple(
         Leg(
             uniqueid=c.uniqueid,
@@ -304,8 +304,7 @@ def assemble(events: list[AmiEvent], config: Config, pbx: str, *, incomplete: bo
         answered_by = answered_by_of(first, direction, called, number, classes[first.endpoint].extension)
 
     hangup_by, hangup_channel = _hangup_side(st, origin, legs, direction, incomplete)
-    statuses = [leg.dial_status for leg in legs if leg.dial_status and leg.dial_status != "ANSWER"]
-    refusal = ("BUSY" if "BUSY" in statuses else statuses[-1]) if statuses and all(x in REFUSALS for x in statuses) else None
+    refusal = refusal_of(leg.dial_status for leg in legs)
     outcome = outcome_of(first is not None, st.voicemail, refusal, direction, hangup_by,
                          queue_abandoned=st.queue_abandoned, no_legs=not legs and not st.queue and not incomplete and origin is primary)
     ended = primary.hangup_at if not primary.is_local else None

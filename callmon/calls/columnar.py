@@ -26,9 +26,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from callmon.calls.decide import NO_DID, dial_targets, endpoint_of, is_voicemail_app, outcome_of
+from callmon.calls.decide import NO_DID, dial_targets, endpoint_of, outcome_of
 from callmon.calls.facts import _FRACTIONS, DISPOSITION_STATUS, REFUSED
-from callmon.calls.parties import LONG, SHORT, Endpoint, Parties, Sighting, number_of
+from callmon.calls.parties import LONG, SHORT, Parties, Sighting, number_of
 from callmon.core.config import Config
 from callmon.core.model import SIDES, Call, Leg
 from callmon.sources.files.cdr import FIELDS, CdrRow
@@ -75,7 +75,8 @@ class SingleRecords:
         self.pbx = pbx
         self.rest: list[CdrRow] = []
         self.n = 0
-        self._sightings: list[tuple[Sighting, ...]] = []
+        self._groups: list[tuple[tuple[Sighting, ...], int]] = []  # distinct sightings, how many records
+        self._spans: list[tuple[float, float]] = []  # their first and last start
         if not rows:
             return
         f = pd.DataFrame.from_records(rows, columns=FIELDS)
@@ -100,23 +101,28 @@ class SingleRecords:
 
         a_end = _endpoints(f["channel"])
         self.b_end = b_end = _endpoints(f["dstchannel"])
-        # what each record shows about its endpoints (calls/parties.py), as a few distinct sightings
+        # what each record shows about its endpoints (calls/parties.py): few distinct sightings,
+        # each classified once (a record's class is its sightings' class)
         src = f["src"]
         own = np.where(src.str.fullmatch(SHORT.pattern).to_numpy(bool), src.to_numpy(object),
                        np.where(src.str.fullmatch(LONG.pattern).to_numpy(bool), _A_LONG, ""))
         own = np.where((f["uniqueid"] == f["linkedid"]).to_numpy() | (f["linkedid"] == "").to_numpy(), own, "")
-        numbers = _dialled_numbers(lastapp.tolist(), f["lastdata"].tolist(), b_end, f["dst"].tolist())
-        self.b_number = numbers
-        classify = _Classifier(parties or Parties(config))
-        a_sight = [Sighting(e, own_number=o, started=True) for e, o in zip(a_end, own.tolist())]
-        b_sight = [Sighting(e, dialled_as=_sig(n), queue_member=q) if e else None
-                   for e, n, q in zip(b_end, self.b_number, in_queue.tolist())]
-        self._sightings = [(a,) if b is None else (a, b) for a, b in zip(a_sight, b_sight)]
-        a_cls = [classify(s) for s in self._sightings]
-        b_cls = [classify(s, 1) if len(s) > 1 else None for s in self._sightings]
-        a_staff = np.fromiter((c.kind == "staff" for c in a_cls), bool, len(f))
-        b_staff = np.fromiter((c is not None and c.kind == "staff" for c in b_cls), bool, len(f))
-        self.b_extension = [c.extension if c is not None else None for c in b_cls]
+        self.b_number = _dialled_numbers(lastapp.tolist(), f["lastdata"].tolist(), b_end, f["dst"].tolist())
+        b_sig = [_sig(n) for n in self.b_number]
+        keys = pd.DataFrame({"a": a_end, "o": own, "b": b_end, "n": b_sig, "q": in_queue})
+        groups = keys.groupby(["a", "o", "b", "n", "q"], sort=False)
+        self._codes = groups.ngroup().to_numpy()
+        self._groups = [(_sightings_of(*k), int(n)) for k, n in groups.size().items()]
+        span = pd.DataFrame({"c": self._codes, "t": start}).groupby("c")["t"].agg(["min", "max"])
+        self._spans = list(zip(span["min"].tolist(), span["max"].tolist()))
+        classify = (parties or Parties(config)).classify
+        a_u = [classify(sight[0].endpoint, sight) for sight, _ in self._groups]
+        b_u = [classify(sight[1].endpoint, sight) if len(sight) > 1 else None for sight, _ in self._groups]
+        codes = self._codes
+        a_staff = np.array([c.kind == "staff" for c in a_u], bool)[codes] if a_u else np.zeros(0, bool)
+        b_staff = np.array([c is not None and c.kind == "staff" for c in b_u], bool)[codes] if b_u else np.zeros(0, bool)
+        b_ext = [c.extension if c is not None else None for c in b_u]
+        self.b_extension = [b_ext[k] for k in codes.tolist()]
         direction = np.where(~a_staff, "inbound", np.where(has_b & ~b_staff, "outbound", "internal"))
         outbound = direction == "outbound"
         candidate = has_b & np.where(outbound, ~b_staff, b_staff)
@@ -127,7 +133,7 @@ class SingleRecords:
         first_ring = np.where(ring_from, start, np.nan)
         answered_at = np.where(won, b_answered_at, np.nan)
         went_on = ~has_b & ~lastapp.isin(("Dial", "Queue")).to_numpy()
-        voicemail = lastapp.map(is_voicemail_app).to_numpy(bool)
+        voicemail = (lastapp.str.lower() == "voicemail").to_numpy()  # decide.is_voicemail_app
         # unanswered: CDR says the dialplan went on (system; in voicemail the caller hangs up) or the
         # caller hung up while it rang
         hangup_system = ~won & went_on & ~voicemail
@@ -166,15 +172,7 @@ class SingleRecords:
     def sightings(self) -> list[tuple[tuple[Sighting, ...], int, float, float]]:
         """The records' evidence for :meth:`Parties.learn`: each distinct tuple of sightings with
         the number of records that showed it and the first and last of their starts."""
-        out: dict[tuple[Sighting, ...], list] = {}
-        for sight, start in zip(self._sightings, self.start):
-            v = out.get(sight)
-            if v is None:
-                out[sight] = [1, start, start]
-            else:
-                v[0] += 1
-                v[1], v[2] = min(v[1], start), max(v[2], start)
-        return [(k, n, a, b) for k, (n, a, b) in out.items()]
+        return [(sight, n, first, last) for (sight, n), (first, last) in zip(self._groups, self._spans)]
 
     def call_id(self, i: int) -> str:
         return self.linkedid[i] or self.uniqueid[i] or self.channel[i]
@@ -289,17 +287,6 @@ def _dialled_numbers(lastapp: list, lastdata: list, b_end: list, dst: list) -> l
     return out
 
 
-class _Classifier:
-    """Parties' decision on a record's sightings, remembered per distinct sightings (a file
-    names few endpoints and few kinds of evidence)."""
-
-    def __init__(self, parties: Parties):
-        self.parties = parties
-        self.seen: dict[tuple, Endpoint] = {}
-
-    def __call__(self, sightings: tuple[Sighting, ...], k: int = 0) -> Endpoint:
-        key = (sightings, k)
-        v = self.seen.get(key)
-        if v is None:
-            v = self.seen[key] = self.parties.classify(sightings[k].endpoint, sightings)
-        return v
+def _sightings_of(a_end: str, own: str, b_end: str, b_sig: str, queue: bool) -> tuple[Sighting, ...]:
+    a = Sighting(a_end, own_number=own, started=True)
+    return (a,) if not b_end else (a, Sighting(b_end, dialled_as=b_sig, queue_member=bool(queue)))

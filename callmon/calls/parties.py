@@ -220,7 +220,7 @@ class Parties:
     def mark_learnt(self, call_ids: Iterable[str]) -> None:
         """These calls were learnt from (in bulk, by :meth:`learn` with ``calls``)."""
         learnt = self._learnt
-        for call_id in call_ids:
+        for call_id in list(call_ids)[-LEARNT_MEMORY:]:
             learnt[call_id] = None
         while len(learnt) > LEARNT_MEMORY:
             learnt.popitem(last=False)

@@ -384,12 +384,11 @@ def _single_records(rows: list) -> tuple[list, list]:
         ids[r.linkedid] += 1
         if r.uniqueid and r.uniqueid != r.linkedid:
             ids[r.uniqueid] += 1
-        if r.dstchannel:
-            ids["ch:" + r.dstchannel] += 1
+    party_b = Counter(r.dstchannel for r in rows)
     single, other = [], []
     for r in rows:
         alone = r.linkedid and ids[r.linkedid] == 1 and (not r.uniqueid or r.uniqueid == r.linkedid or ids[r.uniqueid] == 1) \
-            and (not r.dstchannel or ids["ch:" + r.dstchannel] == 1)
+            and (not r.dstchannel or party_b[r.dstchannel] == 1)
         (single if alone else other).append(r)
     return single, other
 

@@ -80,7 +80,9 @@ class SingleRecords:
         if not rows:
             return
         f = pd.DataFrame.from_records(rows, columns=FIELDS)
-        local = (f["dstchannel"].str.startswith("Local/") | f["channel"].str.startswith("Local/")).to_numpy()
+        local = np.zeros(len(f), bool)
+        for name in ("dstchannel", "channel"):  # pyarrow over the column, not a Python call per name
+            local |= pc.starts_with(pa.array(f[name].to_numpy(object), pa.string()), "Local/").to_numpy(zero_copy_only=False)
         self.rest = [rows[i] for i in np.flatnonzero(local)]
         if local.any():
             f = f[~local].reset_index(drop=True)
@@ -103,9 +105,9 @@ class SingleRecords:
         self.b_end = b_end = _endpoints(f["dstchannel"])
         # what each record shows about its endpoints (calls/parties.py): few distinct sightings,
         # each classified once (a record's class is its sightings' class)
-        src = f["src"]
-        own = np.where(src.str.fullmatch(SHORT.pattern).to_numpy(bool), src.to_numpy(object),
-                       np.where(src.str.fullmatch(LONG.pattern).to_numpy(bool), _A_LONG, ""))
+        src = f["src"].to_numpy(object)
+        src_a = pa.array(src, pa.string())  # pyarrow's regex runs over the column in C++
+        own = np.where(_matches(src_a, SHORT.pattern), src, np.where(_matches(src_a, LONG.pattern), _A_LONG, ""))
         own = np.where((f["uniqueid"] == f["linkedid"]).to_numpy() | (f["linkedid"] == "").to_numpy(), own, "")
         self.b_number = _dialled_numbers(lastapp.tolist(), f["lastdata"].tolist(), b_end, f["dst"].tolist())
         b_sig = [_sig(n) for n in self.b_number]
@@ -133,7 +135,8 @@ class SingleRecords:
         first_ring = np.where(ring_from, start, np.nan)
         answered_at = np.where(won, b_answered_at, np.nan)
         went_on = ~has_b & ~lastapp.isin(("Dial", "Queue")).to_numpy()
-        voicemail = (lastapp.str.lower() == "voicemail").to_numpy()  # decide.is_voicemail_app
+        voicemail = pc.equal(pc.utf8_lower(pa.array(lastapp.to_numpy(object), pa.string())), "voicemail") \
+            .to_numpy(zero_copy_only=False)  # decide.is_voicemail_app over the column
         # unanswered: CDR says the dialplan went on (system; in voicemail the caller hangs up) or the
         # caller hung up while it rang
         hangup_system = ~won & went_on & ~voicemail
@@ -285,6 +288,10 @@ def _dialled_numbers(lastapp: list, lastdata: list, b_end: list, dst: list) -> l
                 cache[key] = v
         out.append(v)
     return out
+
+
+def _matches(column: pa.Array, pattern: str) -> np.ndarray:
+    return pc.match_substring_regex(column, pattern).to_numpy(zero_copy_only=False)
 
 
 def _sightings_of(a_end: str, own: str, b_end: str, b_sig: str, queue: bool) -> tuple[Sighting, ...]:

@@ -217,14 +217,6 @@ class Parties:
         self.dirty |= touched
         return touched
 
-    def mark_learnt(self, call_ids: Iterable[str]) -> None:
-        """These calls were learnt from (in bulk, by :meth:`learn` with ``calls``)."""
-        learnt = self._learnt
-        for call_id in list(call_ids)[-LEARNT_MEMORY:]:
-            learnt[call_id] = None
-        while len(learnt) > LEARNT_MEMORY:
-            learnt.popitem(last=False)
-
     def take_dirty(self) -> set[str]:
         """The endpoints learnt about since the last call (to store them), and forget them."""
         dirty, self.dirty = self.dirty, set()

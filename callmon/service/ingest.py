@@ -32,6 +32,7 @@ import csv
 import gc
 import logging
 import multiprocessing
+from operator import attrgetter
 import re
 import traceback
 from contextlib import contextmanager
@@ -384,7 +385,7 @@ def _single_records(rows: list) -> tuple[list, list]:
         ids[r.linkedid] += 1
         if r.uniqueid and r.uniqueid != r.linkedid:
             ids[r.uniqueid] += 1
-    party_b = Counter(r.dstchannel for r in rows)
+    party_b = Counter(map(attrgetter("dstchannel"), rows))
     single, other = [], []
     for r in rows:
         alone = r.linkedid and ids[r.linkedid] == 1 and (not r.uniqueid or r.uniqueid == r.linkedid or ids[r.uniqueid] == 1) \

@@ -232,7 +232,6 @@ class Pipeline:
             return
         for sightings, n, first, last in p.sightings:
             self.parties.learn(sightings, first, calls=n, last=last)
-        self.parties.mark_learnt(p.call_ids)
         if fresh:
             ids, touched = self.obligations.open_alone(conn, p.call_ids, p.numbers, p.placed, p.missed, p.called)
             if staged:

@@ -4,7 +4,8 @@ An endpoint is the device part of a channel name (``agent1`` of ``SIP/agent1-000
 ``pstn-in`` of ``PJSIP/pstn-in-00000003``). callmon classes each as a staff phone or the outside
 world from the evidence the PBX gives (:mod:`callmon.calls.parties`); this lists, per PBX, the
 class, the evidence it rests on (``strong`` or weak), the extension the PBX gave a phone, when
-it was first and last seen, and in how many calls. A weak class is settled by the configuration
+it was first and last seen, and in how many calls (a call imported again in a later run from
+another of its files may be counted twice). A weak class is settled by the configuration
 (``[directory]``, ``[pbx] staff_endpoint_pattern``).
 """
 

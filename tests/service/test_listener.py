@@ -173,7 +173,8 @@ def test_sigterm_flushes_what_was_journaled(sqlite_url, tmp_path):
         env = dict(os.environ, CALLMON_AMI_SECRET=DEV_SECRET)
         proc = subprocess.Popen([sys.executable, "-m", "callmon", "listen", "--ami", f"127.0.0.1:{port}", "--db", sqlite_url,
                                  "--flush-interval", "600"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        time.sleep(3)  # connected, and the whole capture received (speed 0), nothing written yet
+        time.sleep(8)  # started (imports take seconds on a busy machine), connected, the whole capture
+        # received (speed 0); nothing written yet (the flush interval is 10 minutes)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
     finally:

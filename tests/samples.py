@@ -14,7 +14,7 @@ import pytest
 from callmon.core.config import Config
 from callmon.calls import assemble_calls
 from callmon.sources.files import Reject, read_cdr, read_cel, read_queue_log
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, sample_config
 
 CFG = Config(timezone="UTC")
 SOURCES = {"cdr": ("Master.csv", read_cdr), "cel": ("cel.csv", read_cel), "queue_log": ("queue_log", read_queue_log)}
@@ -28,9 +28,13 @@ def rows_of(path: Path, reader=read_cdr, config: Config = CFG) -> tuple[list, li
     return rows, rejects
 
 
-def calls_from(scenario: str, *sources: str, config: Config = CFG):
-    """The calls assembled from the named sources of one sample scenario."""
-    found = {k: SOURCES[k][1](SAMPLES / scenario / SOURCES[k][0], config) if k in sources else () for k in SOURCES}
+def calls_from(scenario: str, *sources: str, config: Config | None = None):
+    """The calls assembled from the named sources of one sample scenario (read in the zone its
+    Master.csv was written in); a source the scenario did not record is left out."""
+    # the readers take the zone of the files' local times from ``timezone`` (ingest passes cdr_timezone)
+    config = config or Config(timezone=sample_config(scenario).file_timezone)
+    found = {k: SOURCES[k][1](SAMPLES / scenario / SOURCES[k][0], config)
+             if k in sources and (SAMPLES / scenario / SOURCES[k][0]).exists() else () for k in SOURCES}
     return assemble_calls(found["cdr"], found["cel"], found["queue_log"], config, "pbx1")
 
 
@@ -39,6 +43,7 @@ def match(calls, truths: list[dict], within: float):
     pairs = []
     for call in calls:
         near = [t for t in truths if t["caller"] == call.caller]
+        assert near, f"call {call.call_id}: no truth call from {call.caller!r}"
         t = min(near, key=lambda t: abs(t["invite_at"] - call.arrived_at))
         assert abs(t["invite_at"] - call.arrived_at) < within, f"call {call.call_id}: no truth call near its arrival"
         pairs.append((call, t))

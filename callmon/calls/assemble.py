@@ -30,6 +30,7 @@ from callmon.calls.build import build_call
 from callmon.sources.files.cdr import CdrRow
 from callmon.sources.files.cel import CelRow
 from callmon.calls.facts import CallFacts, add_cdr, add_cel
+from callmon.calls.parties import Parties
 from callmon.sources.files.queue_log import QueueLogRow
 from callmon.sources.files.source import Reject
 from callmon.core.model import Call
@@ -64,9 +65,25 @@ def _cel_ids(row: CelRow) -> list[str]:
     return ids
 
 
+def dstchannel_keys(row: CdrRow) -> list[str]:
+    """Ids naming a record's party B by channel name at the record's start and end second: the
+    consultation call of an attended transfer (2001's second channel dialling 2002) has a linkedid
+    of its own in Master.csv; only 2002's channel ties it to the call, as party B of the
+    consultation's record, which ends at the transfer, and of the transferred caller's next
+    record, which starts then (as after a blind transfer: sample_cdr/h_blind_transfer). The
+    second keeps apart a name Asterisk gives again after a restart (its counter starts over)."""
+    if not row.dstchannel or row.dstchannel.startswith("Local/"):
+        return []
+    name, end = row.dstchannel, int(row.end)
+    return [f"ch:{name}@{int(row.start)}", f"ch:{name}@{end}", f"ch:{name}@{end + 1}"]
+
+
 def _cdr_ids(row: CdrRow) -> list[str]:
     if row.linkedid:
-        return [row.uniqueid, row.linkedid] if row.uniqueid and row.uniqueid != row.linkedid else [row.linkedid]
+        ids = [row.uniqueid, row.linkedid] if row.uniqueid and row.uniqueid != row.linkedid else [row.linkedid]
+        if row.dstchannel:
+            ids.extend(dstchannel_keys(row))
+        return ids
     ids = ["ch:" + row.channel]
     if row.uniqueid:
         ids.append(row.uniqueid)
@@ -89,12 +106,15 @@ class CallAssembler:
     ``add(rows)`` takes rows of any kind (rejects are ignored); ``pop_ready(before)`` returns the
     calls none of whose rows is later than ``before`` and forgets them (for streaming a large
     file: pass the newest row time seen minus a horizon longer than any call); ``finish()``
-    returns every call left. Calls come out in order of arrival.
+    returns every call left. Calls come out in order of arrival. ``parties`` and ``learn`` as
+    for :class:`~callmon.calls.tracker.CallTracker`.
     """
 
-    def __init__(self, config: Config, pbx: str | None = None):
+    def __init__(self, config: Config, pbx: str | None = None, *, parties: Parties | None = None, learn: bool = True):
         self.config = config
         self.pbx = pbx or config.pbx
+        self.parties = parties if parties is not None else Parties(config)
+        self.learn = learn
         self._by_id: dict[str, _Group] = {}
         self.skipped = 0  # rows that belong to no call (queue_log NONE lines)
 
@@ -178,7 +198,7 @@ class CallAssembler:
             facts.queue_events = g.ql
             if g.ql:
                 facts.sources.add("queue_log")
-            return build_call(facts, self.config, self.pbx, call_id=name)
+            return build_call(facts, self.config, self.pbx, call_id=name, parties=self.parties, learn=self.learn)
         except Exception:  # one broken call must not stop the import
             log.exception("call %s: could not be assembled from %d CDR, %d CEL, %d queue_log rows; skipped",
                           name, len(g.cdr), len(g.cel), len(g.ql))
@@ -191,9 +211,10 @@ def assemble_calls(
     ql_rows: Iterable[QueueLogRow | Reject] = (),
     config: Config | None = None,
     pbx: str | None = None,
+    parties: Parties | None = None,
 ) -> list[Call]:
     """Every call in the rows of one period, from any subset of the three sources."""
-    assembler = CallAssembler(config or Config(), pbx)
+    assembler = CallAssembler(config or Config(), pbx, parties=parties)
     for rows in (cdr_rows, cel_rows, ql_rows):
         assembler.add(rows)
     return assembler.finish()

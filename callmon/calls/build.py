@@ -23,19 +23,18 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 
-from callmon.calls.interpret import endpoint_of as endpoint
-from callmon.core.config import Config
+from callmon.calls.decide import (answered_by_of, called_of, first_answer, first_party_hangup, is_local,
+                                  is_voicemail_app, origin_of, outcome_of, refusal_of, ring_legs, side_of)
+from callmon.calls.decide import endpoint_of as endpoint
 from callmon.calls.facts import REFUSED, CallFacts, Chan, QueueSummary, queue_summary
+from callmon.calls.parties import Parties, Sighting, number_of
+from callmon.core.config import Config
 from callmon.core.model import SIDES, Call, Leg, direction_of
 
 log = logging.getLogger(__name__)
 
 SOURCE_ORDER = ("cdr", "cel", "queue_log")
 _SAME_MOMENT = 1.0  # s: CDR times are whole seconds
-
-
-def is_local(channel: str) -> bool:
-    return channel.startswith("Local/")
 
 
 def primary_of(facts: CallFacts) -> Chan:
@@ -46,64 +45,87 @@ def primary_of(facts: CallFacts) -> Chan:
     return min(starters or chans, key=_created)
 
 
-def build_call(facts: CallFacts, config: Config, pbx: str, call_id: str | None = None) -> Call:
-    """Assemble the call record from the facts of all its sources."""
+def build_call(facts: CallFacts, config: Config, pbx: str, call_id: str | None = None, *,
+               parties: Parties | None = None, learn: bool = False) -> Call:
+    """Assemble the call record from the facts of all its sources (``parties`` and ``learn`` as
+    for :func:`~callmon.calls.interpret.assemble`)."""
     q = queue_summary(facts.queue_events) if facts.queue_events else None
     if not facts.chans:
         return _queue_only(q, facts, config, pbx, call_id)
     primary = primary_of(facts)
     call_id = primary.linkedid or primary.uniqueid or call_id or primary.channel
-    staff = config.is_staff_endpoint
-    legs = [c for c in facts.chans.values() if c is not primary and not is_local(c.channel)]
-    if len(legs) > 1:
-        legs.sort(key=_created)
-    ends = {c.channel: endpoint(c.channel) for c in legs}
-    party = {ch: "staff" if staff(ep) else "outside" for ch, ep in ends.items()}
-    direction = direction_of(staff(endpoint(primary.channel)), "outside" in party.values())
-    wanted = "outside" if direction == "outbound" else "staff"
-    candidates = [c for c in legs if party[c.channel] == wanted]
+    chans = list(facts.chans.values())
+    if len(chans) > 1:
+        chans.sort(key=_created)
+    origin = facts.chans.get(origin_of(primary.channel, [c.channel for c in chans],
+                                       {c.channel: c.dialled_by for c in chans}), primary)
+    real = [c for c in chans if not is_local(c.channel)]
+    ends = {c.channel: endpoint(c.channel) for c in real}
+    sightings = [_sighting(c, ends[c.channel], c is origin, facts) for c in real]
+    parties = parties or Parties(config)
+    classes = parties.of_call(sightings)
+    if learn and primary.ended_at is not None:
+        parties.learn(sightings, primary.created_at, call_id=call_id)
+    legs = [c for c in real if c is not origin]
+    party = {c.channel: classes[ends[c.channel]].kind for c in legs}
+    origin_staff = not is_local(origin.channel) and classes[ends[origin.channel]].kind == "staff"
+    direction = direction_of(origin_staff, "outside" in party.values())
 
-    answered = [c for c in candidates if c.answered]
-    first = min(answered, key=lambda c: (c.answered_at is None, c.answered_at or 0.0)) if answered else None
+    answered = [c for c in legs if c.answered]
+    answered.sort(key=lambda c: (c.answered_at is None, c.answered_at or 0.0))
+    draft = {c.channel: _leg(c, ends[c.channel], party[c.channel], None) for c in legs}
+    first_leg = first_answer(list(draft.values()), direction, [draft[c.channel] for c in answered])
+    first = facts.chans[first_leg.channel] if first_leg is not None else None
+    if origin is not primary and "cel" not in facts.sources:
+        for c in legs:  # an originate's CDR answer is its first destination's, not the later legs'
+            if is_local(c.dialled_by) and c is not origin:
+                c.answered_at = None
+    outside = [c for c in ([first] if first is not None and party[first.channel] == "outside" else [])
+               + [c for c in legs if party[c.channel] == "outside"]]
+    called = called_of(primary.exten if origin is primary else "", direction, [_number(c, facts) for c in outside])
     answered_at = first.answered_at if first else None
     answered_by = None
     if first is not None:
-        answered_by = primary.exten if direction == "outbound" else ends[first.channel]
+        answered_by = answered_by_of(first_leg, direction, called, _number(first, facts),
+                                     classes[ends[first.channel]].extension)
         if answered_at is None and q is not None:
             answered_at = q.answered_at
     elif q is not None and q.answered_at is not None:
         answered_at, answered_by = q.answered_at, _member_extension(q.agent, config)
 
+    counted = {leg.channel for leg in ring_legs(list(draft.values()), direction, first_leg)}
+    candidates = [c for c in legs if c.channel in counted]
     ring_starts = [c.ring_started_at for c in candidates if c.ring_started_at is not None]
-    if any(c.ring_unknown for c in candidates):
+    if any(c.ring_unknown for c in candidates) or (origin is not primary and "cel" not in facts.sources):
         ring_starts = []  # the earliest ring is not known: better none than a later one
     if q is not None and q.ring_starts and "cel" not in facts.sources:
         ring_starts = q.ring_starts
     first_ring_at = min(ring_starts) if ring_starts else None
 
-    hangup_by, hangup_channel = _hangup_side(facts, primary, legs, direction, answered_by is not None, q)
-    status = {c.channel: _dial_status(c, primary, answered, hangup_by == SIDES[direction][0]) for c in legs}
+    hangup_by, hangup_channel = _hangup_side(facts, origin, legs, direction, answered_by is not None, q)
+    status = {c.channel: _dial_status(c, origin, answered, hangup_by == SIDES[direction][0]) for c in legs}
     transferred = facts.transferred or bool(q and q.transferred) or (
         "cel" not in facts.sources and len({c.channel for c in answered}) > 1)
-    outcome = _outcome(facts, direction, answered_by is not None, hangup_by, q)
-    chans = list(facts.chans.values())
-    if len(chans) > 1:
-        chans.sort(key=_created)
+    outcome = outcome_of(answered_by is not None, facts.voicemail, _refusal(facts), direction, hangup_by,
+                         queue_outcome=q.outcome if q is not None and "cel" not in facts.sources else None)
     uniqueids = [c.uniqueid for c in chans if c.uniqueid]
     if q is not None and q.member_uniqueid and q.member_uniqueid not in uniqueids:
         uniqueids.append(q.member_uniqueid)
+    ended_at = primary.ended_at if not is_local(primary.channel) else max(
+        (c.ended_at for c in real if c.ended_at is not None), default=primary.ended_at)
     return Call(
         pbx=pbx,
         call_id=call_id,
         direction=direction,
-        caller=primary.caller,
-        called=primary.exten,
+        caller=primary.caller if origin is primary else (classes[ends[origin.channel]].extension
+                                                         or number_of(origin.own_number) or ends[origin.channel]),
+        called=called,
         arrived_at=primary.created_at,
         outcome=outcome,
         queue=facts.queue or (q.queue if q else None),
         first_ring_at=first_ring_at,
         answered_at=answered_at,
-        ended_at=primary.ended_at,
+        ended_at=ended_at,
         answered_by=answered_by,
         answered_leg=(first.uniqueid or None) if first else None,
         hangup_by=hangup_by,
@@ -114,6 +136,16 @@ def build_call(facts: CallFacts, config: Config, pbx: str, call_id: str | None =
         uniqueids=tuple(dict.fromkeys(uniqueids)),
         sources=_sources(facts.sources),
     )
+
+
+def _sighting(c: Chan, end: str, started: bool, facts: CallFacts) -> Sighting:
+    return Sighting(end, own_number=c.own_number, started=started, dialled_as=_number(c, facts) or c.dialled_as,
+                    queue_member=c.queue_member)
+
+
+def _number(c: Chan, facts: CallFacts) -> str:
+    """The number a leg was dialled with, when a source said it."""
+    return number_of(c.dialled_as) or number_of(facts.dial_numbers.get(endpoint(c.channel), ""))
 
 
 @lru_cache(maxsize=16)
@@ -174,31 +206,44 @@ def _member_extension(agent: str | None, config: Config) -> str | None:
     return agent
 
 
-def _hangup_side(facts: CallFacts, primary: Chan, legs: list[Chan], direction: str, answered: bool,
+def _hangup_side(facts: CallFacts, origin: Chan, legs: list[Chan], direction: str, answered: bool,
                  q: QueueSummary | None) -> tuple[str | None, str | None]:
     caller_side, answer_side = SIDES[direction]
-    parties = {primary.channel: caller_side}
-    for c in legs:
-        if c.answered and c.channel not in facts.transferers:
-            parties[c.channel] = answer_side
-    evidence = False
-    for h in sorted(facts.hangups, key=_at) if len(facts.hangups) > 1 else facts.hangups:
-        if h.source in parties:
-            return parties[h.source], h.source
-        evidence = evidence or bool(h.source)
-    if evidence:  # a hang-up was caused, but by no party (a refusing leg, the dialplan)
+    parties = {origin.channel: "caller"} | {c.channel: "answer" for c in legs if c.answered}
+    hangups = sorted(facts.hangups, key=_at) if len(facts.hangups) > 1 else facts.hangups
+    channel, seen = first_party_hangup(((h.at, h.source) for h in hangups), parties,
+                                       dict.fromkeys(facts.transferers))
+    if channel is not None:
+        return side_of(channel, origin.channel, direction), channel
+    if seen:  # a hang-up was caused, but by no party (a refusing leg, the dialplan)
         return "system", None
     if q is not None and q.hangup_by is not None:
         side = {"customer": caller_side if direction != "outbound" else answer_side,
                 "agent": answer_side if direction != "outbound" else caller_side}.get(q.hangup_by, q.hangup_by)
         return side, None
     if not answered and facts.cdr_rows:
-        return ("system", None) if _dialplan_went_on(facts, primary) else (caller_side, primary.channel)
+        return _unanswered_end(facts, origin, caller_side)
     return None, None
 
 
 def _at(h) -> float:
     return h.at
+
+
+def _unanswered_end(facts: CallFacts, origin: Chan, caller_side: str) -> tuple[str | None, str | None]:
+    """CDR, an unanswered call: the caller hung up while it rang, unless the dialplan went on;
+    then Asterisk ended it, except in voicemail, which a caller leaves by hanging up."""
+    if not _dialplan_went_on(facts, origin):
+        return caller_side, origin.channel
+    own = [r for r in facts.cdr_rows if r.channel == origin.channel]
+    last = max(own, key=_record_start) if own else None
+    if last is not None and is_voicemail_app(last.lastapp):
+        return caller_side, origin.channel
+    return "system", None
+
+
+def _record_start(r) -> tuple[float, int]:
+    return r.start, r.sequence if r.sequence is not None else 0
 
 
 def _dialplan_went_on(facts: CallFacts, primary: Chan) -> bool:
@@ -210,31 +255,12 @@ def _dialplan_went_on(facts: CallFacts, primary: Chan) -> bool:
     return any(not r.dstchannel and r.lastapp not in ("Dial", "Queue") and r.start >= last for r in own)
 
 
-def _outcome(facts: CallFacts, direction: str, answered: bool, hangup_by: str | None, q: QueueSummary | None) -> str:
-    if answered:
-        return "answered"
-    if facts.voicemail:
-        return "voicemail"
-    status = _refusal(facts)
-    if status == "BUSY":
-        return "busy"
-    if status in ("CHANUNAVAIL", "CONGESTION"):
-        return "failed"
-    if direction != "inbound":
-        return "no_answer"
-    if q is not None and q.outcome is not None and "cel" not in facts.sources:
-        return q.outcome
-    return "abandoned" if hangup_by == "customer" else "no_answer"
-
-
 def _refusal(facts: CallFacts) -> str | None:
-    """BUSY / CHANUNAVAIL / CONGESTION when the destination refused the call, else None."""
+    """BUSY / CHANUNAVAIL / CONGESTION when the destination refused the call, else None: the
+    caller's DIALSTATUS (CEL) when known, else :func:`~callmon.calls.decide.refusal_of` the legs."""
     if facts.primary_status is not None:
         return facts.primary_status if facts.primary_status in REFUSED else None
-    attempts = [c.dial_status for c in facts.chans.values() if c.dial_status and c.dial_status != "ANSWER"]
-    if attempts and all(s in REFUSED for s in attempts):
-        return "BUSY" if "BUSY" in attempts else attempts[-1]
-    return None
+    return refusal_of(c.dial_status for c in facts.chans.values())
 
 
 def _queue_only(q: QueueSummary | None, facts: CallFacts, config: Config, pbx: str, call_id: str | None) -> Call:
@@ -242,7 +268,7 @@ def _queue_only(q: QueueSummary | None, facts: CallFacts, config: Config, pbx: s
     if q is None or call_id is None:
         raise ValueError("no channel and no queue_log event: nothing to build a call from")
     answered_by = _member_extension(q.agent, config) if q.answered_at is not None else None
-    outcome = "answered" if answered_by else (q.outcome or ("abandoned" if q.hangup_by == "customer" else "no_answer"))
+    outcome = outcome_of(bool(answered_by), False, None, "inbound", q.hangup_by, queue_outcome=q.outcome)
     return Call(
         pbx=pbx, call_id=call_id, direction="inbound", caller=q.caller, called="", arrived_at=q.entered_at,
         outcome=outcome, queue=q.queue, first_ring_at=min(q.ring_starts) if q.ring_starts else None,

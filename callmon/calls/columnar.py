@@ -26,12 +26,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from callmon.calls.interpret import endpoint_of
-from callmon.core.config import Config
-from callmon.core.model import SIDES
-from callmon.sources.files.cdr import FIELDS, CdrRow
+from callmon.calls.decide import NO_DID, dial_targets, endpoint_of, outcome_of
 from callmon.calls.facts import _FRACTIONS, DISPOSITION_STATUS, REFUSED
-from callmon.core.model import Call, Leg
+from callmon.calls.parties import LONG, SHORT, Parties, Sighting, number_of
+from callmon.core.config import Config
+from callmon.core.model import SIDES, Call, Leg
+from callmon.sources.files.cdr import FIELDS, CdrRow
 
 
 def _times(f: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -56,25 +56,33 @@ def _times(f: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return start + fs, answer + fa, end + fe
 
 
-def single_record_calls(rows: Sequence[CdrRow], config: Config, pbx: str) -> tuple[list[Call], list[CdrRow]]:
+def single_record_calls(rows: Sequence[CdrRow], config: Config, pbx: str,
+                        parties: Parties | None = None) -> tuple[list[Call], list[CdrRow]]:
     """``(calls, rows left)``: one call per record (each record must be its call's only row)."""
-    records = SingleRecords(rows, config, pbx)
+    records = SingleRecords(rows, config, pbx, parties)
     return records.calls(), records.rest
 
 
 class SingleRecords:
     """Records that are each a whole call, as columns: every field of their calls is computed
     here over the columns; :meth:`call` makes the record of one, :meth:`calls` of all.
-    ``rest`` holds the records it does not take (a Local channel as party B)."""
+    ``rest`` holds the records it does not take (a Local channel as party A or B).
 
-    def __init__(self, rows: Sequence[CdrRow], config: Config, pbx: str):
+    Staff or outside is :class:`~callmon.calls.parties.Parties`' decision on each record's
+    sightings, made once per distinct sighting; :meth:`sightings` gives them (with counts) to learn."""
+
+    def __init__(self, rows: Sequence[CdrRow], config: Config, pbx: str, parties: Parties | None = None):
         self.pbx = pbx
         self.rest: list[CdrRow] = []
         self.n = 0
+        self._groups: list[tuple[tuple[Sighting, ...], int]] = []  # distinct sightings, how many records
+        self._spans: list[tuple[float, float]] = []  # their first and last start
         if not rows:
             return
         f = pd.DataFrame.from_records(rows, columns=FIELDS)
-        local = f["dstchannel"].str.startswith("Local/").to_numpy()
+        local = np.zeros(len(f), bool)
+        for name in ("dstchannel", "channel"):  # pyarrow over the column, not a Python call per name
+            local |= pc.starts_with(pa.array(f[name].to_numpy(object), pa.string()), "Local/").to_numpy(zero_copy_only=False)
         self.rest = [rows[i] for i in np.flatnonzero(local)]
         if local.any():
             f = f[~local].reset_index(drop=True)
@@ -93,22 +101,47 @@ class SingleRecords:
         pre_answered = in_queue | (~np.isnan(answer) & (disposition != "ANSWERED").to_numpy())
         b_answered_at = np.where(answered & ~pre_answered, answer, np.nan)
 
-        staff = _Staff(config)
-        a_staff = np.fromiter(map(staff, _endpoints(f["channel"])), bool, len(f))
+        a_end = _endpoints(f["channel"])
         self.b_end = b_end = _endpoints(f["dstchannel"])
-        b_staff = np.fromiter((staff(e) if e else False for e in b_end), bool, len(f))
+        # what each record shows about its endpoints (calls/parties.py): few distinct sightings,
+        # each classified once (a record's class is its sightings' class)
+        src = f["src"].to_numpy(object)
+        src_a = pa.array(src, pa.string())  # pyarrow's regex runs over the column in C++
+        own = np.where(_matches(src_a, SHORT.pattern), src, np.where(_matches(src_a, LONG.pattern), _A_LONG, ""))
+        own = np.where((f["uniqueid"] == f["linkedid"]).to_numpy() | (f["linkedid"] == "").to_numpy(), own, "")
+        self.b_number = _dialled_numbers(lastapp.tolist(), f["lastdata"].tolist(), b_end, f["dst"].tolist())
+        b_sig = [_sig(n) for n in self.b_number]
+        keys = pd.DataFrame({"a": a_end, "o": own, "b": b_end, "n": b_sig, "q": in_queue})
+        groups = keys.groupby(["a", "o", "b", "n", "q"], sort=False)
+        self._codes = groups.ngroup().to_numpy()
+        self._groups = [(_sightings_of(*k), int(n)) for k, n in groups.size().items()]
+        span = pd.DataFrame({"c": self._codes, "t": start}).groupby("c")["t"].agg(["min", "max"])
+        self._spans = list(zip(span["min"].tolist(), span["max"].tolist()))
+        classify = (parties or Parties(config)).classify
+        a_u = [classify(sight[0].endpoint, sight) for sight, _ in self._groups]
+        b_u = [classify(sight[1].endpoint, sight) if len(sight) > 1 else None for sight, _ in self._groups]
+        codes = self._codes
+        a_staff = np.array([c.kind == "staff" for c in a_u], bool)[codes] if a_u else np.zeros(0, bool)
+        b_staff = np.array([c is not None and c.kind == "staff" for c in b_u], bool)[codes] if b_u else np.zeros(0, bool)
+        b_ext = [c.extension if c is not None else None for c in b_u]
+        self.b_extension = [b_ext[k] for k in codes.tolist()]
         direction = np.where(~a_staff, "inbound", np.where(has_b & ~b_staff, "outbound", "internal"))
-        candidate = has_b & np.where(direction == "outbound", ~b_staff, b_staff)
-        won = candidate & answered
-        ring_from = candidate & ~refused & ~pre_answered
+        outbound = direction == "outbound"
+        candidate = has_b & np.where(outbound, ~b_staff, b_staff)
+        # a call no phone answered, forwarded to an outside number that answered (decide.first_answer)
+        forward = has_b & ~outbound & ~b_staff & answered
+        won = (candidate | forward) & answered
+        ring_from = (candidate | forward) & ~refused & ~pre_answered
         first_ring = np.where(ring_from, start, np.nan)
         answered_at = np.where(won, b_answered_at, np.nan)
         went_on = ~has_b & ~lastapp.isin(("Dial", "Queue")).to_numpy()
-        # unanswered: CDR says the dialplan went on (system) or the caller hung up while it rang
-        hangup_system = ~won & went_on
-        caller_hung_up = ~won & ~went_on
+        voicemail = pc.equal(pc.utf8_lower(pa.array(lastapp.to_numpy(object), pa.string())), "voicemail") \
+            .to_numpy(zero_copy_only=False)  # decide.is_voicemail_app over the column
+        # unanswered: CDR says the dialplan went on (system; in voicemail the caller hangs up) or the
+        # caller hung up while it rang
+        hangup_system = ~won & went_on & ~voicemail
+        caller_hung_up = ~won & ~hangup_system
         refusal = np.where(refused & has_b, status.fillna("").to_numpy(object), "")  # a refusal is B's
-        voicemail = (lastapp == "VoiceMail").to_numpy()
         queue = np.where(in_queue, f["lastdata"].str.split(",", n=1).str[0], "")
         # times as columns (NaN: none) and as lists for the records
         self.t_start, self.t_end, self.t_first_ring, self.t_answered = start, end, first_ring, answered_at
@@ -121,6 +154,9 @@ class SingleRecords:
         self.voicemail, self.status, self.refusal, self.queue = voicemail.tolist(), status.tolist(), refusal.tolist(), queue.tolist()
         for name in ("linkedid", "channel", "dstchannel", "src", "dst", "uniqueid"):
             setattr(self, name, f[name].tolist())
+        # decide.called_of: the outside leg's number on an outbound call; ``s`` is no number
+        self.called = [n if d == "outbound" and n else ("" if x == NO_DID else x)
+                       for d, n, x in zip(self.direction, self.b_number, self.dst)]
         self.parties = [self._party(i) for i in range(self.n)]
 
     def _party(self, i: int) -> tuple:
@@ -128,9 +164,18 @@ class SingleRecords:
         d = self.direction[i]
         caller_side = SIDES[d][0]
         if self.won[i]:
-            return "answered", (self.dst[i] if d == "outbound" else self.b_end[i]), None, None
+            if self.b_staff[i]:
+                return "answered", self.b_extension[i] or self.b_end[i], None, None
+            if d == "outbound":
+                return "answered", self.called[i] or self.b_number[i] or self.b_end[i], None, None
+            return "answered", self.b_number[i] or self.b_end[i], None, None
         hangup_by, hangup_channel = ("system", None) if self.hangup_system[i] else (caller_side, self.channel[i])
-        return _missed(d, self.voicemail[i], self.refusal[i], hangup_by), None, hangup_by, hangup_channel
+        return outcome_of(False, self.voicemail[i], self.refusal[i] or None, d, hangup_by), None, hangup_by, hangup_channel
+
+    def sightings(self) -> list[tuple[tuple[Sighting, ...], int, float, float]]:
+        """The records' evidence for :meth:`Parties.learn`: each distinct tuple of sightings with
+        the number of records that showed it and the first and last of their starts."""
+        return [(sight, n, first, last) for (sight, n), (first, last) in zip(self._groups, self._spans)]
 
     def call_id(self, i: int) -> str:
         return self.linkedid[i] or self.uniqueid[i] or self.channel[i]
@@ -169,7 +214,7 @@ class SingleRecords:
         leg = self.leg(i)
         uid = self.uniqueid[i]
         return Call(
-            pbx=self.pbx, call_id=self.call_id(i), direction=self.direction[i], caller=self.src[i], called=self.dst[i],
+            pbx=self.pbx, call_id=self.call_id(i), direction=self.direction[i], caller=self.src[i], called=self.called[i],
             arrived_at=self.start[i], outcome=outcome, queue=self.queue[i] or None, first_ring_at=_num(self.first_ring[i]),
             answered_at=_num(self.answered_at[i]), ended_at=self.end[i], answered_by=answered_by, answered_leg=None,
             hangup_by=hangup_by, hangup_channel=hangup_channel, transferred=False, incomplete=False,
@@ -214,28 +259,41 @@ def _num(v: float) -> float | None:
     return None if v != v else v
 
 
-def _missed(direction: str, voicemail: bool, refusal: str, hangup_by: str) -> str:
-    """:func:`~callmon.calls.build._outcome` of an unanswered single-record call."""
-    if voicemail:
-        return "voicemail"
-    if refusal == "BUSY":
-        return "busy"
-    if refusal in ("CHANUNAVAIL", "CONGESTION"):
-        return "failed"
-    if direction != "inbound":
-        return "no_answer"
-    return "abandoned" if hangup_by == "customer" else "no_answer"
+_A_LONG = "0000000"  # stands for any outside number: Parties only asks whether it is long
+_B_LONG = "0000000"
 
 
-class _Staff:
-    """``config.is_staff_endpoint`` remembered per endpoint (a file names few of them)."""
+def _sig(number: str) -> str:
+    return _B_LONG if number and LONG.match(number) else number
 
-    def __init__(self, config: Config):
-        self.config = config
-        self.seen: dict[str, bool] = {}
 
-    def __call__(self, endpoint: str) -> bool:
-        v = self.seen.get(endpoint)
+def _dialled_numbers(lastapp: list, lastdata: list, b_end: list, dst: list) -> list[str]:
+    """Per record, the number party B was dialled with, as facts.add_cdr reads it: its Dial()
+    target's number, else (one target) the extension dialled; '' for none."""
+    cache: dict[tuple, str] = {}
+    out = []
+    for app, data, end, d in zip(lastapp, lastdata, b_end, dst):
+        if app != "Dial" or not end:
+            out.append("")
+            continue
+        key = (data, end, d)
+        v = cache.get(key)
         if v is None:
-            v = self.seen[endpoint] = self.config.is_staff_endpoint(endpoint)
-        return v
+            targets = dial_targets(data)
+            v = next((n for e, n in targets if e == end and n), "")
+            if not v and len(targets) == 1:
+                v = d
+            v = number_of(v)
+            if len(cache) < 100_000:
+                cache[key] = v
+        out.append(v)
+    return out
+
+
+def _matches(column: pa.Array, pattern: str) -> np.ndarray:
+    return pc.match_substring_regex(column, pattern).to_numpy(zero_copy_only=False)
+
+
+def _sightings_of(a_end: str, own: str, b_end: str, b_sig: str, queue: bool) -> tuple[Sighting, ...]:
+    a = Sighting(a_end, own_number=own, started=True)
+    return (a,) if not b_end else (a, Sighting(b_end, dialled_as=b_sig, queue_member=bool(queue)))

@@ -19,6 +19,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from callmon.calls.decide import dial_targets, endpoint_of, is_voicemail_app
 from callmon.sources.files.cdr import CdrRow
 from callmon.sources.files.cel import CelRow
 from callmon.sources.files.queue_log import QueueLogRow
@@ -57,6 +58,10 @@ class Chan:
     ring_unknown: bool = False  # CDR: the record began before this leg was dialled (a queue's first member)
     from_cel: bool = False
     party_a: bool = False  # CDR: the channel of some record (a caller, or a transferred leg)
+    own_number: str = ""  # its caller ID when it was created (CEL CHAN_START; CDR: the caller's src)
+    dialled_by: str = ""  # the channel that dialled it
+    dialled_as: str = ""  # the number it was dialled with (a Dial() target, or the extension dialled)
+    queue_member: bool = False  # a queue dialled it
 
     @property
     def ring_started_at(self) -> float | None:
@@ -83,7 +88,7 @@ class CallFacts:
     dataclass with ten default factories costs five times more to make)."""
 
     __slots__ = ("chans", "hangups", "transferred", "transferers", "queue", "voicemail", "primary_status",
-                 "cdr_rows", "queue_events", "sources")
+                 "cdr_rows", "queue_events", "sources", "dial_numbers")
 
     def __init__(self) -> None:
         self.chans: dict[str, Chan] = {}  # by channel name
@@ -96,6 +101,7 @@ class CallFacts:
         self.cdr_rows: list[CdrRow] = []
         self.queue_events: list[QueueLogRow] = []
         self.sources: set[str] = set()
+        self.dial_numbers: dict[str, str] = {}  # endpoint -> the number a Dial() gave it (CEL appdata)
 
 
 def extra_of(row: CelRow) -> dict:
@@ -122,6 +128,7 @@ def add_cel(facts: CallFacts, rows: Iterable[CelRow]) -> None:
         kind, t = row.eventtype, row.eventtime
         if kind == "CHAN_START":
             chan.created_at, chan.caller, chan.exten = t, row.cid_num, row.exten
+            chan.own_number = row.cid_num
         elif kind == "ANSWER":
             if not chan.answered:
                 chan.answered, chan.answered_at = True, t
@@ -146,8 +153,12 @@ def add_cel(facts: CallFacts, rows: Iterable[CelRow]) -> None:
                 facts.transferers.add(str(second))
         if row.appname == "Queue" and row.appdata:
             facts.queue = row.appdata.split(",")[0]
-        elif row.appname == "VoiceMail":
+        elif is_voicemail_app(row.appname):
             facts.voicemail = True
+        elif row.appname == "Dial" and row.appdata:
+            for endpoint, number in dial_targets(row.appdata):
+                if number:
+                    facts.dial_numbers.setdefault(endpoint, number)
 
 
 def cdr_times(row: CdrRow) -> tuple[float, float | None, float]:
@@ -187,13 +198,24 @@ def add_cdr(facts: CallFacts, rows: Iterable[CdrRow]) -> None:
             a.linkedid = a.linkedid or row.linkedid
             a.caller, a.exten = a.caller or row.src, a.exten or row.dst
             a.ended_at = max(a.ended_at or end, end)
+            if row.uniqueid and row.uniqueid == (row.linkedid or row.uniqueid):
+                a.own_number = a.own_number or row.src  # the caller's number: its own caller ID
         if row.lastapp == "Queue" and row.lastdata:
             facts.queue = facts.queue or row.lastdata.split(",")[0]
-        elif row.lastapp == "VoiceMail":
+        elif is_voicemail_app(row.lastapp):
             facts.voicemail = True
         if not row.dstchannel:
             continue
         b = _cdr_chan(facts, row.dstchannel)
+        b.dialled_by = b.dialled_by or row.channel
+        if row.lastapp == "Queue":
+            b.queue_member = True
+        elif row.lastapp == "Dial" and not b.dialled_as:
+            targets = dial_targets(row.lastdata)
+            mine = endpoint_of(row.dstchannel)
+            b.dialled_as = next((n for e, n in targets if e == mine and n), "")
+            if not b.dialled_as and len(targets) == 1:
+                b.dialled_as = row.dst  # Dial(SIP/agent1) at extension 2001: dialled as 2001
         status = DISPOSITION_STATUS.get(row.disposition)
         b.dial_status = b.dial_status or status
         pre_answered = row.lastapp == "Queue" or row.channel in party_a_answered

@@ -19,14 +19,18 @@ import logging
 from dataclasses import dataclass
 from typing import Callable
 
-from callmon.sources.ami.framing import AmiEvent
+from callmon.calls.decide import (answered_by_of, called_of, endpoint_of, first_answer, first_party_hangup,
+                                  is_voicemail_app, origin_of, outcome_of, refusal_of, ring_legs, side_of)
+from callmon.calls.parties import Parties, Sighting, number_of
 from callmon.core.config import Config
-from callmon.core.model import SIDES, Call, Leg, direction_of
+from callmon.core.model import Call, Leg, direction_of
+from callmon.sources.ami.framing import AmiEvent
+
+__all__ = ["HANDLERS", "assemble", "endpoint_of"]
 
 log = logging.getLogger(__name__)
 
 RINGING, UP = "5", "6"
-FAILED_STATUSES = frozenset({"CHANUNAVAIL", "CONGESTION"})
 
 
 @dataclass
@@ -48,6 +52,9 @@ class _Chan:
     hangup_cause: int | None = None
     dial_status: str | None = None
     seen_new: bool = False  # its Newchannel was seen: we know how the channel began
+    dialstring: str = ""  # DialBegin's DialString: what it was dialled with
+    dialled_by: str = ""  # the channel that dialled it
+    queue_member: bool = False  # a queue dialled it (AgentCalled)
 
     @property
     def endpoint(self) -> str:
@@ -56,21 +63,6 @@ class _Chan:
     @property
     def is_local(self) -> bool:
         return self.channel.startswith("Local/")
-
-
-def endpoint_of(channel: str) -> str:
-    """``PJSIP/2001-00000007`` -> ``2001``; ``Local/259@default-0000;1`` -> ``Local/259@default``.
-
-    >>> endpoint_of("PJSIP/pstn-out-0000000d"), endpoint_of("SIP/ddddd")
-    ('pstn-out', 'ddddd')
-    """
-    tech, _, rest = channel.partition("/")
-    if not rest:
-        return channel
-    if tech == "Local":
-        return "Local/" + rest.split("-", 1)[0].split(";", 1)[0]
-    base, dash, seq = rest.rpartition("-")
-    return base if dash and seq and all(c in "0123456789abcdef" for c in seq.lower()) else rest
 
 
 class _State:
@@ -142,6 +134,8 @@ def _dialbegin(st: _State, ev: AmiEvent, ts: float | None) -> None:
     if dest is not None:
         dest.channel = dest.channel or (ev.get("DestChannel") or "")
         dest.created_at = dest.created_at if dest.created_at is not None else ts
+        dest.dialstring = dest.dialstring or (ev.get("DialString") or "")
+        dest.dialled_by = dest.dialled_by or (ev.get("Channel") or "")
 
 
 def _dialend(st: _State, ev: AmiEvent, ts: float | None) -> None:
@@ -174,6 +168,7 @@ def _agent_called(st: _State, ev: AmiEvent, ts: float | None) -> None:
     dest = st.chan(ev.get("DestUniqueid"))
     if dest is not None:
         dest.channel = dest.channel or (ev.get("DestChannel") or "")
+        dest.queue_member = True
 
 
 def _queue_join(st: _State, ev: AmiEvent, ts: float | None) -> None:
@@ -216,7 +211,7 @@ def _transfer(st: _State, ev: AmiEvent, ts: float | None) -> None:
 
 def _newexten(st: _State, ev: AmiEvent, ts: float | None) -> None:
     _note_channel(st, ev, ts)
-    if ev.get("Application") == "VoiceMail":
+    if is_voicemail_app(ev.get("Application")):
         st.voicemail = True
 
 
@@ -242,8 +237,12 @@ HANDLERS: dict[str, Callable[[_State, AmiEvent, float | None], None]] = {
 }
 
 
-def assemble(events: list[AmiEvent], config: Config, pbx: str, *, incomplete: bool = False) -> Call | None:
-    """Build the call record from one call's events; None when they hold no channel at all."""
+def assemble(events: list[AmiEvent], config: Config, pbx: str, *, incomplete: bool = False,
+             parties: Parties | None = None, learn: bool = False) -> Call | None:
+    """Build the call record from one call's events; None when they hold no channel at all.
+
+    ``parties`` decides which endpoints are staff (default: from this call's evidence and the
+    configuration); with ``learn`` the call's evidence is kept in it."""
     st = _State()
     linkedid: str | None = None
     for ev in events:
@@ -262,20 +261,26 @@ def assemble(events: list[AmiEvent], config: Config, pbx: str, *, incomplete: bo
     # reported as incomplete: what is known is kept, nothing is guessed
     incomplete = incomplete or not primary.seen_new
 
-    legs_ch = [c for u, c in st.chans.items() if c is not primary and not c.is_local and c.channel]
-    staff = config.is_staff_endpoint
-    direction = direction_of(staff(primary.endpoint), any(not staff(c.endpoint) for c in legs_ch))
-    wanted_party = "outside" if direction == "outbound" else "staff"
+    chans = [c for c in st.chans.values() if c.channel]
+    by_name = {c.channel: c for c in chans}
+    origin_name = origin_of(primary.channel, [c.channel for c in chans], {c.channel: c.dialled_by for c in chans})
+    origin = by_name.get(origin_name, primary)
+    real = [c for c in chans if not c.is_local]
+    sightings = [_sighting(c, c is origin) for c in real]
+    parties = parties or Parties(config)
+    classes = parties.of_call(sightings)
+    if learn and not incomplete:
+        parties.learn(sightings, primary.created_at, call_id=linkedid)
 
-    def party(c: _Chan) -> str:
-        return "staff" if staff(c.endpoint) else "outside"
-
+    legs_ch = [c for c in real if c is not origin]
+    origin_staff = not origin.is_local and classes[origin.endpoint].kind == "staff"
+    direction = direction_of(origin_staff, any(classes[c.endpoint].kind == "outside" for c in legs_ch))
     legs = tuple(
         Leg(
             uniqueid=c.uniqueid,
             channel=c.channel,
             endpoint=c.endpoint,
-            party=party(c),
+            party=classes[c.endpoint].kind,
             created_at=c.created_at,
             ring_started_at=c.ring_at if c.ring_at is not None else c.dialstate_ring_at,
             ring_ended_at=c.ring_end_at,
@@ -286,27 +291,35 @@ def assemble(events: list[AmiEvent], config: Config, pbx: str, *, incomplete: bo
         )
         for c in legs_ch
     )
-    candidates = [leg for leg in legs if leg.party == wanted_party]
-    rings = [leg.ring_started_at for leg in candidates if leg.ring_started_at is not None]
-    answered = sorted((leg for leg in candidates if leg.answered_at is not None), key=lambda leg: leg.answered_at)
-    first = answered[0] if answered else None
+    answered = sorted((leg for leg in legs if leg.answered_at is not None), key=lambda leg: leg.answered_at)
+    first = first_answer(legs, direction, answered)
+    rings = [leg.ring_started_at for leg in ring_legs(legs, direction, first) if leg.ring_started_at is not None]
+    outside = [by_name[leg.channel] for leg in ([first] if first and first.party == "outside" else [])
+               + [leg for leg in legs if leg.party == "outside"]]
+    exten = primary.exten if origin is primary else ""
+    called = called_of(exten, direction, [number_of(c.dialstring) for c in outside])
     answered_by = None
     if first is not None:
-        answered_by = primary.exten or first.endpoint if direction == "outbound" else first.endpoint
+        number = number_of(by_name[first.channel].dialstring)
+        answered_by = answered_by_of(first, direction, called, number, classes[first.endpoint].extension)
 
-    hangup_by, hangup_channel = _hangup_side(st, primary, legs, direction, incomplete)
-    outcome = _outcome(st, first is not None, hangup_by, legs, direction, incomplete)
+    hangup_by, hangup_channel = _hangup_side(st, origin, legs, direction, incomplete)
+    refusal = refusal_of(leg.dial_status for leg in legs)
+    outcome = outcome_of(first is not None, st.voicemail, refusal, direction, hangup_by,
+                         queue_abandoned=st.queue_abandoned, no_legs=not legs and not st.queue and not incomplete and origin is primary)
+    ended = primary.hangup_at if not primary.is_local else None
     return Call(
         pbx=pbx,
         call_id=linkedid,
         direction=direction,
-        caller=primary.caller,
-        called=primary.exten,
+        caller=origin.caller if origin is primary else (classes[origin.endpoint].extension or number_of(origin.caller)
+                                                        or origin.endpoint),
+        called=called,
         queue=st.queue,
         arrived_at=primary.created_at,
         first_ring_at=min(rings) if rings else None,
         answered_at=first.answered_at if first else None,
-        ended_at=primary.hangup_at if primary.hangup_at is not None else _last_hangup(st),
+        ended_at=ended if ended is not None else _last_hangup(st),
         outcome=outcome,
         answered_by=answered_by,
         answered_leg=first.uniqueid if first else None,
@@ -320,45 +333,31 @@ def assemble(events: list[AmiEvent], config: Config, pbx: str, *, incomplete: bo
     )
 
 
+def _sighting(c: _Chan, started: bool) -> Sighting:
+    return Sighting(c.endpoint, own_number=c.caller if c.seen_new else "", started=started,
+                    dialled_as=c.dialstring, queue_member=c.queue_member)
+
+
 def _last_hangup(st: _State) -> float | None:
-    times = [c.hangup_at for c in st.chans.values() if c.hangup_at is not None]
+    times = [c.hangup_at for c in st.chans.values() if c.hangup_at is not None and not c.is_local]
+    times = times or [c.hangup_at for c in st.chans.values() if c.hangup_at is not None]
     return max(times) if times else None
 
 
-def _hangup_side(st: _State, primary: _Chan, legs: tuple[Leg, ...], direction: str, incomplete: bool) -> tuple[str | None, str | None]:
+def _hangup_side(st: _State, origin: _Chan, legs: tuple[Leg, ...], direction: str, incomplete: bool) -> tuple[str | None, str | None]:
     """Who hung up first: the first HangupRequest by the caller or by an answered leg.
 
     A leg that never answered (busy, declined) did not 'hang up' on anyone, and a transferer
     leaving after its transfer is the transfer, not a hang-up.
     """
-    answered = {leg.uniqueid for leg in legs if leg.answered_at is not None}
-    transferers = {ch: t for t, ch in st.transfers}
-    for ts, uid in st.hangup_requests:
-        c = st.chans[uid]
-        if c is not primary and uid not in answered:
-            continue
-        t_transfer = transferers.get(c.channel)
-        if t_transfer is not None and (ts is None or t_transfer is None or ts >= t_transfer):
-            continue
-        caller_side, answer_side = SIDES[direction]
-        return (caller_side if c is primary else answer_side), c.channel
+    parties = {origin.channel: "caller"} | {leg.channel: "answer" for leg in legs if leg.answered_at is not None}
+    transfers: dict[str, float | None] = {}
+    for t, ch in st.transfers:
+        transfers.setdefault(ch, t)
+    requests = [(ts, st.chans[uid].channel) for ts, uid in st.hangup_requests]
+    channel, _ = first_party_hangup(requests, parties, transfers)
+    if channel is not None:
+        return side_of(channel, origin.channel, direction), channel
     if incomplete:
         return None, None
     return "system", None
-
-
-def _outcome(st: _State, answered: bool, hangup_by: str | None, legs: tuple[Leg, ...], direction: str, incomplete: bool) -> str:
-    if answered:
-        return "answered"
-    if st.voicemail:
-        return "voicemail"
-    statuses = {leg.dial_status for leg in legs if leg.dial_status}
-    if direction == "inbound" and (hangup_by == "customer" or st.queue_abandoned):
-        return "abandoned"
-    if "NOANSWER" in statuses:
-        return "no_answer"
-    if "BUSY" in statuses:
-        return "busy"
-    if statuses & FAILED_STATUSES or (not legs and not st.queue and not incomplete):
-        return "failed"
-    return "no_answer"

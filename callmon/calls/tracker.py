@@ -22,6 +22,7 @@ from typing import Iterable
 
 from callmon.sources.ami.framing import AmiEvent
 from callmon.calls.interpret import assemble
+from callmon.calls.parties import Parties
 from callmon.core.config import Config
 from callmon.core.model import Call
 
@@ -79,11 +80,14 @@ class CallTracker:
 
     ``feed(event)`` returns the calls that event completed; ``flush()`` closes what is still open
     (end of a file, a lost connection) as ``incomplete``; ``active()`` shows calls in progress.
+    ``parties`` decides staff or outside and, with ``learn``, keeps what each finished call showed.
     """
 
-    def __init__(self, config: Config, pbx: str | None = None):
+    def __init__(self, config: Config, pbx: str | None = None, *, parties: Parties | None = None, learn: bool = True):
         self.config = config
         self.pbx = pbx or config.pbx
+        self.parties = parties if parties is not None else Parties(config)
+        self.learn = learn
         self._by_uid: dict[str, _Group] = {}
         self._by_lid: dict[str, _Group] = {}
         self.skipped = 0  # events without any channel id
@@ -195,19 +199,20 @@ class CallTracker:
             self._done[lid] = None
         while len(self._done) > DONE_MEMORY:
             self._done.popitem(last=False)
-        return self._assemble(group, incomplete=incomplete)
+        return self._assemble(group, incomplete=incomplete, learn=self.learn and not incomplete)
 
-    def _assemble(self, group: _Group, *, incomplete: bool) -> Call | None:
+    def _assemble(self, group: _Group, *, incomplete: bool, learn: bool = False) -> Call | None:
         try:
-            return assemble(group.events, self.config, self.pbx, incomplete=incomplete)
+            return assemble(group.events, self.config, self.pbx, incomplete=incomplete, parties=self.parties, learn=learn)
         except Exception:  # one broken call must not stop the stream
             log.exception("call %s: could not be assembled; skipped", sorted(group.linkedids)[:1])
             return None
 
 
-def track_events(events: Iterable[AmiEvent], config: Config, pbx: str | None = None, *, flush: bool = True) -> list[Call]:
+def track_events(events: Iterable[AmiEvent], config: Config, pbx: str | None = None, *, flush: bool = True,
+                 parties: Parties | None = None, learn: bool = True) -> list[Call]:
     """Every call in a finite stream of events (calls still open at the end come out incomplete)."""
-    tracker = CallTracker(config, pbx)
+    tracker = CallTracker(config, pbx, parties=parties, learn=learn)
     calls: list[Call] = []
     for event in events:
         calls.extend(tracker.feed(event))

@@ -29,6 +29,7 @@ def _register() -> None:
     from callmon.cli import dashboard  # noqa: F401
     from callmon.cli import demo  # noqa: F401
     from callmon.cli import directory  # noqa: F401
+    from callmon.cli import endpoints  # noqa: F401
     from callmon.cli import listen  # noqa: F401
     from callmon.cli import monitor  # noqa: F401
     from callmon.cli import report  # noqa: F401

@@ -87,6 +87,8 @@ def ingest(
         echo = _echo_above(bar)
         for path in files:
             status = max(status, _ingest_one(pipeline, files_in, path, kind, echo))
+    for line in pipeline.warn_weak(logged=False):  # once per endpoint whose class callmon is unsure of
+        typer.echo(f"  warning: {line}", err=True)
     raise typer.Exit(status)
 
 

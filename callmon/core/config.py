@@ -8,7 +8,9 @@ no rule ever sees this object. Example file::
     timezone = "Asia/Seoul"       # the PBX's zone: how times are shown, the working-day calendar
     cdr_timezone = "UTC"          # zone Master.csv / CEL / queue_log local times were written in
                                   # (default: timezone; "auto": judged from the uniqueids)
-    staff_endpoint_pattern = '^\\d{2,6}$'   # channel endpoints that are staff phones
+    staff_endpoint_pattern = '^\\d{2,6}$'   # endpoints that are staff phones (default: numbered
+                                  # ones; a named endpoint is classed from what the PBX shows,
+                                  # see `callmon endpoints`; setting it decides every endpoint)
 
     [rules]
     cadence = "kr"                # kr | us | uk | [on, off, ...] seconds
@@ -57,6 +59,10 @@ from callmon.core.errors import ConfigError
 from callmon.core.cadence import Cadence, cadence_from
 
 
+# numbered endpoints are phones; named ones are classed from what the PBX shows (calls/parties.py)
+DEFAULT_STAFF_PATTERN = r"^\d{2,6}$"
+
+
 @dataclass(frozen=True)
 class Employee:
     extension: str
@@ -69,7 +75,7 @@ class Config:
     pbx: str = "default"
     timezone: str = "Asia/Seoul"
     cdr_timezone: str | None = None  # None: as ``timezone``; "auto": from the files' uniqueids
-    staff_endpoint_pattern: str = r"^\d{2,6}$"
+    staff_endpoint_pattern: str = DEFAULT_STAFF_PATTERN
     cadence: Cadence = field(default_factory=lambda: cadence_from("kr"))
     ring_limit: int = 3
     callback_rule: str = "working_hours"

@@ -120,8 +120,18 @@ def _epoch(moment: float | datetime) -> float:
 
 def is_miss(call: Call) -> bool:
     """Is ``call`` a miss (inbound from an outside number, unanswered), which opens or joins an
-    obligation?"""
-    return call.direction == "inbound" and call.outcome in MISSED_OUTCOMES and is_outside(call.caller)
+    obligation? (:func:`miss_of` of its fields.)"""
+    return miss_of(call.direction, call.outcome, call.caller)
+
+
+def miss_of(direction: str, outcome: str, caller: str) -> bool:
+    """The one definition of a miss, on a call's fields (the columnar import applies it per
+    record; storage's SQL narrows candidates by direction and ``MISSED_OUTCOMES`` before it).
+
+    >>> miss_of("inbound", "abandoned", "01012345678"), miss_of("inbound", "answered", "01012345678")
+    (True, False)
+    """
+    return direction == "inbound" and outcome in MISSED_OUTCOMES and is_outside(caller)
 
 
 def _got_through(call: Call) -> bool:

@@ -26,6 +26,7 @@ from callmon.sources.ami.framing import AmiEvent
 from callmon.calls.tracker import IGNORED, track_events
 from callmon.core.config import Config
 from callmon.calls import CallAssembler
+from callmon.calls.parties import Parties
 from callmon.sources.files import CdrRow, CelRow, QueueLogRow
 from callmon.core.model import Call
 from callmon.storage.store import Store
@@ -130,10 +131,13 @@ def journal_entries(store: Store, conn: Connection, pbx: str, linkedids: Iterabl
     return entries
 
 
-def calls_of_entries(entries: Iterable[tuple[str, Any]], config: Config, pbx: str) -> list[Call]:
-    """Tracker over the AMI events, assembler over the file rows, then :func:`reconcile`."""
+def calls_of_entries(entries: Iterable[tuple[str, Any]], config: Config, pbx: str,
+                     parties: Parties | None = None) -> list[Call]:
+    """Tracker over the AMI events, assembler over the file rows, then :func:`reconcile`
+    (``parties``: what the PBX showed of its endpoints, learnt further by these calls)."""
     events: list[AmiEvent] = []
-    assembler = CallAssembler(config, pbx)
+    parties = parties if parties is not None else Parties(config)
+    assembler = CallAssembler(config, pbx, parties=parties)
     rows = []
     for kind, payload in entries:
         if kind == "ami":
@@ -141,23 +145,28 @@ def calls_of_entries(entries: Iterable[tuple[str, Any]], config: Config, pbx: st
         else:
             rows.append(payload)
     assembler.add(rows)
-    return reconcile(track_events(events, config, pbx) if events else (), assembler.finish())
+    file_calls = assembler.finish()  # files first: their evidence is learnt before AMI's re-read
+    return reconcile(track_events(events, config, pbx, parties=parties) if events else (), file_calls)
 
 
-def derive_calls(store: Store, conn: Connection, pbx: str, config: Config, linkedids: Iterable[str]) -> list[Call]:
+def derive_calls(store: Store, conn: Connection, pbx: str, config: Config, linkedids: Iterable[str], *,
+                 parties: Parties | None = None) -> list[Call]:
     """The records of every call touching these linkedids, from everything the journal holds."""
-    return calls_of_entries(journal_entries(store, conn, pbx, linkedids), config, pbx)
+    return calls_of_entries(journal_entries(store, conn, pbx, linkedids), config, pbx, parties)
 
 
-def rebuild_calls(store: Store, conn: Connection, pbx: str, config: Config, *, batch: int = 20_000) -> Iterator[list[Call]]:
+def rebuild_calls(store: Store, conn: Connection, pbx: str, config: Config, *, batch: int = 20_000,
+                  parties: Parties | None = None, learn: bool = True) -> Iterator[list[Call]]:
     """Every call of the journal, in batches: the AMI records are tracked whole (as before); the
-    file rows are streamed in time order and their calls emitted once no row can join them."""
+    file rows are streamed in time order and their calls emitted once no row can join them.
+    ``parties``/``learn``: what is known of the endpoints, and whether these calls add to it."""
+    parties = parties if parties is not None else Parties(config)
     events = (event_from_payload(p) for p in store.journal_rows(conn, pbx, "ami", exclude_names=NOISE))
-    ami = track_events(events, config, pbx)
+    ami = track_events(events, config, pbx, parties=parties, learn=learn)
     by_id = {c.call_id: c for c in ami}
     by_uid = {u: c for c in ami for u in c.uniqueids}
     used: set[str] = set()
-    assembler = CallAssembler(config, pbx)
+    assembler = CallAssembler(config, pbx, parties=parties, learn=learn)
     pending: list = []
     newest = float("-inf")
 

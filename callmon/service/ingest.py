@@ -32,6 +32,7 @@ import csv
 import gc
 import logging
 import multiprocessing
+from operator import attrgetter
 import re
 import traceback
 from contextlib import contextmanager
@@ -50,6 +51,7 @@ from callmon.calls import CallAssembler
 from callmon.sources.files import CdrRow, Reject, observed_utc_offset, read_cdr_batches, read_cel_batches, read_queue_log_batches
 from callmon.sources.files.cdr import zone_warning
 from callmon.calls.columnar import SingleRecords
+from callmon.calls.parties import Parties
 from callmon.sources.files.source import TextSource
 from callmon.metrics.numbers import mask
 from callmon.core.model import Call
@@ -275,7 +277,7 @@ class FileIngest:
         calls: list[Call] = []
         derived: list[tuple[str, bool]] = []
         if in_hand and type(in_hand[0]) is CdrRow:
-            records, in_hand = _split_single(in_hand, cfg, pbx)
+            records, in_hand = _split_single(in_hand, cfg, pbx, self.pipeline.parties)
             if self.columnar:
                 self.pipeline.write_records(conn, records, fresh=fresh)
                 derived = [(records.call_id(i), False) for i in range(records.n)]
@@ -288,12 +290,12 @@ class FileIngest:
         """Assemble and store the calls of the rows in hand (with ``calls`` already made), then
         derive again the calls with inputs elsewhere; return their ``(call_id, incomplete)``."""
         pbx, cfg = self.pipeline.pbx, self.pipeline.config
-        assembler = CallAssembler(cfg, pbx)
+        assembler = CallAssembler(cfg, pbx, parties=self.pipeline.parties)
         assembler.add(in_hand)
         calls.extend(assembler.finish())
         self.pipeline.write(conn, calls, fresh=fresh)
         if elsewhere:
-            again = derive_calls(self.store, conn, pbx, cfg, elsewhere)
+            again = derive_calls(self.store, conn, pbx, cfg, elsewhere, parties=self.pipeline.parties)
             self.pipeline.write(conn, again)
             calls.extend(again)
         return [(c.call_id, c.incomplete) for c in calls]
@@ -364,26 +366,30 @@ def _count_calls(report: FileReport, derived: list[tuple[str, bool]], previous: 
     return ids
 
 
-def _split_single(rows: list, config, pbx: str) -> tuple[SingleRecords, list]:
+def _split_single(rows: list, config, pbx: str, parties=None) -> tuple[SingleRecords, list]:
     """``(single-record calls as columns, the rows of every other call)`` (Local channels as
     party B go with the others)."""
     single, rest = _single_records(rows)
-    records = SingleRecords(single, config, pbx)
+    records = SingleRecords(single, config, pbx, parties)
     rest.extend(records.rest)
     return records, rest
 
 
 def _single_records(rows: list) -> tuple[list, list]:
     """``(records alone in their call, the others)``: a record with a linkedid none of whose ids
-    another record of the block names is a call of one record (the column-wise path's)."""
+    another record of the block names is a call of one record (the column-wise path's); a record
+    whose party B is another record's party B too is not (an attended transfer's consultation,
+    see :func:`~callmon.calls.assemble.dstchannel_keys`)."""
     ids = Counter()
     for r in rows:
         ids[r.linkedid] += 1
         if r.uniqueid and r.uniqueid != r.linkedid:
             ids[r.uniqueid] += 1
+    party_b = Counter(map(attrgetter("dstchannel"), rows))
     single, other = [], []
     for r in rows:
-        alone = r.linkedid and ids[r.linkedid] == 1 and (not r.uniqueid or r.uniqueid == r.linkedid or ids[r.uniqueid] == 1)
+        alone = r.linkedid and ids[r.linkedid] == 1 and (not r.uniqueid or r.uniqueid == r.linkedid or ids[r.uniqueid] == 1) \
+            and (not r.dstchannel or party_b[r.dstchannel] == 1)
         (single if alone else other).append(r)
     return single, other
 
@@ -417,7 +423,8 @@ class _Helper:
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe(duplex=False)
         self._proc = ctx.Process(target=_stage_blocks, name="callmon-stage", daemon=True,
-                                 args=(child, str(path), kind, zone, pipeline.config, pipeline.pbx, block_bytes))
+                                 args=(child, str(path), kind, zone, pipeline.config, pipeline.pbx, block_bytes,
+                                       pipeline.parties.known))
         self._proc.start()
         child.close()
 
@@ -446,17 +453,18 @@ class _Helper:
         self._conn.close()
 
 
-def _stage_blocks(out, path: str, kind: str, zone: str, config, pbx: str, block_bytes: int) -> None:
+def _stage_blocks(out, path: str, kind: str, zone: str, config, pbx: str, block_bytes: int, known=None) -> None:
     """The helper process: read the file, prepare each block and bind its rows into a stage
     database (:class:`~callmon.storage.stage.StageBuilder`), send it; then ``("end",)``."""
     try:
         preparer = Preparer.from_config(config, pbx)  # the config's directory is the merged one
+        parties = Parties(config, known)  # what the importing process knows
         batches = READERS[kind](path, config, zone=zone, block_bytes=block_bytes, check_zone=False)
         entry = ENTRIES[kind]
         with fewer_collections():
             for batch in batches:
                 rows, entries = _unique_entries(batch.rows, entry)
-                records, rest = _split_single(rows, config, pbx)
+                records, rest = _split_single(rows, config, pbx, parties)
                 builder = stage.StageBuilder()
                 builder.add_columns("journal", JOURNAL_COLUMNS, journal_columns(pbx, path, entries))
                 prepared = preparer.stage_records(preparer.prepare_records(records), builder)

@@ -67,7 +67,7 @@ class Listener:
         self.max_connections = max_connections
         self.idle_timeout, self.ping_timeout = idle_timeout, ping_timeout
         self.on_batch = on_batch
-        self.tracker = CallTracker(pipeline.config, pipeline.pbx)
+        self.tracker = CallTracker(pipeline.config, pipeline.pbx, parties=pipeline.parties)
         self.stats = ListenerStats()
         # chunks of events as pyst2's dispatcher hands them over, and _FLUSH markers; the counts
         # are each written by one thread only: received - taken = events waiting for the writer
@@ -264,6 +264,7 @@ class Listener:
                     self.stats.journaled += store.journal(conn, pbx, self.source, rows)
                     self.pipeline.write(conn, finished)
                     store.set_live_calls(conn, pbx, live, ended)
+                self.pipeline.warn_weak()  # logged once per endpoint callmon is unsure of
                 return True
             except StoreError as exc:
                 self.stats.write_errors += 1

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from callmon.core.errors import InputError
-from callmon.metrics.callbacks import CLOSED, MISSED_OUTCOMES, Callback, Cancellation, Memo, derive_callbacks
+from callmon.metrics.callbacks import CLOSED, Callback, Cancellation, Memo, derive_callbacks, is_miss
 from callmon.metrics.numbers import normalize
 from callmon.metrics.rules import RuleSet
 from callmon.core.model import Call
@@ -119,7 +119,7 @@ class Obligations:
         # read back only the calls of numbers that may have something to derive
         maybe = redo | self.store.numbers_with_unanswered(conn, self.pbx, numbers, lo)
         loaded = [(n, c) for n, c in self.store.calls_of_numbers(conn, self.pbx, maybe, lo) if _placed_or_always(c) >= begin(n)]
-        redo |= {n for n, c in loaded if c.direction == "inbound" and c.outcome in MISSED_OUTCOMES}
+        redo |= {n for n, c in loaded if is_miss(c)}
         calls = [c for n, c in loaded if n in redo]
         cancels = [c for n, c in self.store.cancellations_of(conn, self.pbx, numbers, since=lo)
                    if n in redo and c.at >= begin(n)]

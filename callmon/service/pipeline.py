@@ -24,8 +24,8 @@ from callmon.calls.tracker import IGNORED
 from callmon.core.config import Config, Employee
 from callmon.service.derive import derive_calls, rebuild_calls
 from callmon.calls.columnar import SingleRecords, _num
-from callmon.metrics.callbacks import MISSED_OUTCOMES, is_miss
-from callmon.metrics.numbers import is_outside
+from callmon.calls.parties import Parties, settle_line
+from callmon.metrics.callbacks import is_miss, miss_of
 from callmon.metrics.rules import RuleSet
 from callmon.core.model import Call, Score
 from callmon.service.obligations import Obligations, earliest, placed_at
@@ -84,6 +84,10 @@ class Pipeline:
         self.scorer = Scorer(self.ruleset, self.config.directory)
         self.preparer = Preparer(self.scorer, self.ruleset.region, self.pbx)
         self.obligations = Obligations(store, self.pbx, self.ruleset, self.config.directory)
+        # staff or outside: what this PBX showed so far (calls/parties.py), learnt further by each call
+        self.parties = Parties(self.config, store.load_endpoints(self.pbx))
+        self._warned: set[str] = set()  # endpoints warned about (once each)
+        self._unwarned: set[str] = set()  # endpoints learnt about since the last warn_weak()
 
     def score(self, call: Call) -> Score:
         return self.scorer(call).score
@@ -111,7 +115,7 @@ class Pipeline:
     def derive(self, conn: Connection, linkedids: Iterable[str]) -> list[Call]:
         """Re-assemble, reconcile (:mod:`callmon.service.derive`) and re-score every call touching these
         linkedids from everything the journal holds of them: AMI events and file rows."""
-        calls = derive_calls(self.store, conn, self.pbx, self.config, linkedids)
+        calls = derive_calls(self.store, conn, self.pbx, self.config, linkedids, parties=self.parties)
         self.write(conn, calls)
         return calls
 
@@ -130,6 +134,31 @@ class Pipeline:
             touched = self.obligations.touched(conn, scored)
         self.store.replace_calls(conn, self.pbx, scored, replace=not fresh)
         self.obligations.rederive(conn, touched)
+        self.save_endpoints(conn)
+
+    def save_endpoints(self, conn: Connection) -> None:
+        """Store what the calls taught about the PBX's endpoints since the last save."""
+        dirty = self.parties.take_dirty()
+        if dirty:
+            self.store.save_endpoints(conn, self.pbx, {e: self.parties.known[e] for e in dirty})
+            self._unwarned |= dirty
+
+    def warn_weak(self, *, logged: bool = True) -> list[str]:
+        """Warn once per endpoint whose class rests on weak evidence, with the line of
+        configuration that would settle it (the endpoints seen since the last call): the lines,
+        also logged unless ``logged`` is False (the command line prints them itself)."""
+        lines = []
+        for name in sorted(self._unwarned - self._warned):
+            e = self.parties.classify(name)
+            if not e.strong:
+                self._warned.add(name)
+                lines.append(f"PBX {self.pbx}: endpoint {name!r} is taken for "
+                             f"{'a staff phone' if e.kind == 'staff' else 'the outside world'} on weak evidence "
+                             f"({e.evidence}); to settle it, configure {settle_line(e)}")
+                if logged:
+                    log.warning("%s", lines[-1])
+        self._unwarned = set()
+        return lines
 
     def write_records(self, conn: Connection, records: SingleRecords, *, fresh: bool = False) -> None:
         """:meth:`write` for calls of one Master.csv record each, without a record object per call:
@@ -149,6 +178,8 @@ class Pipeline:
         p, pbx = prepared, self.pbx
         if not p.call_ids:
             return
+        for sightings, n, first, last in p.sightings:
+            self.parties.learn(sightings, first, calls=n, last=last)
         if fresh:
             ids, touched = self.obligations.open_alone(conn, p.call_ids, p.numbers, p.placed, p.missed, p.called)
             if staged:
@@ -171,6 +202,7 @@ class Pipeline:
             self.store.insert_tuples(conn, legs_table, LEG_COLUMNS, [r for r in p.legs if r is not None])
             self.store.insert_tuples(conn, agent_results_table, p.agent_cols, [r for rows in p.agents for r in rows])
         self.obligations.rederive(conn, touched)
+        self.save_endpoints(conn)
 
     def rebuild(self, progress: Callable[[str, int, int], None] | None = None) -> int:
         """Drop this PBX's derived calls and derive them, and every callback obligation, again
@@ -183,11 +215,13 @@ class Pipeline:
         with self.store.begin() as conn:
             before = self.store.count_calls(conn, self.pbx) if progress else 0
             self.store.delete_calls(conn, self.pbx)
-            for calls in rebuild_calls(self.store, conn, self.pbx, self.config):
+            for calls in rebuild_calls(self.store, conn, self.pbx, self.config, parties=self.parties,
+                                       learn=not self.parties.known):
                 self.store.replace_calls(conn, self.pbx, [self.scorer(c) for c in calls])
                 n += len(calls)
                 if progress:
                     progress("calls", n, max(before, n))
+            self.save_endpoints(conn)
             self.obligations.rederive_all(
                 conn, progress=(lambda done, total: progress("callbacks", done, total)) if progress else None)
         return n
@@ -228,9 +262,9 @@ class Preparer:
         templates = {shape: call_row(s.call, s.score, None) for shape, s in scored.items()}
         region, pbx = self.region, self.pbx
         call_ids = [records.call_id(i) for i in range(n)]
-        numbers = customer_numbers(records.direction, records.src, records.dst, region)
+        numbers = customer_numbers(records.direction, records.src, records.called, region)
         per_call = {  # the fields that are the call's own, not its shape's
-            "customer_number": numbers, "call_id": call_ids, "caller": records.src, "called": records.dst,
+            "customer_number": numbers, "call_id": call_ids, "caller": records.src, "called": records.called,
             "queue": [q or None for q in records.queue], "arrived_at": records.start,
             "first_ring_at": [_num(v) for v in records.first_ring], "answered_at": [_num(v) for v in records.answered_at],
             "ended_at": records.end, "hangup_channel": [p[3] for p in records.parties],
@@ -255,11 +289,10 @@ class Preparer:
                     row[k_id], row[k_at] = call_ids[i], records.start[i]
                     mine.append(tuple(row))
                 agent_rows.append(tuple(mine))
-        missed = [d == "inbound" and p[0] in MISSED_OUTCOMES and is_outside(c)  # is_miss over the columns
-                  for d, p, c in zip(records.direction, records.parties, records.src)]
+        missed = [miss_of(d, p[0], c) for d, p, c in zip(records.direction, records.parties, records.src)]
         return PreparedRecords(
             shape_cols, shape_rows, list(per_call), own, records.leg_rows(pbx, call_ids), agent_cols, agent_rows,
-            call_ids, numbers, _placed_moments(records), missed, records.dst,
+            call_ids, numbers, _placed_moments(records), missed, records.called, records.sightings(),
         )
 
     def stage_records(self, prepared: PreparedRecords, builder: stage.StageBuilder) -> PreparedRecords:
@@ -291,6 +324,7 @@ class PreparedRecords:
     placed: list[float]
     missed: list[bool]
     called: list[str]
+    sightings: list = field(default_factory=list)  # SingleRecords.sightings(): what to learn of the endpoints
 
     def without(self, call_ids: set[str]) -> PreparedRecords:
         """The same without the calls of these ids (an import learns only when it stores a block

@@ -93,7 +93,8 @@ class CallbackQueries:
                                 ended_since: float = float("-inf")) -> set[str]:
         """Of these numbers (all when None), those with a missed inbound call (an outcome of
         ``MISSED_OUTCOMES``) still going on or ended at or after ``ended_since``: the only calls
-        that can open an obligation."""
+        that can open an obligation. (The SQL narrowing of :func:`~callmon.metrics.callbacks.miss_of`,
+        the one definition, which the obligations then apply to the calls read back.)"""
         base = select(calls.c.customer_number).where(
             calls.c.pbx == pbx, calls.c.direction == "inbound", calls.c.outcome.in_(MISSED_OUTCOMES)).distinct()
         return {r.customer_number for r in _by_number(conn, base, numbers, ended_since)}

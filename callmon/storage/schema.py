@@ -160,6 +160,23 @@ directory = Table(
     Column("imported_at", Float, nullable=False),
 )
 
+# what each PBX showed about its endpoints (calls/parties.py): staff phone or outside, learnt
+# from the calls, so live, imported and rebuilt records class an endpoint alike
+endpoints = Table(
+    "endpoints",
+    metadata,
+    Column("pbx", String(64), primary_key=True),
+    Column("endpoint", String(128), primary_key=True),
+    Column("own_numbers", Text, nullable=False),  # JSON list of the short caller IDs it had
+    Column("outside_numbers", Integer, nullable=False),  # calls it brought in from outside numbers
+    Column("dialled_outside", Integer, nullable=False),  # times dialled with an outside number
+    Column("dialled_short", Text, nullable=False),  # JSON list of the short numbers it was dialled as
+    Column("queue_member", Boolean, nullable=False),
+    Column("first_seen", Float),
+    Column("last_seen", Float),
+    Column("calls", Integer, nullable=False),
+)
+
 # what people enter: memos (open an obligation) and cancellations (close one); kept, never derived
 memos = Table(
     "memos",

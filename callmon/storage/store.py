@@ -22,6 +22,7 @@ from callmon.core.model import Call, Leg, Score
 from callmon.metrics.scoring import AgentResult, ScoredCall
 from callmon.storage.callbacks import CallbackQueries
 from callmon.storage.directory import DirectoryQueries
+from callmon.storage.endpoints import EndpointQueries
 from callmon.storage.frames import FrameQueries
 from callmon.storage.lists import one_of
 from callmon.storage.schema import agent_results, calls, journal, legs, live_calls, metadata
@@ -70,7 +71,7 @@ class JournalRow(NamedTuple):
     line: int | None = None
 
 
-class Store(CallbackQueries, DirectoryQueries, FrameQueries):
+class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
     """SQLite or PostgreSQL, migrated to the current schema on open.
 
     The callback obligations, the directory and the report's data frames are queried through

@@ -11,7 +11,7 @@ from callmon.sources.ami.framing import read_capture
 from callmon.calls.tracker import track_events
 from callmon.core.config import Config
 from callmon.core.model import Call, Leg
-from tests.conftest import SAMPLES, SCENARIOS
+from tests.conftest import CEL_SCENARIOS, SAMPLES, SCENARIOS
 from tests.samples import calls_from
 
 TIMES = {"arrived_at", "first_ring_at", "answered_at", "ended_at", "created_at", "ring_started_at", "ring_ended_at"}
@@ -34,7 +34,7 @@ def _leg_known_to_both(name: str, leg: Leg) -> bool:
     return name != "ring_ended_at" or leg.ring_started_at is not None
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS)
+@pytest.mark.parametrize("scenario", CEL_SCENARIOS)
 def test_three_files_equal_ami_field_by_field(scenario):
     """CDR + CEL + queue_log: every Call and Leg field equals the AMI record's (times within 50 ms)."""
     ami = _ami(scenario)

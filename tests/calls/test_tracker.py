@@ -7,7 +7,7 @@ import pytest
 from callmon.sources.ami.framing import read_capture
 from callmon.calls.tracker import CallTracker, track_events
 from callmon.core.config import Config
-from tests.conftest import ROOT, SAMPLES, SCENARIOS, expected, truth
+from tests.conftest import ROOT, SAMPLES, SCENARIOS, expected, same_fields, truth
 
 
 def _calls(scenario: str):
@@ -17,8 +17,7 @@ def _calls(scenario: str):
 
 def assert_matches_truth(call, t: dict) -> None:
     exp = expected(t)
-    got = {k: getattr(call, k) for k in ("caller", "called", "direction", "outcome", "answered_by", "hangup_by", "transferred")}
-    want = {k: exp[k] for k in got}
+    got, want = same_fields(call, exp, ("caller", "called", "direction", "outcome", "answered_by", "hangup_by", "transferred"))
     assert got == want, f"call {call.call_id}"
     if exp["ring_seconds"] is None:
         assert call.ring_seconds is None

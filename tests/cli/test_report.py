@@ -18,7 +18,9 @@ from callmon.core.config import load_config
 from callmon.metrics.rules import RuleSet
 from tests.callback_story import callback, kst, missed
 from tests.cli_main import main_fails
-from tests.conftest import SAMPLES, SCENARIOS, run_cli
+from tests.conftest import LEG_SCENARIOS, SAMPLES, run_cli
+
+SCENARIOS = LEG_SCENARIOS  # the first PBX: its phones are the directory below
 
 AT = "2026-11-30T12:00"
 DIRECTORY = {"2001": ("Kim Agent", "민원팀"), "2002": ("Lee Agent", "민원팀"), "2003": ("Park Agent", "요금팀")}

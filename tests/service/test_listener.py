@@ -45,7 +45,7 @@ def calls_of(url: str) -> list[dict]:
 
 
 def ingested(tmp_path, scenario: str) -> list[dict]:
-    url = f"sqlite:///{tmp_path / ('ingest-' + scenario + '.db')}"
+    url = f"sqlite:///{tmp_path / ('ingest-' + scenario.replace('/', '-') + '.db')}"
     run_cli("ingest", str(SAMPLES / scenario / "ami.raw"), "--db", url)
     return calls_of(url)
 
@@ -72,7 +72,7 @@ def test_listen_at_real_time_speed_equals_ingest(tmp_path):
 
     for scenario in SCENARIOS:
         expected = ingested(tmp_path, scenario)
-        url = f"sqlite:///{tmp_path / ('live-' + scenario + '.db')}"
+        url = f"sqlite:///{tmp_path / ('live-' + scenario.replace('/', '-') + '.db')}"
         started = time.time()
         with AmiServer.from_capture(SAMPLES / scenario / "ami.raw", speed=40) as server:
             listen(server, url, calls=len(expected))

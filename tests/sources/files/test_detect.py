@@ -14,8 +14,11 @@ FILES = {"ami.raw": "ami", "Master.csv": "cdr", "cel.csv": "cel"}
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_every_sample_file_is_recognised(scenario):
-    """Each real capture, Master.csv, CEL file and (non-empty) queue_log is named for what it is."""
+    """Each real capture, Master.csv, CEL file (where the PBX kept one) and (non-empty) queue_log is
+    named for what it is."""
     for name, kind in FILES.items():
+        if name == "cel.csv" and not (SAMPLES / scenario / name).exists():
+            continue  # the chan_sip PBX kept no CEL
         assert detect_kind(SAMPLES / scenario / name) == kind
     queue_log = SAMPLES / scenario / "queue_log"
     if queue_log.stat().st_size:

@@ -29,6 +29,9 @@ HISTORY_KINDS = ("cel",)
 _EPOCH = re.compile(r"(?<![\d.])(1\d{9})(?=[.|\",\s]|$)")
 _DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})\b")
 # where the blocks of a day start (local time), rotated from day to day so every hour has calls
+# the recording the history repeats: the busy hour and the scenarios recorded around it
+ANCHOR = "j_load"
+SESSION = 6 * 3600  # s
 STARTS = (time(9, 5), time(10, 20), time(11, 10), time(13, 15), time(14, 30), time(15, 40), time(16, 50))
 
 
@@ -55,18 +58,32 @@ class Recording:
     end: int
 
     @classmethod
-    def of(cls, samples: Path) -> Recording:
-        texts = {kind: "" for _, kind in FILES}
+    def of(cls, samples: Path, anchor: str = ANCHOR) -> Recording:
+        """The scenarios recorded in the same session as ``anchor`` (the busy hour the live replay
+        plays): within :data:`SESSION` of it. Scenarios recorded on other days or other PBXs are
+        left out, or one block would span days."""
+        folders = {}
         for folder in sorted(p for p in samples.iterdir() if p.is_dir()):
+            texts = {}
             for name, kind in FILES:
                 f = folder / name
                 if f.is_file():
                     body = f.read_text(encoding="utf-8")
-                    texts[kind] += body if body.endswith("\n") or not body else body + "\n"
-        stamps = [int(m.group(1)) for m in _EPOCH.finditer(texts["cel"] + texts["queue_log"])]
-        if not stamps:
-            raise ValueError(f"no CEL or queue_log times in {samples}")
-        return cls(texts, min(stamps), max(stamps))
+                    texts[kind] = body if body.endswith("\n") or not body else body + "\n"
+            stamps = [int(m.group(1)) for m in _EPOCH.finditer(texts.get("cel", "") + texts.get("queue_log", ""))]
+            if stamps:
+                folders[folder.name] = (texts, min(stamps), max(stamps))
+        if anchor not in folders:
+            raise ValueError(f"no CEL or queue_log times in {samples / anchor}")
+        _, a_lo, a_hi = folders[anchor]
+        texts = {kind: "" for _, kind in FILES}
+        lo, hi = a_lo, a_hi
+        for name, (own, f_lo, f_hi) in folders.items():
+            if f_lo >= a_lo - SESSION and f_hi <= a_hi + SESSION:
+                for kind, body in own.items():
+                    texts[kind] += body
+                lo, hi = min(lo, f_lo), max(hi, f_hi)
+        return cls(texts, lo, hi)
 
 
 def block_starts(today: date, weeks: int, per_day: int, tz: ZoneInfo, calendar: WorkingCalendar) -> list[datetime]:

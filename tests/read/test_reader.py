@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from datetime import datetime
 
 import pandas as pd
 import pytest
@@ -68,7 +69,8 @@ def test_tiles_and_span_tables_equal_the_report_of_the_same_span(stored, tmp_pat
     assert tiles.avg_ring_seconds == pytest.approx(summary["avg_ring_seconds"])
     assert tiles.p90_ring_seconds == pytest.approx(summary["p90_ring_seconds"])
     assert tiles.agent_first_hangups == summary["agent_first_hangups"]
-    calls = cli_json("calls", "--db", db)
+    iso = lambda ts: datetime.fromtimestamp(ts, reader.tz).isoformat()  # noqa: E731
+    calls = cli_json("calls", "--since", iso(month.start), "--until", iso(month.end), "--db", db, "--config", cfg)
     rings = pd.Series([c["rings"] for c in calls if c["direction"] == "inbound" and c["outcome"] == "answered"
                        and c["rings"] is not None], dtype=float)
     assert tiles.avg_rings == pytest.approx(rings.mean()) and tiles.p90_rings == pytest.approx(rings.quantile(0.9))

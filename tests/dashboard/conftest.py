@@ -54,13 +54,18 @@ def add_users(url: str) -> None:
     users.close()
 
 
+def first_recording() -> list[str]:
+    """The files of the first PBX's recording of 2026-11-23: every scenario whose Master.csv is in
+    UTC, as sample_cdr/callmon.toml says (later recordings carry a callmon.toml of their own)."""
+    return [str(p) for name in ("Master.csv", "cel.csv", "queue_log") for p in sorted(SAMPLES.glob(f"*/{name}"))
+            if p.stat().st_size and not (p.parent / "callmon.toml").exists()]
+
+
 @pytest.fixture(scope="session")
 def sample_db(tmp_path_factory, config_file) -> str:
-    """Every sample scenario's Master.csv, CEL and queue_log imported by ``callmon ingest``."""
+    """:func:`first_recording` imported by ``callmon ingest``."""
     url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'callmon.db'}"
-    files = [str(p) for name in ("Master.csv", "cel.csv", "queue_log") for p in sorted(SAMPLES.glob(f"*/{name}"))
-             if p.stat().st_size]
-    run_cli("ingest", *files, "--db", url, "--config", str(config_file))
+    run_cli("ingest", *first_recording(), "--db", url, "--config", str(config_file))
     add_users(url)
     return url
 

@@ -14,9 +14,9 @@ import threading
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.conftest import ROOT, SAMPLES, run_cli
+from tests.conftest import ROOT, run_cli
 from tests.dashboard.browse import login, open_page, tile, wait_for
-from tests.dashboard.conftest import AT, PASSWORD, add_users
+from tests.dashboard.conftest import AT, PASSWORD, add_users, first_recording
 
 pytestmark = pytest.mark.pg
 
@@ -24,9 +24,7 @@ pytestmark = pytest.mark.pg
 @pytest.fixture
 def gunicorn(pg_url, config_file):
     pytest.importorskip("gunicorn")
-    files = [str(p) for name in ("Master.csv", "cel.csv", "queue_log") for p in sorted(SAMPLES.glob(f"*/{name}"))
-             if p.stat().st_size]
-    run_cli("ingest", *files, "--db", pg_url, "--config", str(config_file))
+    run_cli("ingest", *first_recording(), "--db", pg_url, "--config", str(config_file))
     add_users(pg_url)
     env = {**os.environ, "CALLMON_DB": pg_url, "CALLMON_CONFIG": str(config_file), "CALLMON_SECRET_KEY": "test-key"}
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", "127.0.0.1:0", "--access-logfile", "-",

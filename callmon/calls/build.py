@@ -139,8 +139,9 @@ def build_call(facts: CallFacts, config: Config, pbx: str, call_id: str | None =
 
 
 def _sighting(c: Chan, end: str, started: bool, facts: CallFacts) -> Sighting:
-    return Sighting(end, own_number=c.own_number, started=started, dialled_as=_number(c, facts) or c.dialled_as,
-                    queue_member=c.queue_member)
+    # raw texts: Parties reads the numbers in them (number_of)
+    return Sighting(end, own_number=c.own_number, started=started,
+                    dialled_as=c.dialled_as or facts.dial_numbers.get(end, ""), queue_member=c.queue_member)
 
 
 def _number(c: Chan, facts: CallFacts) -> str:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
@@ -39,10 +40,12 @@ from callmon.core.config import DEFAULT_STAFF_PATTERN, Config
 
 SHORT = re.compile(r"^\d{2,6}$")  # an extension
 LONG = re.compile(r"^\+?\d{7,}$")  # a number of the public network
+_SEPARATORS = re.compile(r"[/:]")
 LEARNT_MEMORY = 200_000  # call ids remembered as learnt from
 MAX_NUMBERS = 4  # own numbers remembered per endpoint (more than one already means a trunk)
 
 
+@lru_cache(maxsize=16_384)
 def number_of(text: str | None) -> str:
     """A caller ID or dialled number as digits, '' for none (``<unknown>``, ``s``, a name).
 
@@ -54,7 +57,7 @@ def number_of(text: str | None) -> str:
     """
     if not text:
         return ""
-    text = re.split(r"[/:]", text.split("@", 1)[0])[-1]  # PJSIP/trunk/sip:0105...@host: 0105...
+    text = _SEPARATORS.split(text.split("@", 1)[0])[-1]  # PJSIP/trunk/sip:0105...@host: 0105...
     return text if SHORT.match(text) or LONG.match(text) else ""
 
 
@@ -99,19 +102,27 @@ class Evidence:
     last_seen: float | None = None
     calls: int = 0
 
-    def add(self, s: Sighting) -> None:
+    def add(self, s: Sighting) -> bool:
+        """Add one sighting; True when it changed what :func:`decide` reads (not only counts)."""
+        changed = False
         own = number_of(s.own_number)
         if own and SHORT.match(own):
             if own not in self.own_numbers and len(self.own_numbers) < MAX_NUMBERS:
                 self.own_numbers.append(own)
+                changed = True
         elif own:
+            changed = changed or not self.outside_numbers
             self.outside_numbers += 1
         dialled = number_of(s.dialled_as)
         if dialled and LONG.match(dialled):
+            changed = changed or not self.dialled_outside
             self.dialled_outside += 1
         elif dialled and dialled not in self.dialled_short and len(self.dialled_short) < MAX_NUMBERS:
             self.dialled_short.append(dialled)
-        self.queue_member = self.queue_member or s.queue_member
+            changed = True
+        if s.queue_member and not self.queue_member:
+            self.queue_member = changed = True
+        return changed
 
     def merged(self, sightings: Iterable[Sighting]) -> Evidence:
         out = Evidence(list(self.own_numbers), self.outside_numbers, self.dialled_outside, list(self.dialled_short),
@@ -119,6 +130,11 @@ class Evidence:
         for s in sightings:
             out.add(s)
         return out
+
+
+def _shape(s: Sighting) -> tuple[str, str, bool]:
+    own, dialled = number_of(s.own_number), number_of(s.dialled_as)
+    return ("L" if LONG.match(own) else own), ("L" if LONG.match(dialled) else dialled), s.queue_member
 
 
 def decide(endpoint: str, ev: Evidence, config: Config) -> Endpoint:
@@ -170,6 +186,7 @@ class Parties:
         self.config = config
         self.known: dict[str, Evidence] = dict(known or {})
         self._cache: dict[str, Endpoint] = {}
+        self._by_shape: dict[str, dict[tuple, Endpoint]] = {}  # endpoint -> a call's sightings' shape -> class
         self.dirty: set[str] = set()  # endpoints learnt about since :meth:`take_dirty`
         self._learnt: OrderedDict[str, None] = OrderedDict()  # calls learnt from (a call derived again is not)
 
@@ -180,8 +197,16 @@ class Parties:
             if hit is None:
                 hit = self._cache[endpoint] = decide(endpoint, self.known.get(endpoint) or Evidence(), self.config)
             return hit
-        base = self.known.get(endpoint) or Evidence()
-        return decide(endpoint, base.merged(mine), self.config)
+        # a call's sightings as decide() reads them (an outside number is any outside number):
+        # calls that show the same are decided once
+        key = tuple(map(_shape, mine))
+        seen = self._by_shape.setdefault(endpoint, {})
+        hit = seen.get(key)
+        if hit is None:
+            hit = decide(endpoint, (self.known.get(endpoint) or Evidence()).merged(mine), self.config)
+            if len(seen) < 1000:
+                seen[key] = hit
+        return hit
 
     def of_call(self, sightings: Iterable[Sighting]) -> dict[str, Endpoint]:
         """Every endpoint of one call's sightings, classified."""
@@ -205,7 +230,9 @@ class Parties:
             ev = self.known.get(s.endpoint)
             if ev is None:
                 ev = self.known[s.endpoint] = Evidence()
-            ev.add(s)
+            if ev.add(s):  # what decide() reads changed: decide again
+                self._cache.pop(s.endpoint, None)
+                self._by_shape.pop(s.endpoint, None)
             if s.endpoint not in touched:
                 ev.calls += calls
                 if at is not None:
@@ -213,7 +240,6 @@ class Parties:
                 if last is not None:
                     ev.last_seen = last if ev.last_seen is None else max(ev.last_seen, last)
             touched.add(s.endpoint)
-            self._cache.pop(s.endpoint, None)
         self.dirty |= touched
         return touched
 

@@ -43,8 +43,8 @@ def period_tables_cached(reader: Reader, label: str, trends: int = 6) -> dict[st
 def period_tables(reader: Reader, label: str, trends: int = 6) -> dict[str, Any]:
     """What the page shows of a period, every figure aggregated in SQL: ``summary`` (one row,
     the report's institution figures), ``team`` (the customer's view per team), ``agent`` (the
-    agents' view), and the trends over the periods before (``trend``, ``team_trend``,
-    ``agent_trend``: the customer's view per period)."""
+    agents' view), and the trends over the periods before (``trend`` and ``team_trend`` on the
+    customer's view, ``agent_trend`` on the agents' view, as the tables)."""
     period = reader.period(label)
     tiles = reader.tiles(period.end, since=period.start, until=period.end)
     summary = pd.DataFrame([{k: getattr(tiles, k) for k in (
@@ -52,9 +52,19 @@ def period_tables(reader: Reader, label: str, trends: int = 6) -> dict[str, Any]
         "agent_first_hangups")}])
     trend = reader.trend(period.kind, period.start, trends)
     team_trend = reader.trend(period.kind, period.start, trends, by="team")
-    agent_trend = reader.trend(period.kind, period.start, trends, by="agent")
+    agent_trend = agents_over(reader, period, trends)
     team = team_trend[team_trend["period"] == period.label].drop(columns="period").reset_index(drop=True)
     team["team"] = team["team"].fillna(NONE)
     return {"label": period.label, "summary": summary, "team": team, "agent": agent_table(reader, period.start,
                                                                                           period.end),
             "trend": trend, "team_trend": team_trend, "agent_trend": agent_trend}
+
+
+def agents_over(reader: Reader, period, trends: int) -> pd.DataFrame:
+    """The agents' table (:func:`agent_table`) of ``period`` and the ``trends - 1`` periods
+    before it, with a ``period`` column, oldest first."""
+    frames = [agent_table(reader, p.start, p.end).assign(period=p.label) for p in period.back(trends)]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=["period", "agent", "ring_rate"])
+    return pd.concat(frames, ignore_index=True)

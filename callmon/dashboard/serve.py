@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 def serve(app, host: str = "127.0.0.1", port: int = 8050, *, ready=None) -> None:
     """Run ``app`` (a Dash app, or its Flask server) on ``host:port`` until Ctrl-C or SIGTERM."""
     flask_app = getattr(app, "server", app)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on the console
     server = make_server(host, port, flask_app, threaded=True)
     address = f"http://{host}:{server.server_port}"
     if ready is not None:

@@ -122,7 +122,12 @@ def _engine(url: str) -> Engine:
         def connect() -> sqlite3.Connection:
             return sqlite3.connect(uri, uri=True, timeout=SQLITE_TIMEOUT_S, check_same_thread=False)
 
-        return create_engine("sqlite://", creator=connect, **kwargs)
+        # a pool of connections shared by threads (the dashboard serves from several); the default
+        # for a "sqlite://" URL would keep one per thread and close others' beyond five
+        from sqlalchemy.pool import QueuePool
+
+        return create_engine("sqlite://", creator=connect, poolclass=QueuePool, pool_size=5, max_overflow=10,
+                             **kwargs)
     try:
         engine = create_engine(url, pool_pre_ping=True, **kwargs)
     except (ArgumentError, ImportError) as exc:

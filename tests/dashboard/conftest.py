@@ -25,7 +25,7 @@ import pytest
 from tests.conftest import ROOT, SAMPLES, run_cli
 
 PASSWORD = "correct horse battery"
-USERS = {"viewer1": "viewer", "super1": "supervisor", "admin1": "admin"}
+USERS = {"viewer1": "viewer", "eval1": "evaluator", "super1": "supervisor", "admin1": "admin"}
 DIRECTORY = """
 [directory]
 "2001" = { name = "김민원", team = "민원팀" }

@@ -23,11 +23,13 @@ from tests.dashboard.test_pages import _full_numbers
 def _export(browser, downloads: Path, fmt: str) -> Path:
     """Click the format's button and wait for the finished download."""
     for f in downloads.iterdir():
-        f.unlink() if f.is_file() else shutil.rmtree(f)
+        f.unlink(missing_ok=True) if not f.is_dir() else shutil.rmtree(f, ignore_errors=True)
     browser.find_element(By.XPATH, f"//button[normalize-space()='{fmt.upper()}']").click()
 
-    def done():
-        files = [f for f in downloads.iterdir() if not f.name.endswith((".crdownload", ".tmp"))]
+    suffix = ".zip" if fmt == "csv" else f".{fmt}"
+
+    def done():  # the finished file, not Chromium's hidden or partial ones
+        files = [f for f in downloads.iterdir() if f.name.endswith(suffix) and not f.name.startswith(".")]
         return files[0] if files and files[0].stat().st_size > 0 else None
 
     path = wait_for(browser, done, timeout=60, what=f"the {fmt} download")

@@ -110,3 +110,15 @@ def test_a_periods_tables_are_kept_until_calls_of_the_period_change(sqlite_url, 
     assert second is not first
     assert int(first["summary"]["calls"].iloc[0]) == 1 and int(second["summary"]["calls"].iloc[0]) == 2
     assert int(second["summary"]["abandoned"].iloc[0]) == 1
+
+
+def test_the_agents_trend_is_on_the_agents_view_as_their_table(reader):
+    """An agent's point for the period equals their rate in the period's agent table."""
+    from callmon.dashboard.data import period_tables
+
+    tables = period_tables(reader, DAY, trends=3)
+    fig = figures.trend(tables["trend"], "ko", groups=tables["agent_trend"], by="agent")
+    lines = {tr.name: tr.y for tr in fig.data[1:]}
+    for row in tables["agent"].itertuples():
+        assert lines[row.agent][-1] == round(row.ring_rate * 100, 1)
+        assert lines[row.agent][0] is None  # no calls two days before

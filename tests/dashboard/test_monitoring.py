@@ -125,3 +125,29 @@ def test_viewer_sees_the_scores_but_cannot_evaluate(browser, monitored):
         " body: JSON.stringify(arguments[0])}).then(r => r.text()).then(done, e => done(String(e)));", payload)
     assert "권한이 없습니다" in answer
     assert run_cli("monitor", "history", "1", "--format", "json", *opts).stdout == before
+
+
+def test_an_evaluator_enters_evaluations_but_does_not_publish(browser, monitored):
+    """Evaluators enter, supervisors publish: the evaluator has the form, not the report downloads,
+    and a publish asked for directly with the evaluator's session is refused."""
+    dashboard, _opts = monitored
+    login(browser, dashboard.url, "eval1", PASSWORD)
+    open_page(browser, f"{dashboard.url}/monitoring?at={AT}", "mon-summary")
+    assert browser.find_elements(By.ID, "mon-save") and browser.find_elements(By.ID, "mon-items")
+    assert not browser.find_elements(By.ID, "mon-pdf") and not browser.find_elements(By.ID, "mon-html")
+    payload = {
+        "output": "..mon-download.data...mon-written.children..",
+        "outputs": [{"id": "mon-download", "property": "data"}, {"id": "mon-written", "property": "children"}],
+        "inputs": [{"id": "mon-pdf", "property": "n_clicks", "value": 1},
+                   {"id": "mon-html", "property": "n_clicks", "value": None}],
+        "changedPropIds": ["mon-pdf.n_clicks"],
+        "state": [{"id": "mon-anonymise", "property": "value", "value": True},
+                  {"id": "mon-session", "property": "value", "value": "1"},
+                  {"id": "mon-at", "property": "data", "value": None}],
+    }
+    answer = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch('/_dash-update-component', {method: 'POST', headers: {'Content-Type': 'application/json'},"
+        " body: JSON.stringify(arguments[0])}).then(r => r.text()).then(done, e => done(String(e)));", payload)
+    assert "권한이 없습니다" in answer
+    assert not dashboard.server_errors()

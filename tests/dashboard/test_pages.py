@@ -212,7 +212,7 @@ def test_a_supervisors_unmasking_is_in_the_access_log_an_admin_reads(browser, da
     assert any(r[1] == "super1" and r[3] == KO["act_view"] and r[4].startswith("calls rows") for r in rows), rows
     shoot("access")
     for f in downloads.iterdir():
-        f.unlink()
+        f.unlink(missing_ok=True)
     browser.find_element(By.ID, "access-export").click()
     exported = wait_for(browser, lambda: [f for f in downloads.iterdir() if f.name == "callmon-access-log.csv"],
                         what="the access log's CSV")[0]

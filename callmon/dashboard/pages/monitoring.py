@@ -19,6 +19,7 @@ from dash import ALL, Input, Output, State, dcc, html, no_update
 from flask_login import current_user
 
 from callmon.core.errors import CallmonError
+from callmon.core.roles import MAY_EVALUATE, MAY_PUBLISH
 from callmon.dashboard.context import ctx
 from callmon.dashboard.i18n import current_lang
 from callmon.dashboard.params import moment_param
@@ -26,7 +27,6 @@ from callmon.dashboard.params import moment_param
 dash.register_page(__name__, path="/monitoring", title="callmon · monitoring", order=3.5, title_key="nav_monitoring",
                    name="monitoring")
 
-MAY_EVALUATE = frozenset({"supervisor", "admin"})
 MARKS = (("Y", "Y"), ("N", "N"), ("NA", "NA"))
 
 WORDS = {
@@ -89,6 +89,11 @@ def may_evaluate() -> bool:
     return bool(current_user.is_authenticated and current_user.role in MAY_EVALUATE)
 
 
+def may_publish() -> bool:
+    """Evaluators enter, supervisors publish (the issue's division of work)."""
+    return bool(current_user.is_authenticated and current_user.role in MAY_PUBLISH)
+
+
 def layout(at: str | None = None, session: str | None = None, **_query) -> html.Div:
     lang = current_lang()
     sessions = view().sessions()
@@ -104,7 +109,7 @@ def layout(at: str | None = None, session: str | None = None, **_query) -> html.
             id="mon-session", value=chosen, clearable=False, style={"minWidth": "22rem"},
             options=[{"label": f"{s['name']} ({s['period']})", "value": str(s["id"])} for s in sessions])])],
             className="cm-form"),
-        _publish(lang) if may_evaluate() else html.Div(),
+        _publish(lang) if may_publish() else html.Div(),
         html.Div(className="cm-row", style={"marginTop": ".8rem"}, children=[
             html.Div(id="mon-summary", className="cm-card"),
             html.Div(form, className="cm-card"),
@@ -315,7 +320,7 @@ def publish(_pdf, _html, anonymise, session, fixed):
     from callmon.reporting.monitoring import build_monitoring_report, write_monitoring_report
 
     lang = current_lang()
-    if not may_evaluate():
+    if not may_publish():
         return no_update, w("denied", lang)
     fmt = "pdf" if dash.ctx.triggered_id == "mon-pdf" else "html"
     v = view()

@@ -3,7 +3,8 @@
 A fresh database in a data folder; a history imported from the bundled recording repeated over
 the past weeks (:mod:`callmon.cli.demo_history`); ``callmon ami-server`` replaying the bundled
 busy stretch (j_load) in a loop as a live PBX; ``callmon listen`` following it; the dashboard on
-http://127.0.0.1:8050 with a one-time login. Ctrl-C (or SIGTERM) stops all of it.
+http://127.0.0.1:8050 with a one-time login. Ctrl-C, SIGTERM or closing the terminal (SIGHUP)
+stops all of it.
 """
 
 from __future__ import annotations
@@ -143,7 +144,9 @@ def demo(
     def on_term(*_):
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, on_term)
+    stop_signals = (signal.SIGTERM, signal.SIGHUP)  # SIGHUP: the terminal was closed
+    for signum in stop_signals:
+        signal.signal(signum, on_term)
     try:
         server = _child(["ami-server", "--capture", str(capture), "--loop", "--speed", f"{speed:g}", "--port", "0"],
                         {"CALLMON_AMI_SECRET": DEV_SECRET})
@@ -166,8 +169,12 @@ def demo(
     except KeyboardInterrupt:
         stopping = True
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for signum in stop_signals:
+            signal.signal(signum, signal.SIG_IGN)  # a second signal must not interrupt the stopping
         _stop(listener)  # first: it writes what it has heard
         _stop(server)
         if stopping:
-            typer.echo(f"중지 / stopped. Database: {db}")
+            try:
+                typer.echo(f"중지 / stopped. Database: {db}")
+            except OSError:  # the terminal has gone (SIGHUP)
+                pass

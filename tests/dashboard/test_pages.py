@@ -61,6 +61,23 @@ def test_live_page_tiles_and_tables_equal_the_command_lines_report(browser, dash
     assert not dashboard.server_errors()
 
 
+def test_live_callback_tiles_count_every_waiting_obligation_with_overdue_as_its_subset(browser, dashboard, sample_db,
+                                                                                          config_file):
+    """The day after the sample day every missed call's obligation is overdue: the waiting tile
+    counts what `callmon callbacks` lists as unmet (open + overdue), the overdue tile its overdue part."""
+    at = "2026-11-24T15:00:00"
+    cli = _cli_json("callbacks", "--at", at, "--db", sample_db, "--config", str(config_file), "--format", "json")
+    unmet = [c for c in cli if c["status"] in ("open", "overdue")]
+    overdue = [c for c in unmet if c["status"] == "overdue"]
+    assert overdue  # the moment is chosen so that some are past due
+    login(browser, dashboard.url, "super1", PASSWORD)
+    open_page(browser, f"{dashboard.url}/?at={at}", "live-tiles")
+    wait_for(browser, lambda: tile(browser, "cb-waiting") != "", what="the callback tiles")
+    assert tile(browser, "cb-waiting") == f"{len(unmet):,}"
+    assert tile(browser, "cb-overdue") == f"{len(overdue):,}"
+    assert "초과 포함" in text(browser, "tile-cb-waiting")
+
+
 def test_switching_the_language_redraws_the_pages_in_english_and_back(browser, dashboard, shoot):
     """The header's switch sets the language for every page until switched back."""
     login(browser, dashboard.url, "super1", PASSWORD)

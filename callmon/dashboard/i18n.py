@@ -116,7 +116,7 @@ KO: dict[str, str] = {
     "cb_cancelled": "회신 {id}번 취소됨",
     "cb_none": "회신할 전화가 없습니다.",
     "cb_select": "취소할 회신 번호",
-    "overdue_by": "{t} 초과",
+    "overdue_by": "업무시간 {t} 초과",
     # calls
     "calls_title": "통화 내역",
     "filter_from": "시작일",
@@ -294,7 +294,7 @@ EN: dict[str, str] = {
     "cb_cancelled": "callback {id} cancelled",
     "cb_none": "Nobody is waiting for a callback.",
     "cb_select": "Callback to cancel",
-    "overdue_by": "{t} overdue",
+    "overdue_by": "{t} working time overdue",
     "calls_title": "Call history",
     "filter_from": "From",
     "filter_to": "To",

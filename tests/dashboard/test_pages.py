@@ -78,6 +78,34 @@ def test_live_callback_tiles_count_every_waiting_obligation_with_overdue_as_its_
     assert "초과 포함" in text(browser, "tile-cb-waiting")
 
 
+def test_overdue_callbacks_show_how_far_past_due_in_working_time_of_the_rules_calendar(browser, dashboard, sample_db,
+                                                                                         config_file):
+    """The backlog's column is working time: an overdue row says how much working time has passed
+    since its due time by the callback rule's calendar (not clock hours through nights)."""
+    from datetime import datetime
+
+    from callmon.core.config import load_config
+    from callmon.dashboard.fmt import span
+    from callmon.metrics.rules import RuleSet
+
+    at = "2026-11-24T15:00:00"
+    cfg = load_config(config_file)
+    calendar = RuleSet.from_config(cfg).policy.calendar
+    now = datetime.fromisoformat(at).replace(tzinfo=cfg.tz).timestamp()
+    cli = _cli_json("callbacks", "--at", at, "--db", sample_db, "--config", str(config_file), "--format", "json")
+    overdue = {c["callback_id"]: c for c in cli if c["status"] == "overdue"}
+    assert overdue
+    login(browser, dashboard.url, "super1", PASSWORD)
+    open_page(browser, f"{dashboard.url}/callbacks?at={at}", "cb-backlog")
+    wait_for(browser, lambda: table_rows(browser, "cb-backlog-table"), what="the backlog")
+    rows = {int(r[0]): r for r in table_rows(browser, "cb-backlog-table")}
+    for cb_id, cb in overdue.items():
+        due = datetime.fromisoformat(cb["due_at"]).timestamp() if isinstance(cb["due_at"], str) else cb["due_at"]
+        worked = calendar.working_seconds_between(due, now)
+        assert 0 < worked < now - due  # the night between is not working time
+        assert rows[cb_id][4] == f"업무시간 {span(worked, 'ko')} 초과", rows[cb_id]
+
+
 def test_switching_the_language_redraws_the_pages_in_english_and_back(browser, dashboard, shoot):
     """The header's switch sets the language for every page until switched back."""
     login(browser, dashboard.url, "super1", PASSWORD)

@@ -388,3 +388,11 @@ def current_lang() -> str:
     except RuntimeError:  # outside a request (a test building a layout)
         return DEFAULT_LANG
     return lang if lang in LANGUAGES else DEFAULT_LANG
+
+
+def page_title(key: str):
+    """A page's browser-tab title in the reader's language (``실시간 · callmon``), for
+    ``dash.register_page(title=...)``: Dash calls it per request."""
+    def title(**_path_variables) -> str:
+        return f"{t(key, current_lang())} · callmon"
+    return title

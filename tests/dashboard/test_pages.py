@@ -122,6 +122,22 @@ def test_switching_the_language_redraws_the_pages_in_english_and_back(browser, d
     wait_for(browser, lambda: "수신 통화" in text(browser, "live-tiles"), what="Korean again")
 
 
+def test_browser_tab_titles_follow_the_language_on_load_and_on_navigation(browser, dashboard):
+    """Each page's tab title is its navigation word in the reader's language, on a full load and
+    after moving between pages inside the app."""
+    login(browser, dashboard.url, "admin1", PASSWORD)
+    open_page(browser, f"{dashboard.url}/monitoring", "_pages_content")
+    wait_for(browser, lambda: browser.title == "모니터링 · callmon", what=f"the Korean title, not {browser.title!r}")
+    browser.find_element(By.ID, "lang-switch").click()
+    try:
+        wait_for(browser, lambda: browser.title == "Monitoring · callmon", what=f"the English title, not {browser.title!r}")
+        browser.find_element(By.CSS_SELECTOR, "header nav a[href='/callbacks']").click()
+        wait_for(browser, lambda: browser.title == "Callbacks · callmon", what=f"the title after navigating: {browser.title!r}")
+    finally:
+        browser.find_element(By.ID, "lang-switch").click()
+    wait_for(browser, lambda: browser.title == "회신 · callmon", what=f"Korean again, not {browser.title!r}")
+
+
 def test_calls_grid_filters_on_the_server_and_opens_a_calls_timeline(browser, dashboard, sample_db, config_file,
                                                                       shoot):
     """Filtering the grid by outcome counts what `callmon calls` counts; a row opens its legs."""

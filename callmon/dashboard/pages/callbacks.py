@@ -17,10 +17,10 @@ from callmon.core.errors import CallmonError
 from callmon.dashboard import auth
 from callmon.dashboard.context import ctx
 from callmon.dashboard.fmt import span, stamp, table, text
-from callmon.dashboard.i18n import current_lang, t
+from callmon.dashboard.i18n import current_lang, page_title, t
 from callmon.dashboard.params import moment_param
 
-dash.register_page(__name__, path="/callbacks", title="회신 · callmon", order=1, title_key="nav_callbacks",
+dash.register_page(__name__, path="/callbacks", title=page_title("nav_callbacks"), order=1, title_key="nav_callbacks",
                    name="callbacks")
 
 HISTORY_ROWS = 200  # the latest closed obligations: met, late, resolved by the customer, cancelled

@@ -21,10 +21,10 @@ from callmon.core.model import OUTCOMES
 from callmon.dashboard import auth, figures
 from callmon.dashboard.context import ctx
 from callmon.dashboard.fmt import number, stamp
-from callmon.dashboard.i18n import current_lang, t
+from callmon.dashboard.i18n import current_lang, page_title, t
 from callmon.read import CallFilter
 
-dash.register_page(__name__, path="/calls", title="통화 내역 · callmon", order=2, title_key="nav_calls", name="calls")
+dash.register_page(__name__, path="/calls", title=page_title("nav_calls"), order=2, title_key="nav_calls", name="calls")
 
 RULE_CHOICES = ("ring_fail", "ring_pass", "hangup_fail", "hangup_pass")
 BLOCK = 100

@@ -19,10 +19,10 @@ from callmon.dashboard import figures
 from callmon.dashboard.auth import viewer
 from callmon.dashboard.context import ctx
 from callmon.dashboard.fmt import records, clock, count, number, percent, stamp, table, text
-from callmon.dashboard.i18n import current_lang, t
+from callmon.dashboard.i18n import current_lang, page_title, t
 from callmon.dashboard.params import moment_param
 
-dash.register_page(__name__, path="/", title="실시간 · callmon", order=0, title_key="nav_live", name="live")
+dash.register_page(__name__, path="/", title=page_title("nav_live"), order=0, title_key="nav_live", name="live")
 
 
 def layout(at: str | None = None, **_query) -> html.Div:

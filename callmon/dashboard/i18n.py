@@ -9,6 +9,8 @@ it from the request, so a page is rendered in one language from the server on.
 
 from __future__ import annotations
 
+import re
+
 LANG_COOKIE = "callmon_lang"
 LANGUAGES = ("ko", "en")
 DEFAULT_LANG = "ko"
@@ -21,6 +23,11 @@ KO: dict[str, str] = {
     "nav_reports": "보고서",
     "nav_monitoring": "모니터링",
     "nav_access": "접근 기록",
+    "what_calls_rows": "통화 목록 {a}-{b}행 (전체 {n}건, 조건: {f})",
+    "what_call": "통화 {id}",
+    "what_report_export": "보고서 {label} {fmt} 내보내기 (전체 번호)",
+    "what_report_cli": "보고서 {label} → {file} (전체 번호, 명령줄)",
+    "what_access_csv": "접근 기록 CSV",
     "logout": "로그아웃",
     "role_viewer": "열람자",
     "role_supervisor": "감독자",
@@ -203,6 +210,11 @@ EN: dict[str, str] = {
     "nav_reports": "Reports",
     "nav_monitoring": "Monitoring",
     "nav_access": "Access log",
+    "what_calls_rows": "calls rows {a}-{b} of {n} (filter: {f})",
+    "what_call": "call {id}",
+    "what_report_export": "report {label} as {fmt} with full numbers",
+    "what_report_cli": "report {label} to {file} with full numbers (command line)",
+    "what_access_csv": "access log as CSV",
     "logout": "Log out",
     "role_viewer": "viewer",
     "role_supervisor": "supervisor",
@@ -396,3 +408,32 @@ def page_title(key: str):
     def title(**_path_variables) -> str:
         return f"{t(key, current_lang())} · callmon"
     return title
+
+
+# what the log's targets are written as (in English, the record kept as written) -> their words
+_TARGETS = (
+    (re.compile(r"calls rows (?P<a>\d+)-(?P<b>-?\d+) of (?P<n>\d+) \((?P<f>.*)\)"), "what_calls_rows"),
+    (re.compile(r"call (?P<id>\S+)"), "what_call"),
+    (re.compile(r"report (?P<label>\S+) as (?P<fmt>\S+) with full numbers"), "what_report_export"),
+    (re.compile(r"report (?P<label>\S+) to (?P<file>.+) with full numbers \(command line\)"), "what_report_cli"),
+    (re.compile(r"access log as CSV"), "what_access_csv"),
+)
+
+
+def target_text(what: str, lang: str) -> str:
+    """An access-log target in the reader's language; one of an unknown form as written.
+
+    >>> target_text("calls rows 0-99 of 3093 (all)", "ko")
+    '통화 목록 1-100행 (전체 3,093건, 조건: 전체)'
+    >>> target_text("call 1795376837.0", "en")
+    'call 1795376837.0'
+    """
+    for pattern, key in _TARGETS:
+        m = pattern.fullmatch(what)
+        if m:
+            v = m.groupdict()
+            if key == "what_calls_rows":
+                v = {"a": int(v["a"]) + 1, "b": int(v["b"]) + 1, "n": f"{int(v['n']):,}",
+                     "f": t("filter_all", lang) if v["f"] == "all" else v["f"]}
+            return t(key, lang, **v)
+    return what

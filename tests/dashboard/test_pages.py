@@ -182,6 +182,35 @@ def test_calls_grid_filters_on_the_server_and_opens_a_calls_timeline(browser, da
     shoot("calls")
 
 
+_CUT_OFF = """
+const cut = [];
+for (const el of document.querySelectorAll('.ag-header-cell-text, .ag-center-cols-container .ag-cell')) {
+  if (el.offsetParent !== null && el.scrollWidth > el.clientWidth + 1) cut.push(el.textContent);
+}
+return cut;
+"""
+
+
+def test_calls_grid_columns_fit_their_headings_and_words_in_both_languages(browser, dashboard):
+    """At 1440 px no heading or cell of the calls grid is cut off with an ellipsis, in English
+    (longer words) and in Korean."""
+    login(browser, dashboard.url, "super1", PASSWORD)
+    browser.set_window_size(1440, 1000)
+    for lang in ("en", "ko"):
+        browser.get(f"{dashboard.url}/lang/{lang}?next=/calls")
+        open_page(browser, f"{dashboard.url}/calls", "calls-count")
+        wait_for(browser, lambda: browser.find_elements(By.CSS_SELECTOR, ".ag-row .ag-cell"), what="rows")
+        cells = browser.find_elements(By.CSS_SELECTOR, ".ag-center-cols-container .ag-cell")
+        assert len(cells) > 50
+        wait_for(browser, lambda: not browser.execute_script(_CUT_OFF),
+                 what=f"{lang}: no cut-off text, but {browser.execute_script(_CUT_OFF)}")
+        browser.execute_script(
+            "document.querySelector('.ag-body-horizontal-scroll-viewport, .ag-center-cols-viewport').scrollLeft = 5000")
+        wait_for(browser, lambda: not browser.execute_script(_CUT_OFF),
+                 what=f"{lang}, scrolled right: no cut-off text, but {browser.execute_script(_CUT_OFF)}")
+    browser.get(f"{dashboard.url}/lang/ko?next=/calls")
+
+
 def test_callbacks_backlog_equals_the_command_line_and_a_memo_is_added_then_cancelled(
         browser, dashboard, sample_db, config_file, shoot):
     """The backlog lists what `callmon callbacks` lists as unmet; a memo added on the page opens

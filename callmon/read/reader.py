@@ -56,7 +56,8 @@ class Tiles:
     ``ring_rate`` = answered before the limit ring / calls the ring rule judged (None: none);
     ``avg_rings``/``p90_rings`` and ``avg_ring_seconds``/``p90_ring_seconds`` over the answered
     calls (p90 by linear interpolation, as the report); ``agent_first_hangups`` any direction;
-    ``callbacks_open``/``callbacks_overdue`` the unmet obligations at ``at``."""
+    ``callbacks_open``/``callbacks_overdue`` the unmet obligations at ``at`` not yet due / past
+    due (``callbacks_waiting`` both)."""
 
     since: float
     until: float
@@ -75,6 +76,12 @@ class Tiles:
     agent_first_hangups: int
     callbacks_open: int
     callbacks_overdue: int
+
+    @property
+    def callbacks_waiting(self) -> int:
+        """Every obligation still unmet at ``at``: the open ones plus the overdue ones (a subset
+        of the waiting, not a separate pile)."""
+        return self.callbacks_open + self.callbacks_overdue
 
 
 @dataclass(frozen=True)

@@ -236,3 +236,11 @@ def test_one_file_is_one_transaction(sqlite_url, monkeypatch):
     store = Store(sqlite_url)
     assert store.count_journal("default") == 0 and store.query_calls("default") == []
     store.dispose()
+
+
+def test_a_missing_file_alone_is_exit_2_and_makes_no_database(tmp_path):
+    """The inputs are checked before the store is opened: no empty, migrated database is left behind."""
+    target = tmp_path / "x.db"
+    out = run_cli("ingest", str(tmp_path / "no" / "such.csv"), "--db", f"sqlite:///{target}", expect=2)
+    assert "such.csv: no such file" in out.stderr
+    assert not target.exists()

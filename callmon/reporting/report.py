@@ -48,33 +48,42 @@ def period_warnings(reader: Reader, period: Period, now: float,
 
 
 def _warnings_frame(reader: Reader, period: Period, now: float, callbacks: list[dict[str, Any]] | None,
-                    agent_results: pd.DataFrame | None) -> pd.DataFrame:
-    """:func:`period_warnings` as a frame of :class:`RuleWarning`'s fields, in the same order."""
-    ar = agent_results if agent_results is not None else \
-        reader.store.agent_results_frame(reader.pbx, period.start, period.end)
-    fails = ar[ar["result"] == "fail"]
-    employee = fails["agent"].where(fails["agent"].map(lambda a: isinstance(a, str)), fails["extension"])
-    frame = pd.DataFrame({"employee": employee.to_numpy(), "rule": fails["rule"].to_numpy(),
-                          "call_id": fails["call_id"].to_numpy(), "at": fails["at"].astype(float).to_numpy(),
-                          "reason": fails["reason"].fillna("").to_numpy()}, columns=list(RuleWarning._fields))
+                    agent_results: pd.DataFrame | None, fails: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`period_warnings` as a frame of :class:`RuleWarning`'s fields, in the same order.
+    ``fails``: the period's failed verdicts already read as warnings
+    (:meth:`~callmon.storage.readonly.ReadStore.failed_warnings`); else from ``agent_results``;
+    else read (only the warnings' columns)."""
+    if fails is not None:
+        frame = fails
+    elif agent_results is None:
+        frame = reader.store.failed_warnings(reader.pbx, period.start, period.end)
+    else:
+        failed = agent_results[agent_results["result"] == "fail"]
+        employee = failed["agent"].where(failed["agent"].map(lambda a: isinstance(a, str)), failed["extension"])
+        frame = pd.DataFrame({"employee": employee.to_numpy(), "rule": failed["rule"].to_numpy(),
+                              "call_id": failed["call_id"].to_numpy(), "at": failed["at"].astype(float).to_numpy(),
+                              "reason": failed["reason"].fillna("").to_numpy()}, columns=list(RuleWarning._fields))
+    frame = frame[list(RuleWarning._fields)]
     more = [w for row in (callbacks if callbacks is not None else callback_rows(reader, period, now))
             for w in warnings_for_callback(callback_from_row(row), now, reader.ruleset, reader.config.directory)
             if period.start <= w.at < period.end]
     if more:
-        frame = pd.concat([frame, pd.DataFrame(more, columns=list(RuleWarning._fields))], ignore_index=True)
+        extra = pd.DataFrame(more, columns=list(RuleWarning._fields))
+        frame = pd.concat([frame, extra], ignore_index=True) if len(frame) else extra
     return frame
 
 
 def training_rows(reader: Reader, period: Period, now: float,
                   callbacks: list[dict[str, Any]] | None = None,
-                  agent_results: pd.DataFrame | None = None) -> list[dict[str, Any]]:
+                  agent_results: pd.DataFrame | None = None, *, fails: pd.DataFrame | None = None) -> list[dict[str, Any]]:
     """Employees with at least the configured number of warnings in the period (a month,
-    quarter, half-year or year)."""
+    quarter, half-year or year). ``fails``: the period's failed verdicts already read as
+    warnings (:meth:`~callmon.storage.readonly.ReadStore.failed_warnings`)."""
     kind = period_kind(period.label)
     if kind not in TRAINING_KINDS:
         raise ValueError(f"the training list is kept per {', '.join(TRAINING_KINDS)}, not per {kind}")
     tz = reader.config.tz
-    warnings = _warnings_frame(reader, period, now, callbacks, agent_results)
+    warnings = _warnings_frame(reader, period, now, callbacks, agent_results, fails)
     teams = {e.name: e.team for e in reader.config.directory.values()}
     entries = training_in_period(warnings, reader.config.training_threshold, period_of(period.start, kind, tz))
     return [{"employee": e.employee, "team": teams.get(e.employee), "period": e.period, "warnings": e.warnings,
@@ -149,7 +158,7 @@ def build_report(reader: Reader, label: str, now: float, viewer: Viewer = OPERAT
     period = reader.period(label)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="callmon-report") as pool:
         # what does not depend on the obligations is read meanwhile
-        fails = pool.submit(reader.store.failed_results, reader.pbx, period.start, period.end)
+        fails = pool.submit(reader.store.failed_warnings, reader.pbx, period.start, period.end)
         trend = pool.submit(_trends, reader, period, trends)
         cb_rows = callback_rows(reader, period, now)
         callbacks = pd.DataFrame(
@@ -159,7 +168,7 @@ def build_report(reader: Reader, label: str, now: float, viewer: Viewer = OPERAT
                      "purpose", "cancel_reason"],
         )
         tables = reader.report_tables(period.start, period.end, callbacks)
-        rows = training_rows(reader, period, now, cb_rows, fails.result()) if period.kind in TRAINING_KINDS else []
+        rows = training_rows(reader, period, now, cb_rows, fails=fails.result()) if period.kind in TRAINING_KINDS else []
         trend = trend.result()
     listing = callbacks.assign(missed_call_ids=callbacks["missed_call_ids"].map(" ".join))
     for col in ("first_missed_at", "due_at", "fulfilled_at"):

@@ -242,3 +242,22 @@ def test_a_zone_whose_offset_changes_in_the_period_is_read_row_by_row():
 
 def _bounds(p):
     return p.start, p.end
+
+
+def test_the_warnings_read_as_five_columns_give_the_training_list_of_the_agent_results_frame(stored):
+    """training_rows from ReadStore.failed_warnings (the report's path) equals training_rows from
+    the period's whole agent-results frame (the pure path), warnings and entries alike."""
+    from callmon.reporting.report import _warnings_frame, callback_rows, training_rows
+
+    _, _, reader = stored
+    now = parse_time(AT, reader.tz)
+    for label in ("2026-11", "2026-H2"):
+        period = reader.period(label)
+        cbs = callback_rows(reader, period, now)
+        frame = reader.store.agent_results_frame(reader.pbx, period.start, period.end)
+        fails = reader.store.failed_warnings(reader.pbx, period.start, period.end)
+        assert len(fails) == int((frame["result"] == "fail").sum()) > 0, label
+        lean = _warnings_frame(reader, period, now, cbs, None, fails)
+        pure = _warnings_frame(reader, period, now, cbs, frame)
+        assert lean.values.tolist() == pure.values.tolist(), label
+        assert training_rows(reader, period, now, cbs, fails=fails) == training_rows(reader, period, now, cbs, frame)

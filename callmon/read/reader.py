@@ -224,13 +224,23 @@ class Reader:
         import pandas as pd
 
         from callmon.metrics.aggregates import customer_view, with_local_time
+        from callmon.read.period_tables import CUSTOMER_COUNTS, fixed_offset
 
-        calls = self.store.calls_frame(self.pbx, since, until)
-        table = customer_view(with_local_time(calls, "arrived_at", self.tz), key="hour")
         cols = [f"rings_{k}" for k in range(1, RING_BUCKETS + 1)] + [f"rings_{RING_BUCKETS + 1}plus"]
         out = pd.DataFrame({"hour": range(24)})
+        offset = fixed_offset(self.tz, since, until)
+        if offset is not None:  # the database's per-hour counts (as the report's hour table)
+            cube = pd.DataFrame(self.store.customer_cube(self.pbx, since, until, offset),
+                                columns=["team", "queue", "lh", *CUSTOMER_COUNTS])
+            counts = cube[["calls", *cols]].astype("float64")
+            table = counts.assign(hour=cube["lh"].astype("int64") % 24).groupby("hour")[["calls", *cols]].sum()
+            table = table.reset_index()
+        else:
+            calls = self.store.calls_frame(self.pbx, since, until)
+            table = customer_view(with_local_time(calls, "arrived_at", self.tz), key="hour")
+            if len(table):
+                table = table[table["hour"] != "(none)"].astype({"hour": int})
         if len(table):
-            table = table[table["hour"] != "(none)"].astype({"hour": int})
             out = out.merge(table[["hour", "calls", *cols]], on="hour", how="left")
         for c in ["calls", *cols]:
             out[c] = out[c].fillna(0).astype("int64") if c in out else 0

@@ -263,9 +263,10 @@ def test_the_warnings_read_as_five_columns_give_the_training_list_of_the_agent_r
         assert training_rows(reader, period, now, cbs, fails=fails) == training_rows(reader, period, now, cbs, frame)
 
 
-def test_span_tables_in_sql_equal_the_pure_aggregates_of_the_spans_rows_busy_or_empty(stored):
-    """The live page's tables (now aggregated by the database) equal report_tables over the
-    span's rows with the span's obligations: a busy day, part of a day up to now, an empty day."""
+def test_span_tables_and_hourly_in_sql_equal_the_pure_aggregates_of_the_spans_rows_busy_or_empty(stored):
+    """The live page's tables and calls per hour (now aggregated by the database) equal
+    report_tables over the span's rows with the span's obligations: a busy day, part of a day
+    up to now, an empty day."""
     from callmon.metrics.aggregates import report_tables
     from callmon.read.reader import _CB_FRAME, _cb_status
 
@@ -288,3 +289,9 @@ def test_span_tables_in_sql_equal_the_pure_aggregates_of_the_spans_rows_busy_or_
                 for a, b in zip(got[col].tolist(), table[col].tolist()):
                     assert (pd.isna(a) and pd.isna(b)) or a == b or a == pytest.approx(b, rel=1e-9), \
                         (since, name, col, a, b)
+        hourly = reader.hourly(since, until).set_index("hour")
+        hours = reference["hour"][reference["hour"]["hour"] != "(none)"]
+        assert hourly["calls"].sum() == int(hours["calls"].sum())
+        for _, row in hours.iterrows():
+            assert [int(hourly.loc[int(row["hour"]), c]) for c in ("calls", "rings_1", "rings_6plus")] == \
+                [int(row["calls"]), int(row["rings_1"]), int(row["rings_6plus"])], (since, row["hour"])

@@ -18,7 +18,8 @@ every 20th abandoned call, and a few calls ringing now. Then it times, as the se
 - **grid filtered page**: one team's abandoned calls of one month, sorted by ring seconds, the
   third page of 100 and the total.
 
-Targets (issue 13): live and report <= 1.5 s, grid pages <= 0.5 s.
+Targets (issue 13): live and report <= 1.5 s, grid pages <= 0.5 s. ``--breakdown`` also times
+the report's reads one by one (where its time goes).
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ def timed(fn, repeat: int) -> float:
     return min(times)
 
 
-def measure(url: str, n: int, repeat: int) -> dict[str, float]:
+def measure(url: str, n: int, repeat: int, breakdown: bool = False) -> dict:
     store = Store(url)
     t = time.perf_counter()
     fill(store, n)
@@ -168,8 +169,39 @@ def measure(url: str, n: int, repeat: int) -> dict[str, float]:
 
     out = {"fill": filled, "live": timed(live, repeat), "report": timed(report, repeat),
            "grid first page": timed(first_page, repeat), "grid filtered page": timed(filtered_page, repeat)}
+    if breakdown:
+        out["parts"] = report_parts(reader, now)
     reader.close()
     return out
+
+
+def report_parts(reader: Reader, now: float) -> dict[str, float]:
+    """The half-year report's reads one after the other (the report runs some of them at once):
+    where its time goes."""
+    from callmon.read import period_tables as pt
+    from callmon.reporting import report as rp
+
+    period = reader.period("2026-H2")
+    s, pbx, a, b = reader.store, reader.pbx, period.start, period.end
+    offset = pt.fixed_offset(reader.tz, a, b)
+    parts = {}
+
+    def part(name, fn):
+        t = time.perf_counter()
+        value = fn()
+        parts[name] = time.perf_counter() - t
+        return value
+
+    cbs = part("callbacks (derived at now)", lambda: rp.callback_rows(reader, period, now))
+    part("customer cube (calls)", lambda: s.customer_cube(pbx, a, b, offset))
+    part("ring-seconds histogram (calls)", lambda: s.answered_ring_seconds(pbx, a, b, offset))
+    part("credited calls (calls)", lambda: s.credited_calls(pbx, a, b))
+    part("agent cube (agent_results)", lambda: s.agent_cube(pbx, a, b))
+    part("agent ring-seconds histogram", lambda: s.agent_ring_seconds(pbx, a, b))
+    fails = part("warnings read (agent_results)", lambda: s.failed_warnings(pbx, a, b))
+    part("training list (pandas)", lambda: rp.training_rows(reader, period, now, cbs, fails=fails))
+    part("trends (6 half-years, 2 queries each)", lambda: rp._trends(reader, period, rp.TREND_PERIODS))
+    return parts
 
 
 def pg_schema_url(base: str) -> tuple[str, str]:
@@ -187,6 +219,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    parser.add_argument("--breakdown", action="store_true", help="also time the report's reads one by one")
     parser.add_argument("--pg", default=os.environ.get("CALLMON_TEST_PG_URL"), help="PostgreSQL URL (a schema is made and dropped)")
     args = parser.parse_args()
     targets = {"live": 1.5, "report": 1.5, "grid first page": 0.5, "grid filtered page": 0.5}
@@ -203,7 +236,7 @@ def main() -> None:
             else:
                 url, schema = pg_schema_url(args.pg)
             try:
-                figures = measure(url, args.calls, args.repeat)
+                figures = measure(url, args.calls, args.repeat, args.breakdown)
             finally:
                 if schema:
                     store = Store(args.pg, migrate=False)
@@ -211,9 +244,14 @@ def main() -> None:
                         conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
                     store.dispose()
         print(f"{which}: {args.calls:,} calls (filled in {figures.pop('fill'):.1f} s)")
+        parts = figures.pop("parts", {})
         for name, seconds in figures.items():
             mark = "ok" if seconds <= targets[name] else f"over the {targets[name]} s target"
             print(f"  {name:<20} {seconds:7.3f} s  {mark}")
+        if parts:
+            print("  the report's reads, one by one:")
+            for name, seconds in parts.items():
+                print(f"    {name:<40} {seconds:7.3f} s")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import contextmanager
 from enum import Enum
@@ -73,11 +74,18 @@ def ingest(
     (a rollback journal instead of WAL: others wait) unless --shared or someone has it open.
     Exit status: 0 all sound, 1 some input was rejected (listed on stderr), 2 a file could not be read.
     """
+    status = 0
+    bad = {p: why for p in files if (why := _unreadable(p))}
+    for path, why in bad.items():  # said before the store is opened (or made and migrated)
+        typer.echo(f"callmon: error: {path}: {why}", err=True)
+        status = 2
+    files = [p for p in files if p not in bad]
+    if not files:
+        raise typer.Exit(status)
     store, cfg = open_all(db, config, pbx)
     pipeline = Pipeline(store, cfg)
     if rejects is not None:
         rejects.mkdir(parents=True, exist_ok=True)
-    status = 0
     with _bar(TextColumn("ingest"), BarColumn(), DownloadColumn(), TimeRemainingColumn()) as bar:
         advance = None
         if bar is not None:  # over the files' bytes
@@ -124,6 +132,17 @@ def _ingest_one(pipeline: Pipeline, files_in: FileIngest, path: Path, kind: Kind
     for p in report.problems:
         echo(f"  {p}", err=True)
     return 1 if report.problems else 0
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why ``path`` cannot be imported at all (missing, a directory, not readable), else None."""
+    if not path.exists():
+        return "no such file"
+    if path.is_dir():
+        return "is a directory, not a file"
+    if not os.access(path, os.R_OK):
+        return "permission denied"
+    return None
 
 
 def _blank(path: Path) -> bool:

@@ -3,7 +3,8 @@
 A fresh database in a data folder; a history imported from the bundled recording repeated over
 the past weeks (:mod:`callmon.cli.demo_history`); ``callmon ami-server`` replaying the bundled
 busy stretch (j_load) in a loop as a live PBX; ``callmon listen`` following it; the dashboard on
-http://127.0.0.1:8050 with a one-time login. Ctrl-C (or SIGTERM) stops all of it.
+http://127.0.0.1:8050 with a one-time login. Ctrl-C, SIGTERM or closing the terminal (SIGHUP)
+stops all of it.
 """
 
 from __future__ import annotations
@@ -81,6 +82,58 @@ def import_history(db: str, config_path: Path, folder: Path, weeks: int, now: fl
     return calls
 
 
+def seed_monitoring(db: str, config_path: Path, now: float) -> dict | None:
+    """A small monitoring session of the current half-year for the demo (by the service
+    ``callmon monitor`` uses): the directory's teams, one evaluator calling from the numbers of
+    a few answered history calls, a plan of one test call per person, and evaluations of the
+    planned test calls of the first two people, each tied to a history call that person
+    answered. The session, or None when the history has no answered call to evaluate."""
+    from callmon.core.config import load_config
+    from callmon.metrics.warnings import period_of
+    from callmon.read import Reader
+    from callmon.service.monitoring import Monitoring
+    from callmon.service.pipeline import Pipeline
+    from callmon.storage import Store
+
+    cfg = load_config(config_path)
+    period = period_of(now, tz=cfg.tz)
+    reader = Reader.open(db, cfg)
+    try:
+        by_agent: dict[str, dict] = {}
+        for c in reader.calls(with_legs=False):
+            ext = c.get("answered_by")
+            if (c.get("direction") == "inbound" and c.get("outcome") == "answered" and ext in cfg.directory
+                    and str(c.get("caller") or "").startswith("010")
+                    and period_of(c["arrived_at"], tz=cfg.tz) == period):
+                by_agent[ext] = c  # the latest one of each agent
+    finally:
+        reader.close()
+    if not by_agent:
+        return None
+    store = Store(db)
+    try:
+        mon = Monitoring(Pipeline(store, cfg))
+        teams = sorted({cfg.directory[ext].team for ext in by_agent if cfg.directory[ext].team})
+        session = mon.create(f"{period} 전화 모니터링 (데모)", period, teams=teams, created_by=DEMO_USER,
+                             evaluators={"평가자1": sorted({c["caller"] for c in by_agent.values()})})
+        planned = mon.plan(str(session["id"]), seed=1, per_person=1)
+        done = 0
+        for p in planned:
+            call = by_agent.get(p["extension"])
+            if call is None or done == 2:
+                continue
+            marks = {"greeting": "Y", "apology": "Y" if done else "N", "listening": "Y", "explanation": "Y", "attitude": "Y" if done else "N",
+                     "closing": "Y" if done else "N", "name_again": "Y"}
+            mon.evaluate(str(session["id"]), {
+                "test_call": str(p["seq"]), "evaluator": p["evaluator"], "number": call["caller"],
+                "called_at": datetime.fromtimestamp(call["arrived_at"], cfg.tz).isoformat(),
+                "call_id": call["call_id"], "marks": marks, "note": "데모 평가"}, author=DEMO_USER, source="demo")
+            done += 1
+        return session
+    finally:
+        store.dispose()
+
+
 def _child(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
     """``python -m callmon ARGS`` in a session of its own (the terminal's Ctrl-C reaches only
     the demo, which stops the children in order)."""
@@ -132,6 +185,9 @@ def demo(
     started = time.monotonic()
     n = import_history(db, config_path, data, weeks, time.time())
     typer.echo(f"이력 / history: {n:,} calls over {weeks} week(s) imported in {time.monotonic() - started:.1f} s")
+    session = seed_monitoring(db, config_path, time.time())
+    if session is not None:
+        typer.echo(f"모니터링 / monitoring: session {session['id']} ({session['name']}) with a plan and 2 evaluations")
     password = secrets.token_urlsafe(12)
     users = Users.open(db)
     users.add(DEMO_USER, "admin", password)
@@ -143,7 +199,9 @@ def demo(
     def on_term(*_):
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, on_term)
+    stop_signals = (signal.SIGTERM, signal.SIGHUP)  # SIGHUP: the terminal was closed
+    for signum in stop_signals:
+        signal.signal(signum, on_term)
     try:
         server = _child(["ami-server", "--capture", str(capture), "--loop", "--speed", f"{speed:g}", "--port", "0"],
                         {"CALLMON_AMI_SECRET": DEV_SECRET})
@@ -166,8 +224,12 @@ def demo(
     except KeyboardInterrupt:
         stopping = True
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for signum in stop_signals:
+            signal.signal(signum, signal.SIG_IGN)  # a second signal must not interrupt the stopping
         _stop(listener)  # first: it writes what it has heard
         _stop(server)
         if stopping:
-            typer.echo(f"중지 / stopped. Database: {db}")
+            try:
+                typer.echo(f"중지 / stopped. Database: {db}")
+            except OSError:  # the terminal has gone (SIGHUP)
+                pass

@@ -8,6 +8,13 @@ and every Master.csv date (written in UTC) moves by the same whole number of sec
 unique between blocks that do not overlap in time, and each block's calls are new calls, as the
 replay server's ``--loop`` makes new calls of each pass.
 
+Each block has callers of its own: every outside number (``010`` and eight digits) is rewritten
+per block (``010-2BBB-NNNN``: block BBB, the number's place in the recording), the same way in
+every row of a call, so a day's missed calls open obligations of their own instead of folding
+into one opened weeks ago (and the live replay's original numbers are new to the history). The
+recording's one outbound call (f_outbound_callback) is made a callback: it dials a number missed
+in the same block, or one missed a day or two earlier in the same week (met or late by the rule).
+
 >>> shift_text('"x","2026-11-22 19:47:17","1795376837.0"', 3600, 1795370000, 1795380000)
 '"x","2026-11-22 20:47:17","1795380437.0"'
 """
@@ -27,6 +34,10 @@ FILES = (("Master.csv", "cdr"), ("cel.csv", "cel"), ("queue_log", "queue_log"))
 # recording: the same outcomes, rings, verdicts and waits), in a third of the import time
 HISTORY_KINDS = ("cel",)
 _EPOCH = re.compile(r"(?<![\d.])(1\d{9})(?=[.|\",\s]|$)")
+_NUMBER = re.compile(r"(?<!\d)(010\d{8})(?!\d)")
+OUTBOUND_NUMBER = "01055551234"  # f_outbound_callback dials it
+# (blocks back, the number it then dials): missed in c_direct_abandon, e_queue_abandon, l_direct_ring_timeout
+CALLBACK_TARGETS = ((0, "01010200001"), (1, "01010400001"), (2, "01010900001"))
 _DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})\b")
 # where the blocks of a day start (local time), rotated from day to day so every hour has calls
 # the recording the history repeats: the busy hour and the scenarios recorded around it
@@ -102,17 +113,35 @@ def block_starts(today: date, weeks: int, per_day: int, tz: ZoneInfo, calendar: 
     return sorted(out)
 
 
-def _template(text: str, lo: int, hi: int) -> tuple[list[str], list[int]]:
-    """``text`` cut at its epochs in [lo, hi]: the literal pieces between them and the epochs."""
-    pieces, epochs, last = [], [], 0
-    for m in _EPOCH.finditer(text):
-        value = int(m.group(1))
-        if lo <= value <= hi:
-            pieces.append(text[last:m.start(1)])
-            epochs.append(value)
-            last = m.end(1)
+def _template(text: str, lo: int, hi: int) -> tuple[list[str], list[int | str]]:
+    """``text`` cut at its epochs in [lo, hi] and its outside numbers: the literal pieces between
+    them and the epochs (int) and numbers (str)."""
+    pieces, tokens, last = [], [], 0
+    found = [(m.start(1), m.end(1), int(m.group(1))) for m in _EPOCH.finditer(text) if lo <= int(m.group(1)) <= hi]
+    found += [(m.start(1), m.end(1), m.group(1)) for m in _NUMBER.finditer(text)]
+    for start, end, value in sorted(found, key=lambda f: f[0]):
+        pieces.append(text[last:start])
+        tokens.append(value)
+        last = end
     pieces.append(text[last:])
-    return pieces, epochs
+    return pieces, tokens
+
+
+def block_numbers(numbers: list[str], starts: list[datetime]) -> list[dict[str, str]]:
+    """Per block, each outside number of the recording -> the block's own number; the outbound
+    call's number -> a number missed in this block or in one a day or two before in the same ISO
+    week (rotating, so the history has callbacks met in time and late)."""
+    place = {n: k for k, n in enumerate(sorted(set(numbers) | {OUTBOUND_NUMBER}))}
+    maps = []
+    for i, start in enumerate(starts):
+        own = {n: f"010{2000 + i % 8000:04d}{place[n] % 10000:04d}" for n in place}
+        back, target = CALLBACK_TARGETS[i % len(CALLBACK_TARGETS)]
+        j = i - back
+        if j < 0 or starts[j].isocalendar()[:2] != start.isocalendar()[:2] or target not in place:
+            back, target, j = CALLBACK_TARGETS[0] + (i,)
+        own[OUTBOUND_NUMBER] = f"010{2000 + j % 8000:04d}{place[target] % 10000:04d}"
+        maps.append(own)
+    return maps
 
 
 def write_history(samples: Path, folder: Path, starts: list[datetime],
@@ -128,20 +157,23 @@ def write_history(samples: Path, folder: Path, starts: list[datetime],
             raise ValueError(f"demo history blocks overlap at {start}")
         last_end = t0 + span
         shifts.append(t0 - rec.start)
+    maps = block_numbers(_NUMBER.findall("".join(rec.texts.values())), starts)
     out = []
     for name, kind in FILES:
         if kind not in kinds:
             continue
         text = rec.texts[kind]
         if _DATE.search(text):  # Master.csv: its dates too (slower, the file is small)
-            body = "".join(shift_text(text, d, rec.start - 3600, rec.end + 3600) for d in shifts)
+            body = "".join(_NUMBER.sub(lambda m, nums=nums: nums[m.group(1)],
+                                       shift_text(text, d, rec.start - 3600, rec.end + 3600))
+                           for d, nums in zip(shifts, maps))
         else:
-            pieces, epochs = _template(text, rec.start - 3600, rec.end + 3600)
+            pieces, tokens = _template(text, rec.start - 3600, rec.end + 3600)
             parts = []
-            for d in shifts:
-                for piece, epoch in zip(pieces, epochs):
+            for d, nums in zip(shifts, maps):
+                for piece, token in zip(pieces, tokens):
                     parts.append(piece)
-                    parts.append(str(epoch + d))
+                    parts.append(nums[token] if isinstance(token, str) else str(token + d))
                 parts.append(pieces[-1])
             body = "".join(parts)
         path = folder / f"history-{name}"

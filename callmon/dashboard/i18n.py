@@ -9,6 +9,8 @@ it from the request, so a page is rendered in one language from the server on.
 
 from __future__ import annotations
 
+import re
+
 LANG_COOKIE = "callmon_lang"
 LANGUAGES = ("ko", "en")
 DEFAULT_LANG = "ko"
@@ -21,6 +23,11 @@ KO: dict[str, str] = {
     "nav_reports": "보고서",
     "nav_monitoring": "모니터링",
     "nav_access": "접근 기록",
+    "what_calls_rows": "통화 목록 {a}-{b}행 (전체 {n}건, 조건: {f})",
+    "what_call": "통화 {id}",
+    "what_report_export": "보고서 {label} {fmt} 내보내기 (전체 번호)",
+    "what_report_cli": "보고서 {label} → {file} (전체 번호, 명령줄)",
+    "what_access_csv": "접근 기록 CSV",
     "logout": "로그아웃",
     "role_viewer": "열람자",
     "role_evaluator": "평가자",
@@ -43,8 +50,8 @@ KO: dict[str, str] = {
     "tile_p90_rings": "벨 횟수 90%",
     "tile_abandoned": "포기",
     "tile_agent_first": "상담원 먼저 끊음",
-    "tile_cb_open": "회신 대기",
-    "tile_cb_overdue": "회신 기한 초과",
+    "tile_cb_waiting": "회신 대기 (초과 포함)",
+    "tile_cb_overdue": "그중 기한 초과",
     "ringing_now": "지금 울리는 전화",
     "no_ringing": "지금 울리는 전화가 없습니다.",
     "ring_n": "{n}번째 벨",
@@ -117,7 +124,7 @@ KO: dict[str, str] = {
     "cb_cancelled": "회신 {id}번 취소됨",
     "cb_none": "회신할 전화가 없습니다.",
     "cb_select": "취소할 회신 번호",
-    "overdue_by": "{t} 초과",
+    "overdue_by": "업무시간 {t} 초과",
     # calls
     "calls_title": "통화 내역",
     "filter_from": "시작일",
@@ -204,6 +211,11 @@ EN: dict[str, str] = {
     "nav_reports": "Reports",
     "nav_monitoring": "Monitoring",
     "nav_access": "Access log",
+    "what_calls_rows": "calls rows {a}-{b} of {n} (filter: {f})",
+    "what_call": "call {id}",
+    "what_report_export": "report {label} as {fmt} with full numbers",
+    "what_report_cli": "report {label} to {file} with full numbers (command line)",
+    "what_access_csv": "access log as CSV",
     "logout": "Log out",
     "role_viewer": "viewer",
     "role_evaluator": "evaluator",
@@ -224,8 +236,8 @@ EN: dict[str, str] = {
     "tile_p90_rings": "Rings, 90th pct",
     "tile_abandoned": "Abandoned",
     "tile_agent_first": "Agent hung up first",
-    "tile_cb_open": "Callbacks open",
-    "tile_cb_overdue": "Callbacks overdue",
+    "tile_cb_waiting": "Callbacks waiting (incl. overdue)",
+    "tile_cb_overdue": "of which overdue",
     "ringing_now": "Ringing now",
     "no_ringing": "No phone is ringing.",
     "ring_n": "ring {n}",
@@ -296,7 +308,7 @@ EN: dict[str, str] = {
     "cb_cancelled": "callback {id} cancelled",
     "cb_none": "Nobody is waiting for a callback.",
     "cb_select": "Callback to cancel",
-    "overdue_by": "{t} overdue",
+    "overdue_by": "{t} working time overdue",
     "calls_title": "Call history",
     "filter_from": "From",
     "filter_to": "To",
@@ -390,3 +402,40 @@ def current_lang() -> str:
     except RuntimeError:  # outside a request (a test building a layout)
         return DEFAULT_LANG
     return lang if lang in LANGUAGES else DEFAULT_LANG
+
+
+def page_title(key: str):
+    """A page's browser-tab title in the reader's language (``실시간 · callmon``), for
+    ``dash.register_page(title=...)``: Dash calls it per request."""
+    def title(**_path_variables) -> str:
+        return f"{t(key, current_lang())} · callmon"
+    return title
+
+
+# what the log's targets are written as (in English, the record kept as written) -> their words
+_TARGETS = (
+    (re.compile(r"calls rows (?P<a>\d+)-(?P<b>-?\d+) of (?P<n>\d+) \((?P<f>.*)\)"), "what_calls_rows"),
+    (re.compile(r"call (?P<id>\S+)"), "what_call"),
+    (re.compile(r"report (?P<label>\S+) as (?P<fmt>\S+) with full numbers"), "what_report_export"),
+    (re.compile(r"report (?P<label>\S+) to (?P<file>.+) with full numbers \(command line\)"), "what_report_cli"),
+    (re.compile(r"access log as CSV"), "what_access_csv"),
+)
+
+
+def target_text(what: str, lang: str) -> str:
+    """An access-log target in the reader's language; one of an unknown form as written.
+
+    >>> target_text("calls rows 0-99 of 3093 (all)", "ko")
+    '통화 목록 1-100행 (전체 3,093건, 조건: 전체)'
+    >>> target_text("call 1795376837.0", "en")
+    'call 1795376837.0'
+    """
+    for pattern, key in _TARGETS:
+        m = pattern.fullmatch(what)
+        if m:
+            v = m.groupdict()
+            if key == "what_calls_rows":
+                v = {"a": int(v["a"]) + 1, "b": int(v["b"]) + 1, "n": f"{int(v['n']):,}",
+                     "f": t("filter_all", lang) if v["f"] == "all" else v["f"]}
+            return t(key, lang, **v)
+    return what

@@ -6,7 +6,7 @@ from the database without a Pipeline, without migrating and without writing.
     reader.data_version()                      # changes when anything shown changes; poll it (cheap)
     reader.tiles(now)                          # today's tiles (Tiles), aggregates computed in SQL
     reader.ringing_now(now, viewer)            # calls in progress with their ring count at `now`
-    reader.span_tables(since, until, now)      # summary/team/agent/queue/hour/day tables of a span (reads its rows)
+    reader.span_tables(since, until, now)      # summary/team/agent/queue/hour/day tables of a span (in SQL)
     reader.report_tables(since, until, cbs)    # the same tables aggregated by the database (long periods)
     reader.hourly(since, until)                # calls per hour stacked by ring count (DataFrame)
     reader.calls_page(CallFilter(...), viewer, sort=[("arrived_at", True)], offset=0, limit=100)
@@ -56,7 +56,8 @@ class Tiles:
     ``ring_rate`` = answered before the limit ring / calls the ring rule judged (None: none);
     ``avg_rings``/``p90_rings`` and ``avg_ring_seconds``/``p90_ring_seconds`` over the answered
     calls (p90 by linear interpolation, as the report); ``agent_first_hangups`` any direction;
-    ``callbacks_open``/``callbacks_overdue`` the unmet obligations at ``at``."""
+    ``callbacks_open``/``callbacks_overdue`` the unmet obligations at ``at`` not yet due / past
+    due (``callbacks_waiting`` both)."""
 
     since: float
     until: float
@@ -75,6 +76,12 @@ class Tiles:
     agent_first_hangups: int
     callbacks_open: int
     callbacks_overdue: int
+
+    @property
+    def callbacks_waiting(self) -> int:
+        """Every obligation still unmet at ``at``: the open ones plus the overdue ones (a subset
+        of the waiting, not a separate pile)."""
+        return self.callbacks_open + self.callbacks_overdue
 
 
 @dataclass(frozen=True)
@@ -193,17 +200,14 @@ class Reader:
     def span_tables(self, since: float, until: float, now: float) -> dict[str, pd.DataFrame]:
         """The report's tables (``summary``, ``agent``, ``team``, ``queue``, ``hour``, ``day``;
         :func:`callmon.metrics.aggregates.report_tables`) of the calls of [since, until), with
-        the stored obligations opened in it (unmet ones open or overdue at ``now``). Meant for
-        short spans (today): it reads the span's calls."""
+        the stored obligations opened in it (unmet ones open or overdue at ``now``), aggregated
+        by the database as :meth:`report_tables` (the live page asks on every change: pandas
+        over a busy day's rows took longer than the queries)."""
         import pandas as pd
 
-        from callmon.metrics.aggregates import report_tables
-
-        calls = self.store.calls_frame(self.pbx, since, until)
-        agent_results = self.store.agent_results_frame(self.pbx, since, until)
         rows = self.store.callbacks_where(self.pbx, since=since, until=until)
         cbs = pd.DataFrame([_cb_status(r, now) for r in rows], columns=_CB_FRAME)
-        return report_tables(calls, agent_results, cbs, self.tz)
+        return self.report_tables(since, until, cbs)
 
     def report_tables(self, since: float, until: float, callbacks: pd.DataFrame) -> dict[str, pd.DataFrame]:
         """The report's tables of [since, until) (:func:`callmon.metrics.aggregates.report_tables`)
@@ -227,13 +231,23 @@ class Reader:
         import pandas as pd
 
         from callmon.metrics.aggregates import customer_view, with_local_time
+        from callmon.read.period_tables import CUSTOMER_COUNTS, fixed_offset
 
-        calls = self.store.calls_frame(self.pbx, since, until)
-        table = customer_view(with_local_time(calls, "arrived_at", self.tz), key="hour")
         cols = [f"rings_{k}" for k in range(1, RING_BUCKETS + 1)] + [f"rings_{RING_BUCKETS + 1}plus"]
         out = pd.DataFrame({"hour": range(24)})
+        offset = fixed_offset(self.tz, since, until)
+        if offset is not None:  # the database's per-hour counts (as the report's hour table)
+            cube = pd.DataFrame(self.store.customer_cube(self.pbx, since, until, offset),
+                                columns=["team", "queue", "lh", *CUSTOMER_COUNTS])
+            counts = cube[["calls", *cols]].astype("float64")
+            table = counts.assign(hour=cube["lh"].astype("int64") % 24).groupby("hour")[["calls", *cols]].sum()
+            table = table.reset_index()
+        else:
+            calls = self.store.calls_frame(self.pbx, since, until)
+            table = customer_view(with_local_time(calls, "arrived_at", self.tz), key="hour")
+            if len(table):
+                table = table[table["hour"] != "(none)"].astype({"hour": int})
         if len(table):
-            table = table[table["hour"] != "(none)"].astype({"hour": int})
             out = out.merge(table[["hour", "calls", *cols]], on="hour", how="left")
         for c in ["calls", *cols]:
             out[c] = out[c].fillna(0).astype("int64") if c in out else 0

@@ -48,33 +48,43 @@ def period_warnings(reader: Reader, period: Period, now: float,
 
 
 def _warnings_frame(reader: Reader, period: Period, now: float, callbacks: list[dict[str, Any]] | None,
-                    agent_results: pd.DataFrame | None) -> pd.DataFrame:
-    """:func:`period_warnings` as a frame of :class:`RuleWarning`'s fields, in the same order."""
-    ar = agent_results if agent_results is not None else \
-        reader.store.agent_results_frame(reader.pbx, period.start, period.end)
-    fails = ar[ar["result"] == "fail"]
-    employee = fails["agent"].where(fails["agent"].map(lambda a: isinstance(a, str)), fails["extension"])
-    frame = pd.DataFrame({"employee": employee.to_numpy(), "rule": fails["rule"].to_numpy(),
-                          "call_id": fails["call_id"].to_numpy(), "at": fails["at"].astype(float).to_numpy(),
-                          "reason": fails["reason"].fillna("").to_numpy()}, columns=list(RuleWarning._fields))
+                    agent_results: pd.DataFrame | None, fails: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`period_warnings` as a frame of :class:`RuleWarning`'s fields, in the same order.
+    ``fails``: the period's failed verdicts already read as warnings
+    (:meth:`~callmon.storage.readonly.ReadStore.failed_warnings`); else from ``agent_results``;
+    else read (only the warnings' columns)."""
+    if fails is not None:
+        frame = fails
+    elif agent_results is None:
+        frame = reader.store.failed_warnings(reader.pbx, period.start, period.end)
+    else:
+        failed = agent_results[agent_results["result"] == "fail"]
+        employee = failed["agent"].where(failed["agent"].map(lambda a: isinstance(a, str)), failed["extension"])
+        frame = pd.DataFrame({"employee": employee.to_numpy(), "rule": failed["rule"].to_numpy(),
+                              "call_id": failed["call_id"].to_numpy(), "at": failed["at"].astype(float).to_numpy(),
+                              "reason": failed["reason"].fillna("").to_numpy()}, columns=list(RuleWarning._fields))
+    frame = frame[list(RuleWarning._fields)]
     more = [w for row in (callbacks if callbacks is not None else callback_rows(reader, period, now))
             for w in warnings_for_callback(callback_from_row(row), now, reader.ruleset, reader.config.directory)
             if period.start <= w.at < period.end]
     if more:
-        frame = pd.concat([frame, pd.DataFrame(more, columns=list(RuleWarning._fields))], ignore_index=True)
+        extra = pd.DataFrame(more, columns=list(RuleWarning._fields))
+        frame = pd.concat([frame, extra], ignore_index=True) if len(frame) else extra
     return frame
 
 
 def training_rows(reader: Reader, period: Period, now: float,
                   callbacks: list[dict[str, Any]] | None = None,
-                  agent_results: pd.DataFrame | None = None) -> list[dict[str, Any]]:
+                  agent_results: pd.DataFrame | None = None, *,
+                  fails: pd.DataFrame | None = None) -> list[dict[str, Any]]:
     """Employees with at least the configured number of warnings in the period (a month,
-    quarter, half-year or year)."""
+    quarter, half-year or year). ``fails``: the period's failed verdicts already read as
+    warnings (:meth:`~callmon.storage.readonly.ReadStore.failed_warnings`)."""
     kind = period_kind(period.label)
     if kind not in TRAINING_KINDS:
         raise ValueError(f"the training list is kept per {', '.join(TRAINING_KINDS)}, not per {kind}")
     tz = reader.config.tz
-    warnings = _warnings_frame(reader, period, now, callbacks, agent_results)
+    warnings = _warnings_frame(reader, period, now, callbacks, agent_results, fails)
     teams = {e.name: e.team for e in reader.config.directory.values()}
     entries = training_in_period(warnings, reader.config.training_threshold, period_of(period.start, kind, tz))
     return [{"employee": e.employee, "team": teams.get(e.employee), "period": e.period, "warnings": e.warnings,
@@ -85,20 +95,30 @@ def training_in_period(warnings: list[RuleWarning] | pd.DataFrame, threshold: in
     """:func:`callmon.metrics.warnings.training_list` of warnings that all fall in one period
     (``label``), computed on columns: a half-year of a million calls has warnings by the hundred
     thousand. The same entries (tested against it)."""
+    import numpy as np
+
     frame = warnings if isinstance(warnings, pd.DataFrame) else pd.DataFrame(warnings, columns=list(RuleWarning._fields))
     if frame.empty:
         return []
-    frame = frame.sort_values(["at", "call_id"], kind="stable").drop_duplicates(["employee", "rule", "call_id"])
-    sizes = frame.groupby("employee", sort=False).size()
-    frame = frame[frame["employee"].isin(sizes[sizes >= threshold].index)]
-    if frame.empty:
+    # on integer codes, not strings: by time then call (stable), each (employee, rule, call) once
+    calls, call_ids = pd.factorize(frame["call_id"], sort=True)
+    employees, names = pd.factorize(frame["employee"])
+    rules, _ = pd.factorize(frame["rule"], use_na_sentinel=False)
+    at = frame["at"].to_numpy(dtype=float)
+    order = np.lexsort((calls, at))
+    key = (employees[order].astype("int64") * (int(rules.max()) + 1) + rules[order]) * (len(call_ids) + 1) + calls[order]
+    order = order[~pd.Series(key).duplicated(keep="first").to_numpy()]
+    order = order[employees[order] >= 0]  # no employee: counted for no one (as groupby drops it)
+    if not len(order):
         return []
-    groups = frame.groupby("employee", sort=False)
-    reached = groups["at"].nth(threshold - 1)
-    reached.index = frame.loc[reached.index, "employee"]
-    ids = groups["call_id"].agg(tuple)
-    entries = [TrainingEntry(employee, label, len(ids[employee]), float(reached[employee]), ids[employee])
-               for employee in ids.index]
+    sizes = np.bincount(employees[order], minlength=len(names))
+    by_employee = order[np.argsort(employees[order], kind="stable")]
+    ends = np.cumsum(sizes)
+    entries = []
+    for code in np.flatnonzero(sizes >= threshold):
+        rows = by_employee[ends[code] - sizes[code]:ends[code]]
+        ids = tuple(call_ids[calls[rows]])
+        entries.append(TrainingEntry(names[code], label, len(ids), float(at[rows[threshold - 1]]), ids))
     return sorted(entries, key=lambda e: (e.reached_at, e.employee))
 
 
@@ -149,7 +169,7 @@ def build_report(reader: Reader, label: str, now: float, viewer: Viewer = OPERAT
     period = reader.period(label)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="callmon-report") as pool:
         # what does not depend on the obligations is read meanwhile
-        fails = pool.submit(reader.store.failed_results, reader.pbx, period.start, period.end)
+        fails = pool.submit(reader.store.failed_warnings, reader.pbx, period.start, period.end)
         trend = pool.submit(_trends, reader, period, trends)
         cb_rows = callback_rows(reader, period, now)
         callbacks = pd.DataFrame(
@@ -159,7 +179,7 @@ def build_report(reader: Reader, label: str, now: float, viewer: Viewer = OPERAT
                      "purpose", "cancel_reason"],
         )
         tables = reader.report_tables(period.start, period.end, callbacks)
-        rows = training_rows(reader, period, now, cb_rows, fails.result()) if period.kind in TRAINING_KINDS else []
+        rows = training_rows(reader, period, now, cb_rows, fails=fails.result()) if period.kind in TRAINING_KINDS else []
         trend = trend.result()
     listing = callbacks.assign(missed_call_ids=callbacks["missed_call_ids"].map(" ".join))
     for col in ("first_missed_at", "due_at", "fulfilled_at"):

@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+from openpyxl.styles import Alignment
 
 from callmon.core.errors import CallmonError
 from callmon.reporting.report import Report
@@ -42,6 +43,40 @@ SHEETS = {
     "callbacks": "콜백 callbacks",
     "training": "교육 대상 training",
 }
+# column headings of the HTML, PDF and XLSX reports: Korean first, English in parentheses (the
+# CSV keeps the field names, for programs)
+LABELS = {
+    "scope": "범위 (scope)", "calls": "수신 (calls)", "answered": "응답 (answered)", "abandoned": "포기 (abandoned)",
+    "abandonment_rate": "포기율 (abandonment rate)", "ring_pass": "기준 내 응답 (within ring limit)",
+    "ring_fail": "기준 초과 (past ring limit)", "ring_rate": "기준 내 응답률 (ring rate)",
+    "rings_1": "1벨 (1 ring)", "rings_2": "2벨 (2 rings)", "rings_3": "3벨 (3 rings)", "rings_4": "4벨 (4 rings)",
+    "rings_5": "5벨 (5 rings)", "rings_6plus": "6벨 이상 (6+ rings)", "avg_rings": "평균 벨 수 (avg rings)",
+    "avg_ring_seconds": "평균 대기 초 (avg ring s)", "p90_ring_seconds": "90% 대기 초 (p90 ring s)",
+    "outbound": "발신 (outbound)", "agent_first_hangups": "상담원 먼저 끊음 (agent hung up first)",
+    "callbacks_due": "콜백 대상 (callbacks due)", "callbacks_met": "기한 내 회신 (met)",
+    "callbacks_late": "기한 후 회신 (late)", "callbacks_overdue": "기한 초과 미회신 (overdue)",
+    "callbacks_open": "회신 대기 (open)", "callbacks_resolved": "고객 재통화 해결 (resolved by customer)",
+    "agent": "상담원 (agent)", "team": "팀 (team)", "queue": "대기열 (queue)", "hour": "시간대 (hour)",
+    "day": "일자 (day)", "rang": "울림 (rang)", "warnings": "경고 (warnings)", "callback_id": "콜백 번호 (id)",
+    "number": "전화번호 (number)", "missed_call_ids": "부재 통화 (missed calls)",
+    "first_missed_at": "첫 부재 (first missed)", "due_at": "기한 (due)", "status": "상태 (status)",
+    "fulfilled_at": "회신 시각 (called back)", "fulfilled_by_call_id": "회신 통화 (callback call)",
+    "fulfilled_by_agent": "회신자 (by)", "name": "이름 (name)", "purpose": "용건 (purpose)",
+    "cancel_reason": "취소 사유 (cancel reason)", "employee": "직원 (employee)", "period": "기간 (period)",
+    "reached_at": "도달 시각 (reached at)", "call_ids": "통화 (calls)",
+}
+WIDE = 12  # a table of more columns than this is printed in a smaller font
+
+
+def labelled(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its columns headed for people (:data:`LABELS`; an unknown one as named).
+
+    >>> list(labelled(pd.DataFrame(columns=["ring_rate", "rings_6plus", "x"])).columns)
+    ['기준 내 응답률 (ring rate)', '6벨 이상 (6+ rings)', 'x']
+    """
+    return table.rename(columns=lambda c: LABELS.get(str(c), c))
+
+
 REPORT_SHEET = "보고서 report"
 FORMATS = (".xlsx", ".csv", ".html", ".htm", ".pdf")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -96,11 +131,14 @@ def _write_xlsx(report: Report, path: Path) -> list[Path]:
     with pd.ExcelWriter(path, engine="openpyxl") as xl:
         escaped(meta).to_excel(xl, sheet_name=REPORT_SHEET, index=False)
         for name, table in report.tables.items():
-            escaped(table).to_excel(xl, sheet_name=SHEETS.get(name, name)[:31], index=False)
+            escaped(labelled(table)).to_excel(xl, sheet_name=SHEETS.get(name, name)[:31], index=False)
         for sheet in xl.book.worksheets:
             for column in sheet.columns:
-                width = max(len(str(c.value)) if c.value is not None else 0 for c in column)
-                sheet.column_dimensions[column[0].column_letter].width = min(60, max(8, width + 2))
+                # the values' width; a long heading wraps (over two or three lines) rather than widen it
+                width = max((len(str(c.value)) for c in column[1:] if c.value is not None), default=0)
+                heading = len(str(column[0].value or ""))
+                sheet.column_dimensions[column[0].column_letter].width = min(60, max(8, width + 2, (heading + 2) // 2))
+                column[0].alignment = Alignment(wrap_text=True, vertical="top")
     return [path]
 
 
@@ -123,8 +161,12 @@ def _write_csv(report: Report, path: Path) -> list[Path]:
 _CSS = """
 body { font-family: "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic", sans-serif; margin: 24px; color: #222; }
 h1 { font-size: 22px; margin: 0 0 8px; } h2 { font-size: 17px; margin: 22px 0 6px; border-bottom: 2px solid #1565c0; }
-table { border-collapse: collapse; font-size: 11px; margin: 4px 0 10px; }
+table { border-collapse: collapse; font-size: 11px; margin: 4px 0 10px; max-width: 100%; }
+table.wide { width: 100%; font-size: 8px; table-layout: auto; }
 th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: right; }
+th { white-space: normal; word-break: keep-all; vertical-align: bottom; }
+td { overflow-wrap: break-word; } table.wide th, table.wide td { padding: 2px 3px; }
+thead { display: table-header-group; } tr { page-break-inside: avoid; }
 th { background: #e3f2fd; } td:first-child, th:first-child { text-align: left; }
 .meta td { text-align: left; } .chart { page-break-inside: avoid; margin: 8px 0; }
 .note { color: #555; font-size: 11px; }
@@ -147,7 +189,10 @@ def _fmt(value) -> str:
 
 
 def _table(table: pd.DataFrame, css: str = "") -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
+    """An HTML table with people's headings; a wide one in a smaller font across the page."""
+    if len(table.columns) > WIDE:
+        css = f"{css} wide".strip()
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in labelled(table).columns)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
                    for row in table.itertuples(index=False))
     return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'

@@ -4,6 +4,7 @@ serving with a one-time login; Ctrl-C stops all of it."""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import socket
@@ -12,6 +13,7 @@ import sys
 import time
 import urllib.request
 from datetime import datetime
+from pathlib import Path
 
 from callmon.core.config import load_config
 from callmon.read import Reader
@@ -68,3 +70,47 @@ def test_demo_imports_history_follows_a_live_pbx_serves_the_dashboard_and_stops_
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def _children(pid: int) -> list[int]:
+    """The live processes whose parent is ``pid`` (from /proc)."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_demo_stops_the_replay_server_and_listener_when_its_terminal_closes_sighup(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "callmon", "demo", "--data", str(tmp_path / "demo"), "--port", "0",
+                             "--weeks", "0", "--speed", "20"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    kids: list[int] = []
+    try:
+        _lines_until(proc, r"login")
+        kids = _children(proc.pid)
+        assert len(kids) == 2  # ami-server and listen, each in a session of its own
+        proc.send_signal(signal.SIGHUP)
+        proc.communicate(timeout=60)
+        deadline = time.monotonic() + 10
+        while any(_alive(k) for k in kids) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [k for k in kids if _alive(k)], "orphans left running after SIGHUP"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for k in kids:  # never leave the orphans of a failed run behind
+            if _alive(k):
+                os.kill(k, signal.SIGKILL)

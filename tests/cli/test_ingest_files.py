@@ -257,3 +257,11 @@ def test_attended_transfer_from_master_csv_is_one_call(db_url, tmp_path):
     ingest(db_url, str(path))
     (call,) = calls_json(db_url)
     assert (call["call_id"], call["outcome"], call["answered_by"], call["transferred"]) == (L1, "answered", "2001", True)
+
+
+def test_a_missing_file_alone_is_exit_2_and_makes_no_database(tmp_path):
+    """The inputs are checked before the store is opened: no empty, migrated database is left behind."""
+    target = tmp_path / "x.db"
+    out = run_cli("ingest", str(tmp_path / "no" / "such.csv"), "--db", f"sqlite:///{target}", expect=2)
+    assert "such.csv: no such file" in out.stderr
+    assert not target.exists()

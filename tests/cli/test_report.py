@@ -92,8 +92,12 @@ def agent_figures(calls: list[dict]) -> dict[str, dict]:
 
 
 def sheet(workbook, name: str) -> list[dict]:
+    """A sheet's rows by field name (its headings are for people: LABELS says which is which)."""
+    from callmon.reporting.writers import LABELS
+
+    field = {label: key for key, label in LABELS.items()}
     rows = list(workbook[name].iter_rows(values_only=True))
-    return [dict(zip(rows[0], r)) for r in rows[1:]]
+    return [dict(zip([field.get(h, h) for h in rows[0]], r)) for r in rows[1:]]
 
 
 def check(got: dict, want: dict) -> None:

@@ -61,6 +61,51 @@ def test_live_page_tiles_and_tables_equal_the_command_lines_report(browser, dash
     assert not dashboard.server_errors()
 
 
+def test_live_callback_tiles_count_every_waiting_obligation_with_overdue_as_its_subset(browser, dashboard, sample_db,
+                                                                                          config_file):
+    """The day after the sample day every missed call's obligation is overdue: the waiting tile
+    counts what `callmon callbacks` lists as unmet (open + overdue), the overdue tile its overdue part."""
+    at = "2026-11-24T15:00:00"
+    cli = _cli_json("callbacks", "--at", at, "--db", sample_db, "--config", str(config_file), "--format", "json")
+    unmet = [c for c in cli if c["status"] in ("open", "overdue")]
+    overdue = [c for c in unmet if c["status"] == "overdue"]
+    assert overdue  # the moment is chosen so that some are past due
+    login(browser, dashboard.url, "super1", PASSWORD)
+    open_page(browser, f"{dashboard.url}/?at={at}", "live-tiles")
+    wait_for(browser, lambda: tile(browser, "cb-waiting") != "", what="the callback tiles")
+    assert tile(browser, "cb-waiting") == f"{len(unmet):,}"
+    assert tile(browser, "cb-overdue") == f"{len(overdue):,}"
+    assert "초과 포함" in text(browser, "tile-cb-waiting")
+
+
+def test_overdue_callbacks_show_how_far_past_due_in_working_time_of_the_rules_calendar(browser, dashboard, sample_db,
+                                                                                         config_file):
+    """The backlog's column is working time: an overdue row says how much working time has passed
+    since its due time by the callback rule's calendar (not clock hours through nights)."""
+    from datetime import datetime
+
+    from callmon.core.config import load_config
+    from callmon.dashboard.fmt import span
+    from callmon.metrics.rules import RuleSet
+
+    at = "2026-11-24T15:00:00"
+    cfg = load_config(config_file)
+    calendar = RuleSet.from_config(cfg).policy.calendar
+    now = datetime.fromisoformat(at).replace(tzinfo=cfg.tz).timestamp()
+    cli = _cli_json("callbacks", "--at", at, "--db", sample_db, "--config", str(config_file), "--format", "json")
+    overdue = {c["callback_id"]: c for c in cli if c["status"] == "overdue"}
+    assert overdue
+    login(browser, dashboard.url, "super1", PASSWORD)
+    open_page(browser, f"{dashboard.url}/callbacks?at={at}", "cb-backlog")
+    wait_for(browser, lambda: table_rows(browser, "cb-backlog-table"), what="the backlog")
+    rows = {int(r[0]): r for r in table_rows(browser, "cb-backlog-table")}
+    for cb_id, cb in overdue.items():
+        due = datetime.fromisoformat(cb["due_at"]).timestamp() if isinstance(cb["due_at"], str) else cb["due_at"]
+        worked = calendar.working_seconds_between(due, now)
+        assert 0 < worked < now - due  # the night between is not working time
+        assert rows[cb_id][4] == f"업무시간 {span(worked, 'ko')} 초과", rows[cb_id]
+
+
 def test_switching_the_language_redraws_the_pages_in_english_and_back(browser, dashboard, shoot):
     """The header's switch sets the language for every page until switched back."""
     login(browser, dashboard.url, "super1", PASSWORD)
@@ -75,6 +120,22 @@ def test_switching_the_language_redraws_the_pages_in_english_and_back(browser, d
     shoot("live-english")
     browser.find_element(By.ID, "lang-switch").click()
     wait_for(browser, lambda: "수신 통화" in text(browser, "live-tiles"), what="Korean again")
+
+
+def test_browser_tab_titles_follow_the_language_on_load_and_on_navigation(browser, dashboard):
+    """Each page's tab title is its navigation word in the reader's language, on a full load and
+    after moving between pages inside the app."""
+    login(browser, dashboard.url, "admin1", PASSWORD)
+    open_page(browser, f"{dashboard.url}/monitoring", "_pages_content")
+    wait_for(browser, lambda: browser.title == "모니터링 · callmon", what=f"the Korean title, not {browser.title!r}")
+    browser.find_element(By.ID, "lang-switch").click()
+    try:
+        wait_for(browser, lambda: browser.title == "Monitoring · callmon", what=f"the English title, not {browser.title!r}")
+        browser.find_element(By.CSS_SELECTOR, "header nav a[href='/callbacks']").click()
+        wait_for(browser, lambda: browser.title == "Callbacks · callmon", what=f"the title after navigating: {browser.title!r}")
+    finally:
+        browser.find_element(By.ID, "lang-switch").click()
+    wait_for(browser, lambda: browser.title == "회신 · callmon", what=f"Korean again, not {browser.title!r}")
 
 
 def test_calls_grid_filters_on_the_server_and_opens_a_calls_timeline(browser, dashboard, sample_db, config_file,
@@ -119,6 +180,35 @@ def test_calls_grid_filters_on_the_server_and_opens_a_calls_timeline(browser, da
     title = browser.find_element(By.CSS_SELECTOR, "#call-timeline .gtitle").text
     assert KO[call["hangup_by"]] in title  # who hung up first, as `callmon calls` says
     shoot("calls")
+
+
+_CUT_OFF = """
+const cut = [];
+for (const el of document.querySelectorAll('.ag-header-cell-text, .ag-center-cols-container .ag-cell')) {
+  if (el.offsetParent !== null && el.scrollWidth > el.clientWidth + 1) cut.push(el.textContent);
+}
+return cut;
+"""
+
+
+def test_calls_grid_columns_fit_their_headings_and_words_in_both_languages(browser, dashboard):
+    """At 1440 px no heading or cell of the calls grid is cut off with an ellipsis, in English
+    (longer words) and in Korean."""
+    login(browser, dashboard.url, "super1", PASSWORD)
+    browser.set_window_size(1440, 1000)
+    for lang in ("en", "ko"):
+        browser.get(f"{dashboard.url}/lang/{lang}?next=/calls")
+        open_page(browser, f"{dashboard.url}/calls", "calls-count")
+        wait_for(browser, lambda: browser.find_elements(By.CSS_SELECTOR, ".ag-row .ag-cell"), what="rows")
+        cells = browser.find_elements(By.CSS_SELECTOR, ".ag-center-cols-container .ag-cell")
+        assert len(cells) > 50
+        wait_for(browser, lambda: not browser.execute_script(_CUT_OFF),
+                 what=f"{lang}: no cut-off text, but {browser.execute_script(_CUT_OFF)}")
+        browser.execute_script(
+            "document.querySelector('.ag-body-horizontal-scroll-viewport, .ag-center-cols-viewport').scrollLeft = 5000")
+        wait_for(browser, lambda: not browser.execute_script(_CUT_OFF),
+                 what=f"{lang}, scrolled right: no cut-off text, but {browser.execute_script(_CUT_OFF)}")
+    browser.get(f"{dashboard.url}/lang/ko?next=/calls")
 
 
 def test_callbacks_backlog_equals_the_command_line_and_a_memo_is_added_then_cancelled(
@@ -209,7 +299,9 @@ def test_a_supervisors_unmasking_is_in_the_access_log_an_admin_reads(browser, da
     # when, who, role, what was done, to what, why
     assert any(r[1:4] == ["super1", KO["role_supervisor"], KO["act_unmask"]] and r[5] == REASON
                for r in rows), rows
-    assert any(r[1] == "super1" and r[3] == KO["act_view"] and r[4].startswith("calls rows") for r in rows), rows
+    # the target in the reader's language (Korean here; the CSV keeps the record as written)
+    assert any(r[1] == "super1" and r[3] == KO["act_view"]
+               and re.fullmatch(r"통화 목록 1-\d+행 \(전체 [\d,]+건, 조건: .+\)", r[4]) for r in rows), rows
     shoot("access")
     for f in downloads.iterdir():
         f.unlink(missing_ok=True)

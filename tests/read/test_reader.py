@@ -244,3 +244,56 @@ def test_a_zone_whose_offset_changes_in_the_period_is_read_row_by_row():
 
 def _bounds(p):
     return p.start, p.end
+
+
+def test_the_warnings_read_as_five_columns_give_the_training_list_of_the_agent_results_frame(stored):
+    """training_rows from ReadStore.failed_warnings (the report's path) equals training_rows from
+    the period's whole agent-results frame (the pure path), warnings and entries alike."""
+    from callmon.reporting.report import _warnings_frame, callback_rows, training_rows
+
+    _, _, reader = stored
+    now = parse_time(AT, reader.tz)
+    for label in ("2026-11", "2026-H2"):
+        period = reader.period(label)
+        cbs = callback_rows(reader, period, now)
+        frame = reader.store.agent_results_frame(reader.pbx, period.start, period.end)
+        fails = reader.store.failed_warnings(reader.pbx, period.start, period.end)
+        assert len(fails) == int((frame["result"] == "fail").sum()) > 0, label
+        lean = _warnings_frame(reader, period, now, cbs, None, fails)
+        pure = _warnings_frame(reader, period, now, cbs, frame)
+        assert lean.values.tolist() == pure.values.tolist(), label
+        assert training_rows(reader, period, now, cbs, fails=fails) == training_rows(reader, period, now, cbs, frame)
+
+
+def test_span_tables_and_hourly_in_sql_equal_the_pure_aggregates_of_the_spans_rows_busy_or_empty(stored):
+    """The live page's tables and calls per hour (now aggregated by the database) equal
+    report_tables over the span's rows with the span's obligations: a busy day, part of a day
+    up to now, an empty day."""
+    from callmon.metrics.aggregates import report_tables
+    from callmon.read.reader import _CB_FRAME, _cb_status
+
+    _, _, reader = stored
+    now = parse_time(AT, reader.tz)
+    day = reader.period("2026-11-23")
+    for since, until in ((day.start, day.end), (day.start, day.start + 13 * 3600), (day.start - 86400 * 400,
+                                                                                    day.start - 86400 * 399)):
+        rows = reader.store.callbacks_where(reader.pbx, since=since, until=until)
+        cbs = pd.DataFrame([_cb_status(r, now) for r in rows], columns=_CB_FRAME)
+        reference = report_tables(reader.store.calls_frame(reader.pbx, since, until),
+                                  reader.store.agent_results_frame(reader.pbx, since, until), cbs, reader.tz)
+        mine = reader.span_tables(since, until, now)
+        assert list(mine) == list(reference)
+        for name, table in reference.items():
+            got = mine[name]
+            assert list(got.columns) == list(table.columns), (since, name)
+            assert len(got) == len(table), (since, name)
+            for col in table.columns:
+                for a, b in zip(got[col].tolist(), table[col].tolist()):
+                    assert (pd.isna(a) and pd.isna(b)) or a == b or a == pytest.approx(b, rel=1e-9), \
+                        (since, name, col, a, b)
+        hourly = reader.hourly(since, until).set_index("hour")
+        hours = reference["hour"][reference["hour"]["hour"] != "(none)"]
+        assert hourly["calls"].sum() == int(hours["calls"].sum())
+        for _, row in hours.iterrows():
+            assert [int(hourly.loc[int(row["hour"]), c]) for c in ("calls", "rings_1", "rings_6plus")] == \
+                [int(row["calls"]), int(row["rings_1"]), int(row["rings_6plus"])], (since, row["hour"])

@@ -4,6 +4,9 @@ as a formula are escaped in CSV and XLSX; numbers are masked unless the viewer m
 
 from __future__ import annotations
 
+import re
+import subprocess
+
 import openpyxl
 import pandas as pd
 import pytest
@@ -92,3 +95,32 @@ def test_pdf_is_printed_by_chromium_with_its_charts(reader, tmp_path):
     for words in ("Answered by ring, per team", "Inbound calls per hour", "per period", "ring 1", "2026-11"):
         assert words in text, words
     assert "010-****-" in text and "+8210" not in text
+
+
+def test_pdf_tables_have_peoples_headings_and_fit_the_page_width(reader, tmp_path):
+    """Every table is headed in Korean with the English in parentheses (no field names), and
+    the wide per-group tables are printed whole: their last column is on the page, and no word
+    lies past the page's right edge (pdftotext -bbox, as poppler lays the page out)."""
+    (path,) = write_report(_report(reader), tmp_path / "r.pdf")
+    text = "\n".join(page.extract_text() for page in PdfReader(path).pages)
+    compact = re.sub(r"\s+", "", text)  # the extracted Korean comes with spaces between its syllable groups
+    assert "포기율" in compact and "6벨이상" in compact and "기준내응답률" in compact
+    for field in ("abandonment_rate", "rings_6plus", "callbacks_resolved", "agent_first_hangups"):
+        assert field not in text, field
+    wide = [name for name, table in _report(reader).tables.items() if "callbacks_resolved" in table.columns]
+    assert len(wide) >= 5
+    assert compact.count("고객재통화") >= len(wide)  # the last column of each wide table made it onto the page
+    boxes = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    pages = re.findall(r'<page width="([\d.]+)" height="[\d.]+">(.*?)</page>', boxes, flags=re.S)
+    assert pages
+    for width, body in pages:
+        right = [float(x) for x in re.findall(r'xMax="([\d.]+)"', body)]
+        assert max(right) <= float(width), (max(right), width)
+
+
+def test_xlsx_sheets_head_their_columns_for_people(reader, tmp_path):
+    (path,) = write_report(_report(reader), tmp_path / "r.xlsx")
+    wb = openpyxl.load_workbook(path)
+    headings = [c.value for c in wb["기관 institution"][1]]
+    assert "포기율 (abandonment rate)" in headings and "6벨 이상 (6+ rings)" in headings
+    assert not [h for h in headings if h and re.fullmatch(r"[a-z0-9_]+", h)], headings

@@ -12,10 +12,10 @@ from dash import Input, Output, dcc, html, no_update
 from callmon.dashboard import auth
 from callmon.dashboard.context import ctx
 from callmon.dashboard.fmt import stamp, table, text
-from callmon.dashboard.i18n import current_lang, t
+from callmon.dashboard.i18n import current_lang, page_title, t, target_text
 from callmon.reporting.writers import escape_formula
 
-dash.register_page(__name__, path="/access", title="접근 기록 · callmon", order=4, title_key="nav_access",
+dash.register_page(__name__, path="/access", title=page_title("nav_access"), order=4, title_key="nav_access",
                    name="access", roles={"admin"})
 
 COLUMNS = (("at", "col_when", text), ("user", "col_who", text), ("role", "col_role", text),
@@ -32,7 +32,8 @@ def layout(**_query) -> html.Div:
     if not _allowed():
         return html.Div(t("forbidden", lang), className="cm-bad", id="forbidden")
     rows = [{**r, "role": t("role_" + r["role"], lang) if r.get("role") else "",
-             "action": t("act_" + r["action"], lang)} for r in _rows()]
+             "action": t("act_" + r["action"], lang), "what": target_text(r.get("what") or "", lang)}
+            for r in _rows()]
     return html.Div([
         html.H1(t("access_title", lang)),
         html.Button(t("access_export", lang), id="access-export", className="secondary"),

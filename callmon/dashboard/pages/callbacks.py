@@ -17,10 +17,10 @@ from callmon.core.errors import CallmonError
 from callmon.dashboard import auth
 from callmon.dashboard.context import ctx
 from callmon.dashboard.fmt import span, stamp, table, text
-from callmon.dashboard.i18n import current_lang, t
+from callmon.dashboard.i18n import current_lang, page_title, t
 from callmon.dashboard.params import moment_param
 
-dash.register_page(__name__, path="/callbacks", title="회신 · callmon", order=1, title_key="nav_callbacks",
+dash.register_page(__name__, path="/callbacks", title=page_title("nav_callbacks"), order=1, title_key="nav_callbacks",
                    name="callbacks")
 
 HISTORY_ROWS = 200  # the latest closed obligations: met, late, resolved by the customer, cancelled
@@ -78,7 +78,8 @@ def tick(_n, version):
 
 
 def backlog_rows(rows: list[dict], tz, lang: str) -> list[dict]:
-    """The backlog as the table shows it: times to the second, working time left, overdue by."""
+    """The backlog as the table shows it: times to the second, working time left or overdue by
+    (both counted by the callback rule's working-day calendar, as the due time is)."""
     out = []
     for r in rows:
         left = r.get("working_seconds_left")
@@ -86,7 +87,7 @@ def backlog_rows(rows: list[dict], tz, lang: str) -> list[dict]:
         out.append({
             "callback_id": r["callback_id"], "number": r["number"], "first_missed_at": stamp(r["first_missed_at"], tz),
             "due_at": stamp(r["due_at"], tz), "status": t(r["status"], lang), "overdue": overdue,
-            "left": t("overdue_by", lang, t=span(-r["seconds_left"], lang)) if overdue else span(left, lang),
+            "left": t("overdue_by", lang, t=span(-left, lang)) if overdue else span(left, lang),  # both in working time
             "agent": r.get("agent") or "", "purpose": r.get("purpose") or r.get("name") or "",
         })
     return out

@@ -10,6 +10,7 @@ rows or call shown with full numbers afterwards is written to the access log.
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import date, datetime, timedelta
 
@@ -17,14 +18,14 @@ import dash
 import dash_ag_grid as dag
 from dash import ALL, Input, Output, State, dcc, html, no_update
 
-from callmon.core.model import OUTCOMES
+from callmon.core.model import DIRECTIONS, HANGUP_SIDES, OUTCOMES, RULE_RESULTS
 from callmon.dashboard import auth, figures
 from callmon.dashboard.context import ctx
 from callmon.dashboard.fmt import number, stamp
-from callmon.dashboard.i18n import current_lang, t
+from callmon.dashboard.i18n import current_lang, page_title, t
 from callmon.read import CallFilter
 
-dash.register_page(__name__, path="/calls", title="통화 내역 · callmon", order=2, title_key="nav_calls", name="calls")
+dash.register_page(__name__, path="/calls", title=page_title("nav_calls"), order=2, title_key="nav_calls", name="calls")
 
 RULE_CHOICES = ("ring_fail", "ring_pass", "hangup_fail", "hangup_pass")
 BLOCK = 100
@@ -39,6 +40,22 @@ GRID = (
     ("hangup_rule", "col_hangup_rule", 100, False), ("call_id", "col_call_id", 170, False),
 )
 WORDS = frozenset({"direction", "outcome", "hangup_by", "ring_rule", "hangup_rule"})
+# the values a word column can hold (shown translated)
+VOCABULARY = {"direction": DIRECTIONS, "outcome": OUTCOMES, "hangup_by": HANGUP_SIDES,
+              "ring_rule": RULE_RESULTS, "hangup_rule": RULE_RESULTS}
+
+
+def _text_px(s: str) -> int:
+    """About how wide ``s`` is drawn in the grid's font (13-14 px): wide (Hangul) characters
+    count double, narrow ones 8 px."""
+    return sum(15 if unicodedata.east_asian_width(ch) in "WF" else 8 for ch in s)
+
+
+def column_width(field: str, heading: str, width: int, lang: str) -> int:
+    """The column's width: at least ``width`` (its values' width), and wide enough for its heading
+    (with the padding and the sort arrow) and for every word it can show in ``lang``."""
+    words = [t(v, lang) for v in VOCABULARY.get(field, ())]
+    return max(width, _text_px(heading) + 52, *(_text_px(w) + 36 for w in words))
 
 
 def layout(**_query) -> html.Div:
@@ -82,7 +99,7 @@ def _field(label: str, control, lang: str) -> html.Label:
 
 def _grid(lang: str, n: int = 0) -> dag.AgGrid:
     """The grid; each filter change makes a new one (a new ``n``), whose blocks are fetched anew."""
-    columns = [{"field": f, "headerName": t(h, lang), "width": w, "sortable": True,
+    columns = [{"field": f, "headerName": t(h, lang), "width": column_width(f, t(h, lang), w, lang), "sortable": True,
                 **({"sort": "desc"} if f == "arrived_at" else {})} for f, h, w, _ in GRID]
     return dag.AgGrid(
         id={"type": "calls-grid", "n": n},

@@ -19,10 +19,10 @@ from callmon.dashboard import figures
 from callmon.dashboard.auth import viewer
 from callmon.dashboard.context import ctx
 from callmon.dashboard.fmt import records, clock, count, number, percent, stamp, table, text
-from callmon.dashboard.i18n import current_lang, t
+from callmon.dashboard.i18n import current_lang, page_title, t
 from callmon.dashboard.params import moment_param
 
-dash.register_page(__name__, path="/", title="실시간 · callmon", order=0, title_key="nav_live", name="live")
+dash.register_page(__name__, path="/", title=page_title("nav_live"), order=0, title_key="nav_live", name="live")
 
 
 def layout(at: str | None = None, **_query) -> html.Div:
@@ -130,7 +130,7 @@ def tile_row(tiles, limit: int, lang: str) -> list[html.Div]:
          "ok" if tiles.p90_rings < limit else "bad"),
         ("tile_abandoned", count(tiles.abandoned), "warn" if tiles.abandoned else None),
         ("tile_agent_first", count(tiles.agent_first_hangups), "bad" if tiles.agent_first_hangups else None),
-        ("tile_cb_open", count(tiles.callbacks_open), None),
+        ("tile_cb_waiting", count(tiles.callbacks_waiting), None),  # every unmet one; overdue is its subset
         ("tile_cb_overdue", count(tiles.callbacks_overdue), "bad" if tiles.callbacks_overdue else "ok"),
     ]
     return [html.Div([html.Div(t(key, lang), className="cm-label"), html.Div(value, className="cm-value")],

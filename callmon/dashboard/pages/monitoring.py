@@ -21,10 +21,10 @@ from flask_login import current_user
 from callmon.core.errors import CallmonError
 from callmon.core.roles import MAY_EVALUATE, MAY_PUBLISH
 from callmon.dashboard.context import ctx
-from callmon.dashboard.i18n import current_lang
+from callmon.dashboard.i18n import current_lang, page_title
 from callmon.dashboard.params import moment_param
 
-dash.register_page(__name__, path="/monitoring", title="callmon · monitoring", order=3.5, title_key="nav_monitoring",
+dash.register_page(__name__, path="/monitoring", title=page_title("nav_monitoring"), order=3.5, title_key="nav_monitoring",
                    name="monitoring")
 
 MARKS = (("Y", "Y"), ("N", "N"), ("NA", "NA"))

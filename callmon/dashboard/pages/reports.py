@@ -21,11 +21,11 @@ from callmon.dashboard import auth, figures
 from callmon.dashboard.context import ctx
 from callmon.dashboard.data import period_tables_cached
 from callmon.dashboard.fmt import records, count, number, percent, table, text
-from callmon.dashboard.i18n import current_lang, t
+from callmon.dashboard.i18n import current_lang, page_title, t
 from callmon.dashboard.params import moment_param
 from callmon.read import Period
 
-dash.register_page(__name__, path="/reports", title="보고서 · callmon", order=3, title_key="nav_reports",
+dash.register_page(__name__, path="/reports", title=page_title("nav_reports"), order=3, title_key="nav_reports",
                    name="reports")
 
 KINDS = (("day", "kind_day", 14), ("week", "kind_week", 12), ("month", "kind_month", 12),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import string
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,12 +22,11 @@ import pandas as pd
 from callmon.core.errors import CallmonError
 from callmon.monitoring.scoring import SCORE_RULE, compare as compare_groups
 from callmon.read.monitoring import MonitoringView, evaluation_rows, group_rows
-from callmon.reporting.writers import chromium, escaped
+from callmon.reporting.writers import escaped, html_to_pdf
 from callmon.monitoring.session import SessionScores
 
 log = logging.getLogger(__name__)
 
-PDF_TIMEOUT_S = 120
 
 
 def _letters(i: int) -> str:
@@ -252,21 +250,6 @@ def render_html(report: MonitoringReport) -> str:
 def _write_html(report: MonitoringReport, path: Path) -> list[Path]:
     path.write_text(render_html(report), encoding="utf-8")
     return [path]
-
-
-def html_to_pdf(html: Path, pdf: Path) -> None:
-    """Print an HTML file to PDF with headless Chromium (A4, the page's own CSS). The same command
-    as ``writers._write_pdf``, which prints from a Report rather than a file."""
-    with tempfile.TemporaryDirectory(prefix="callmon-pdf-") as profile:
-        cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
-               f"--user-data-dir={profile}", "--virtual-time-budget=15000", f"--print-to-pdf={pdf}",
-               html.resolve().as_uri()]
-        try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=PDF_TIMEOUT_S)
-        except subprocess.TimeoutExpired as exc:
-            raise CallmonError(f"{pdf}: Chromium did not print within {PDF_TIMEOUT_S} s") from exc
-    if done.returncode != 0 or not pdf.exists() or pdf.stat().st_size == 0:
-        raise CallmonError(f"{pdf}: Chromium could not print the report (exit {done.returncode}): {done.stderr.strip()[-300:]}")
 
 
 def _write_pdf(report: MonitoringReport, path: Path) -> list[Path]:

@@ -243,16 +243,15 @@ def chromium() -> str:
                        f"or set {CHROMIUM_ENV}")
 
 
-def _write_pdf(report: Report, path: Path) -> list[Path]:
-    browser = chromium()
+def html_to_pdf(page: Path, path: Path) -> None:
+    """Print an HTML file to PDF with headless Chromium (the page's own CSS, charts drawn): the one
+    print command of every report."""
     with tempfile.TemporaryDirectory(prefix="callmon-pdf-") as tmp:
-        page = Path(tmp) / "report.html"
-        page.write_text(report_html(report), encoding="utf-8")
         target = path.resolve()
-        cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                "--no-first-run", "--no-pdf-header-footer", "--run-all-compositor-stages-before-draw",
                "--virtual-time-budget=15000", f"--user-data-dir={Path(tmp) / 'profile'}",
-               f"--print-to-pdf={target}", page.as_uri()]
+               f"--print-to-pdf={target}", page.resolve().as_uri()]
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=PDF_TIMEOUT_S)
         except subprocess.TimeoutExpired as exc:
@@ -260,4 +259,11 @@ def _write_pdf(report: Report, path: Path) -> list[Path]:
         if done.returncode != 0 or not target.is_file() or target.stat().st_size == 0:
             tail = (done.stderr or "").strip().splitlines()[-3:]
             raise CallmonError(f"{path}: Chromium could not print the PDF (exit {done.returncode}): {' | '.join(tail)}")
+
+
+def _write_pdf(report: Report, path: Path) -> list[Path]:
+    with tempfile.TemporaryDirectory(prefix="callmon-report-") as tmp:
+        page = Path(tmp) / "report.html"
+        page.write_text(report_html(report), encoding="utf-8")
+        html_to_pdf(page, path)
     return [path]

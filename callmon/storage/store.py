@@ -494,7 +494,7 @@ def agent_result_row(scored: ScoredCall, r: AgentResult) -> dict[str, Any]:
         "pbx": scored.call.pbx, "call_id": scored.call.call_id, "rule": r.result.rule, "extension": r.extension,
         "agent": r.agent, "team": r.team, "uniqueid": r.uniqueid, "result": r.result.result,
         "reason": r.result.reason, "rings": _int(r.result.value) if r.result.rule == "answer_before_ring" else None,
-        "ring_seconds": r.ring_seconds, "answered": r.answered, "at": scored.at,
+        "ring_seconds": r.ring_seconds, "answered": r.answered, "at": scored.period_at,
     }
 
 

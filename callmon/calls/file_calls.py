@@ -13,7 +13,7 @@ turns the merged facts into a :class:`~callmon.core.model.Call`. Nothing here re
 >>> from callmon.core.config import Config
 >>> from callmon.sources.files import read_cdr, read_cel, read_queue_log
 >>> d, cfg = "sample_cdr/d_queue_rna_then_answer/", Config(timezone="UTC")
->>> [call] = assemble_calls(read_cdr(d + "Master.csv", cfg), read_cel(d + "cel.csv", cfg),
+>>> [call] = calls_from_files(read_cdr(d + "Master.csv", cfg), read_cel(d + "cel.csv", cfg),
 ...                         read_queue_log(d + "queue_log", cfg), cfg, "pbx1")
 >>> call.outcome, call.answered_by, call.hangup_by, call.sources
 ('answered', '2002', 'customer', ('cdr', 'cel', 'queue_log'))
@@ -106,7 +106,7 @@ def _ql_ids(row: QueueLogRow) -> list[str]:
     return [row.callid]
 
 
-class CallAssembler:
+class FileCalls:
     """Collects rows of any source and turns each call's rows into a :class:`Call`.
 
     ``add(rows)`` takes rows of any kind (rejects are ignored); ``pop_ready(before)`` returns the
@@ -170,12 +170,12 @@ class CallAssembler:
                 facts.sources.add("queue_log")
             return build_call(facts, self.config, self.pbx, call_id=name, parties=self.parties, learn=self.learn)
         except Exception:  # one broken call must not stop the import
-            log.exception("call %s: could not be assembled from %d CDR, %d CEL, %d queue_log rows; skipped",
+            log.exception("call %s: could not be built from %d CDR, %d CEL, %d queue_log rows; skipped",
                           name, len(g.cdr), len(g.cel), len(g.ql))
             return None
 
 
-def assemble_calls(
+def calls_from_files(
     cdr_rows: Iterable[CdrRow | Reject] = (),
     cel_rows: Iterable[CelRow | Reject] = (),
     ql_rows: Iterable[QueueLogRow | Reject] = (),
@@ -184,7 +184,7 @@ def assemble_calls(
     parties: Parties | None = None,
 ) -> list[Call]:
     """Every call in the rows of one period, from any subset of the three sources."""
-    assembler = CallAssembler(config or Config(), pbx, parties=parties)
+    assembler = FileCalls(config or Config(), pbx, parties=parties)
     for rows in (cdr_rows, cel_rows, ql_rows):
         assembler.add(rows)
     return assembler.finish()

@@ -25,7 +25,7 @@ from callmon.storage import Connection
 from callmon.sources.ami.framing import AmiEvent
 from callmon.calls.tracker import IGNORED, track_events
 from callmon.core.config import Config
-from callmon.calls import CallAssembler
+from callmon.calls import FileCalls
 from callmon.calls.grouper import Grouper
 from callmon.calls.parties import Parties
 from callmon.sources.files import CdrRow, CelRow, QueueLogRow
@@ -166,7 +166,7 @@ def calls_of_entries(entries: Iterable[tuple[str, Any]], config: Config, pbx: st
     (``parties``: what the PBX showed of its endpoints, learnt further by these calls)."""
     events: list[AmiEvent] = []
     parties = parties if parties is not None else Parties(config)
-    assembler = CallAssembler(config, pbx, parties=parties)
+    assembler = FileCalls(config, pbx, parties=parties)
     rows = []
     for kind, payload in entries:
         if kind == "ami":
@@ -178,7 +178,7 @@ def calls_of_entries(entries: Iterable[tuple[str, Any]], config: Config, pbx: st
     return reconcile(track_events(events, config, pbx, parties=parties) if events else (), file_calls)
 
 
-def derive_calls(store: Store, conn: Connection, pbx: str, config: Config, linkedids: Iterable[str], *,
+def calls_of_linkedids(store: Store, conn: Connection, pbx: str, config: Config, linkedids: Iterable[str], *,
                  parties: Parties | None = None) -> list[Call]:
     """The records of every call touching these linkedids, from everything the journal holds."""
     return calls_of_entries(journal_entries(store, conn, pbx, linkedids), config, pbx, parties)
@@ -192,7 +192,7 @@ def rebuild_calls(store: Store, conn: Connection, pbx: str, config: Config, *, b
     parties = parties if parties is not None else Parties(config)
     events = (event_from_payload(p) for p in store.journal_rows(conn, pbx, "ami", exclude_names=NOISE))
     pairs = Reconciler(track_events(events, config, pbx, parties=parties, learn=learn))
-    assembler = CallAssembler(config, pbx, parties=parties, learn=learn)
+    assembler = FileCalls(config, pbx, parties=parties, learn=learn)
     pending: list = []
     newest = float("-inf")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from callmon.core.config import Config
-from callmon.calls import assemble_calls
+from callmon.calls import calls_from_files
 from callmon.sources.files import Reject, read_cdr, read_cel, read_queue_log
 from tests.conftest import SAMPLES, sample_config
 
@@ -35,7 +35,7 @@ def calls_from(scenario: str, *sources: str, config: Config | None = None):
     config = config or Config(timezone=sample_config(scenario).file_timezone)
     found = {k: SOURCES[k][1](SAMPLES / scenario / SOURCES[k][0], config)
              if k in sources and (SAMPLES / scenario / SOURCES[k][0]).exists() else () for k in SOURCES}
-    return assemble_calls(found["cdr"], found["cel"], found["queue_log"], config, "pbx1")
+    return calls_from_files(found["cdr"], found["cel"], found["queue_log"], config, "pbx1")
 
 
 def match(calls, truths: list[dict], within: float):

@@ -4,7 +4,7 @@ Most calls of a Master.csv are one record (a direct call, a queue call answered 
 member, an outbound call). For those, :func:`single_record_calls` computes every field of the
 call over whole columns (pandas/numpy) by the very definitions :mod:`callmon.calls.facts`
 and :mod:`callmon.calls.build` apply to one record, and only makes the frozen records at the
-end; it gives the same :class:`~callmon.core.model.Call` as :func:`~callmon.calls.assemble_calls`
+end; it gives the same :class:`~callmon.core.model.Call` as :func:`~callmon.calls.calls_from_files`
 (tests compare them on the real samples and on a generated file), at a fraction of the cost.
 
 Records it does not take (a Local channel as party B) are returned for the assembler.

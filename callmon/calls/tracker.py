@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from typing import Iterable
 
 from callmon.sources.ami.framing import AmiEvent
+from callmon.calls.grouper import Group, Grouper
 from callmon.calls.interpret import assemble
 from callmon.calls.parties import Parties
 from callmon.core.config import Config
@@ -41,16 +41,41 @@ GAP_EVENT = "CallmonGap"
 KEEP_NEWEXTEN_APPS = frozenset({"VoiceMail", "Queue", "Dial"})
 
 
-@dataclass
-class _Group:
-    """The events of one call so far, and the channels still up."""
+LID = "lid:"  # a Linkedid's key in the grouper: kept apart from Uniqueids, as Asterisk keeps them
 
-    linkedids: set[str] = field(default_factory=set)
-    uniqueids: set[str] = field(default_factory=set)
-    open: set[str] = field(default_factory=set)
-    closed: set[str] = field(default_factory=set)
-    events: list[AmiEvent] = field(default_factory=list)
-    hung_up: bool = False
+
+class _Channels:
+    """A call's channels: those still up and those hung up (a group's ``state``)."""
+
+    __slots__ = ("open", "closed", "hung_up")
+
+    def __init__(self) -> None:
+        self.open: set[str] = set()
+        self.closed: set[str] = set()
+        self.hung_up = False
+
+
+def _merge_channels(kept: Group, gone: Group) -> None:
+    k, g = kept.state, gone.state
+    k.open |= g.open
+    k.hung_up |= g.hung_up
+    # a channel the other group saw hang up stays down: an event about it is no reason to wait
+    k.closed |= g.closed
+
+
+def _ids_of(group: Group) -> tuple[list[str], list[str]]:
+    """A group's Uniqueids and Linkedids."""
+    uids, lids = [], []
+    for k in group.keys:
+        if k.startswith(LID):
+            lids.append(k[len(LID):])
+        else:
+            uids.append(k)
+    return uids, lids
+
+
+def _event_time(event: AmiEvent) -> float:
+    return event.timestamp or 0.0
 
 
 def _id_kind(key: str) -> str:
@@ -88,8 +113,8 @@ class CallTracker:
         self.pbx = pbx or config.pbx
         self.parties = parties if parties is not None else Parties(config)
         self.learn = learn
-        self._by_uid: dict[str, _Group] = {}
-        self._by_lid: dict[str, _Group] = {}
+        # events by call: Uniqueids and (prefixed) Linkedids as keys; merged in time order
+        self._calls: Grouper[AmiEvent] = Grouper(order=_event_time, on_merge=_merge_channels, new_state=_Channels)
         self.skipped = 0  # events without any channel id
         self.late = 0  # events about a call already finished
         self._done: OrderedDict[str, None] = OrderedDict()  # recently finished ids, bounded
@@ -97,7 +122,7 @@ class CallTracker:
     def feed(self, event: AmiEvent) -> list[Call]:
         name = event.name
         if name == GAP_EVENT:
-            group = self._by_lid.get(event.linkedid or "")
+            group = self._calls.get(LID + (event.linkedid or ""))
             return [c for c in [self._finish(group, incomplete=True)] if c is not None] if group else []
         if name in IGNORED and not (name == "Newexten" and event.get("Application") in KEEP_NEWEXTEN_APPS):
             return []
@@ -107,105 +132,63 @@ class CallTracker:
                 log.info("transfer event without channel ids skipped: %s", name)
             self.skipped += 1
             return []
-        if any(i in self._done for i in uids) or any(i in self._done for i in lids):
-            if not any(i in self._by_uid for i in uids):
+        calls = self._calls
+        done = self._done
+        if any(i in done for i in uids) or any(i in done for i in lids):
+            if not any(calls.get(i) is not None for i in uids):
                 self.late += 1
                 log.debug("event %s for a finished call %s dropped", name, event.linkedid)
                 return []
-        group = self._group_for(uids, lids)
-        group.events.append(event)
+        if lids:
+            uids.extend([LID + i for i in lids])
+        group = calls.place(uids)
+        group.members.append(event)
+        ch = group.state
         uid = event.uniqueid
         if name == "Hangup" and uid:
-            group.open.discard(uid)
-            group.closed.add(uid)
-            group.hung_up = True
-        elif uid and uid not in group.closed:
+            ch.open.discard(uid)
+            ch.closed.add(uid)
+            ch.hung_up = True
+        elif uid and uid not in ch.closed:
             # a channel we hear about is up until its Hangup
-            group.open.add(uid)
-        if group.hung_up and not group.open:
+            ch.open.add(uid)
+        if ch.hung_up and not ch.open:
             call = self._finish(group, incomplete=False)
             return [call] if call is not None else []  # None: it could not be assembled (logged)
         return []
 
     def flush(self) -> list[Call]:
         """Close every open call as incomplete (the stream ended before they did)."""
-        groups = {id(g): g for g in self._by_uid.values()} | {id(g): g for g in self._by_lid.values()}
-        return [c for g in groups.values() if (c := self._finish(g, incomplete=True)) is not None]
+        return [c for g in self._calls.groups() if (c := self._finish(g, incomplete=True)) is not None]
 
     def open_linkedids(self) -> list[str]:
         """One Linkedid of each call in progress."""
-        groups = {id(g): g for g in self._by_lid.values()}
-        return [min(g.linkedids) for g in groups.values() if g.linkedids]
+        return [min(lids) for g in self._calls.groups() if (lids := _ids_of(g)[1])]
 
     def active_for(self, linkedids: set[str]) -> list[Call]:
         """Snapshots of the calls in progress among these linkedids."""
-        groups = {id(g): g for lid in linkedids if (g := self._by_lid.get(lid)) is not None}
+        groups = {id(g): g for lid in linkedids if (g := self._calls.get(LID + lid)) is not None}
         return [c for g in groups.values() if (c := self._assemble(g, incomplete=True)) is not None]
 
     def active(self) -> list[Call]:
         """Snapshots of the calls in progress (``incomplete`` set, nothing removed)."""
-        groups = {id(g): g for g in self._by_uid.values()} | {id(g): g for g in self._by_lid.values()}
-        out = []
-        for g in groups.values():
-            call = self._assemble(g, incomplete=True)
-            if call is not None:
-                out.append(call)
-        return out
+        return [c for g in self._calls.groups() if (c := self._assemble(g, incomplete=True)) is not None]
 
     # -- internals -------------------------------------------------------------------------
-    def _group_for(self, uids: list[str], lids: list[str]) -> _Group:
-        found: list[_Group] = []
-        for u in uids:
-            g = self._by_uid.get(u)
-            if g is not None and g not in found:
-                found.append(g)
-        for lid in lids:
-            g = self._by_lid.get(lid)
-            if g is not None and g not in found:
-                found.append(g)
-        if not found:
-            group = _Group()
-        else:
-            group = found[0]
-            for other in found[1:]:
-                self._merge(group, other)
-        for u in uids:
-            if u not in group.uniqueids:
-                group.uniqueids.add(u)
-                self._by_uid[u] = group
-        for lid in lids:
-            if lid not in group.linkedids:
-                group.linkedids.add(lid)
-                self._by_lid[lid] = group
-        return group
-
-    def _merge(self, into: _Group, other: _Group) -> None:
-        into.events = sorted(into.events + other.events, key=lambda e: e.timestamp or 0.0)
-        into.open |= other.open
-        into.hung_up |= other.hung_up
-        for u in other.uniqueids:
-            self._by_uid[u] = into
-        for lid in other.linkedids:
-            self._by_lid[lid] = into
-        into.uniqueids |= other.uniqueids
-        into.linkedids |= other.linkedids
-
-    def _finish(self, group: _Group, *, incomplete: bool) -> Call | None:
-        for u in group.uniqueids:
-            self._by_uid.pop(u, None)
-            self._done[u] = None
-        for lid in group.linkedids:
-            self._by_lid.pop(lid, None)
-            self._done[lid] = None
+    def _finish(self, group: Group, *, incomplete: bool) -> Call | None:
+        self._calls.remove(group)
+        uids, lids = _ids_of(group)
+        for i in uids + lids:
+            self._done[i] = None
         while len(self._done) > DONE_MEMORY:
             self._done.popitem(last=False)
         return self._assemble(group, incomplete=incomplete, learn=self.learn and not incomplete)
 
-    def _assemble(self, group: _Group, *, incomplete: bool, learn: bool = False) -> Call | None:
+    def _assemble(self, group: Group, *, incomplete: bool, learn: bool = False) -> Call | None:
         try:
-            return assemble(group.events, self.config, self.pbx, incomplete=incomplete, parties=self.parties, learn=learn)
+            return assemble(group.members, self.config, self.pbx, incomplete=incomplete, parties=self.parties, learn=learn)
         except Exception:  # one broken call must not stop the stream
-            log.exception("call %s: could not be assembled; skipped", sorted(group.linkedids)[:1])
+            log.exception("call %s: could not be assembled; skipped", sorted(_ids_of(group)[1])[:1])
             return None
 
 

@@ -58,7 +58,7 @@ class ScoredCall:
     agent_results: tuple[AgentResult, ...] = ()
 
     @property
-    def at(self) -> float | None:
+    def period_at(self) -> float | None:
         """The call's moment for periods and warnings: arrival, else first ring, answer, end."""
         c = self.call
         return next((t for t in (c.arrived_at, c.first_ring_at, c.answered_at, c.ended_at) if t is not None), None)

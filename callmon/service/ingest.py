@@ -9,7 +9,7 @@ every row already journaled and changes nothing.
 Deriving a block's calls is not quadratic: a call whose every journal entry came with this block
 (the common case: the rows of a call are close together in a file) is assembled from the rows in
 hand; a call with entries from elsewhere (an earlier block of the file, another file, the AMI
-listener) is derived again from all of them (:func:`callmon.service.derive.derive_calls`), which also
+listener) is derived again from all of them (:func:`callmon.service.reconcile.calls_of_linkedids`), which also
 reconciles it with what the listener recorded. Of the calls in hand, those of a single
 Master.csv record (most of a CDR file) are built, scored and stored as columns
 (:class:`~callmon.calls.columnar.SingleRecords`,
@@ -45,9 +45,9 @@ import orjson
 
 from callmon.storage import Connection
 
-from callmon.service.derive import derive_calls
+from callmon.service.reconcile import calls_of_linkedids
 from callmon.core.errors import InputError
-from callmon.calls import CallAssembler
+from callmon.calls import FileCalls
 from callmon.sources.files import CdrRow, Reject, observed_utc_offset, read_cdr_batches, read_cel_batches, read_queue_log_batches
 from callmon.sources.files.cdr import zone_warning
 from callmon.calls.columnar import SingleRecords
@@ -290,12 +290,12 @@ class FileIngest:
         """Assemble and store the calls of the rows in hand (with ``calls`` already made), then
         derive again the calls with inputs elsewhere; return their ``(call_id, incomplete)``."""
         pbx, cfg = self.pipeline.pbx, self.pipeline.config
-        assembler = CallAssembler(cfg, pbx, parties=self.pipeline.parties)
+        assembler = FileCalls(cfg, pbx, parties=self.pipeline.parties)
         assembler.add(in_hand)
         calls.extend(assembler.finish())
         self.pipeline.write(conn, calls, fresh=fresh)
         if elsewhere:
-            again = derive_calls(self.store, conn, pbx, cfg, elsewhere, parties=self.pipeline.parties)
+            again = calls_of_linkedids(self.store, conn, pbx, cfg, elsewhere, parties=self.pipeline.parties)
             self.pipeline.write(conn, again)
             calls.extend(again)
         return [(c.call_id, c.incomplete) for c in calls]
@@ -379,7 +379,7 @@ def _single_records(rows: list) -> tuple[list, list]:
     """``(records alone in their call, the others)``: a record with a linkedid none of whose ids
     another record of the block names is a call of one record (the column-wise path's); a record
     whose party B is another record's party B too is not (an attended transfer's consultation,
-    see :func:`~callmon.calls.assemble.dstchannel_keys`)."""
+    see :func:`~callmon.calls.file_calls.dstchannel_keys`)."""
     ids = Counter()
     for r in rows:
         ids[r.linkedid] += 1

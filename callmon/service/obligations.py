@@ -35,15 +35,15 @@ from callmon.storage.store import json_list
 log = logging.getLogger(__name__)
 
 NEVER = float("inf")
-# the columns :meth:`Obligations.open_alone` fills (the others of an open obligation are NULL)
+# the columns :meth:`Obligations.open_single_calls` fills (the others of an open obligation are NULL)
 _ALONE_COLUMNS = ("callback_id", "pbx", "key", "number", "missed_call_ids", "attempt_call_ids", "first_missed_at",
                   "due_at", "status", "agent", "team")
 ALWAYS = float("-inf")
 # numbers per derivation when every number's obligations are derived again (``rebuild``)
-REDERIVE_CHUNK = 20_000
+REFRESH_CHUNK = 20_000
 
 
-def placed_at(call: Call) -> float | None:
+def callback_moment(call: Call) -> float | None:
     """The moment the derivation places a call at: an unanswered inbound call at its arrival,
     any other at its answer (else its end, else its arrival)."""
     if call.direction == "inbound" and call.answered_at is None:
@@ -56,8 +56,8 @@ def placed_at(call: Call) -> float | None:
 
 def touched_by(pairs: Iterable[tuple[str | None, Any]]) -> dict[str, float]:
     """``number -> earliest moment`` of ``(customer number, call)`` pairs (a call: anything with
-    the fields :func:`placed_at` reads)."""
-    return earliest((number, placed_at(call)) for number, call in pairs)
+    the fields :func:`callback_moment` reads)."""
+    return earliest((number, callback_moment(call)) for number, call in pairs)
 
 
 def earliest(moments: Iterable[tuple[str | None, float | None]]) -> dict[str, float]:
@@ -69,8 +69,8 @@ def earliest(moments: Iterable[tuple[str | None, float | None]]) -> dict[str, fl
     return touched
 
 
-def _placed_or_always(call: Call) -> float:
-    when = placed_at(call)
+def _callback_moment_or_always(call: Call) -> float:
+    when = callback_moment(call)
     return ALWAYS if when is None else when
 
 
@@ -90,9 +90,9 @@ class Obligations:
         pairs = [(s.customer_number, s.call) for s in scored]
         return touched_by(pairs + self.store.calls_by_id(conn, self.pbx, [s.call.call_id for s in scored]))
 
-    def rederive(self, conn, touched: Mapping[str, float]) -> None:
+    def refresh(self, conn, touched: Mapping[str, float]) -> None:
         """Derive the obligations of the touched numbers again from their earliest touched moment
-        (every number from the beginning: :meth:`rederive_all`).
+        (every number from the beginning: :meth:`refresh_all`).
 
         A number that has no obligation to redo and no unanswered inbound call or memo in that
         span cannot open one: it is skipped (most calls are answered calls of such numbers).
@@ -118,7 +118,7 @@ class Obligations:
         redo |= {m.number for m in memos}
         # read back only the calls of numbers that may have something to derive
         maybe = redo | self.store.numbers_with_unanswered(conn, self.pbx, numbers, lo)
-        loaded = [(n, c) for n, c in self.store.calls_of_numbers(conn, self.pbx, maybe, lo) if _placed_or_always(c) >= begin(n)]
+        loaded = [(n, c) for n, c in self.store.calls_of_numbers(conn, self.pbx, maybe, lo) if _callback_moment_or_always(c) >= begin(n)]
         redo |= {n for n, c in loaded if is_miss(c)}
         calls = [c for n, c in loaded if n in redo]
         cancels = [c for n, c in self.store.cancellations_of(conn, self.pbx, numbers, since=lo)
@@ -129,8 +129,8 @@ class Obligations:
                                      [callback_row(self.pbx, cb, *self.owner(cb, by_id)) for cb in derived])
         log.debug("callbacks of %d number(s) derived again: %d obligation(s)", len(redo), len(derived))
 
-    def open_alone(self, conn, call_ids: Sequence[str], numbers: Sequence[str | None], placed: Sequence[float | None],
-                   missed: Sequence[bool], called: Sequence[str]) -> tuple[list[int | None], dict[str, float]]:
+    def open_single_calls(self, conn, call_ids: Sequence[str], numbers: Sequence[str | None], moments: Sequence[float | None],
+                          missed: Sequence[bool], called: Sequence[str]) -> tuple[list[int | None], dict[str, float]]:
         """The obligations of calls about to be stored for the first time, the common case at once.
 
         A number with nothing stored (no call, no memo) and just one of these calls needs no
@@ -138,18 +138,18 @@ class Obligations:
         obligation of its own, anything else opens none. Those obligations are stored here, with
         ids reserved up front so each call's row can carry its ``callback_id``. Returns the
         ``callback_id`` per call (None for the others) and ``number -> earliest moment`` of every
-        other number, for :meth:`rederive` once the calls are stored.
+        other number, for :meth:`refresh` once the calls are stored.
         """
         per_number = Counter(n for n in numbers if n)
-        alone = {n for n, k in per_number.items() if k == 1}
-        if alone:
-            alone -= self.store.numbers_with_history(conn, self.pbx, alone)
+        single = {n for n, k in per_number.items() if k == 1}
+        if single:
+            single -= self.store.numbers_with_history(conn, self.pbx, single)
         ids: list[int | None] = [None] * len(call_ids)
-        touched = earliest((n, t) for n, t in zip(numbers, placed) if n not in alone)
-        opening = [i for i, n in enumerate(numbers) if n in alone and missed[i] and placed[i] is not None]
+        touched = earliest((n, t) for n, t in zip(numbers, moments) if n not in single)
+        opening = [i for i, n in enumerate(numbers) if n in single and missed[i] and moments[i] is not None]
         if not opening:
             return ids, touched
-        at = [placed[i] for i in opening]  # a miss is placed at its arrival
+        at = [moments[i] for i in opening]  # a miss's moment is its arrival
         due = self.ruleset.policy.due_at_many(at).tolist()
         reserved = self.store.reserve_callback_ids(conn, len(opening))
         rows = []
@@ -163,7 +163,7 @@ class Obligations:
         log.debug("callbacks: %d obligation(s) of numbers with one call each opened at once", len(rows))
         return ids, touched
 
-    def rederive_all(self, conn, *, chunk: int = REDERIVE_CHUNK,
+    def refresh_all(self, conn, *, chunk: int = REFRESH_CHUNK,
                      progress: Callable[[int, int], None] | None = None) -> None:
         """Every number, from the beginning (``rebuild``), ``chunk`` numbers at a time;
         ``progress(numbers done, numbers in all)`` after each chunk.
@@ -177,7 +177,7 @@ class Obligations:
                    | self.store.numbers_with_unanswered(conn, self.pbx, None))
         numbers = sorted(n for n in numbers if n)
         for i in range(0, len(numbers), chunk):
-            self.rederive(conn, dict.fromkeys(numbers[i:i + chunk], ALWAYS))
+            self.refresh(conn, dict.fromkeys(numbers[i:i + chunk], ALWAYS))
             if progress:
                 progress(min(i + chunk, len(numbers)), len(numbers))
 
@@ -226,7 +226,7 @@ class Obligations:
             raise InputError(f"not a phone number: {dialled!r}")
         with self.store.begin() as conn:
             self.store.add_memo(conn, self.pbx, Memo(number, at, name, purpose, agent), dialled)
-            self.rederive(conn, {number: at})
+            self.refresh(conn, {number: at})
             rows = self.store.stored_callbacks(conn, self.pbx, [number])
         return next(r for r in reversed(rows) if r["first_missed_at"] <= at and (r["closed_at"] or NEVER) >= at)
 
@@ -244,5 +244,5 @@ class Obligations:
             if row["first_missed_at"] > at:
                 raise InputError(f"callback {callback_id} was not open yet at that time")
             self.store.add_cancellation(conn, self.pbx, row["number"], Cancellation(row["key"], reason, at), by)
-            self.rederive(conn, {row["number"]: at})
+            self.refresh(conn, {row["number"]: at})
             return self.store.callback_by_id(conn, self.pbx, callback_id)

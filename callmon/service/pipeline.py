@@ -22,13 +22,13 @@ from callmon.storage import Connection
 from callmon.sources.ami.framing import AmiEvent, FrameStats, read_capture
 from callmon.calls.tracker import IGNORED
 from callmon.core.config import Config, Employee
-from callmon.service.derive import derive_calls, rebuild_calls
+from callmon.service.reconcile import calls_of_linkedids, rebuild_calls
 from callmon.calls.columnar import SingleRecords, _num
 from callmon.calls.parties import Parties, settle_line
 from callmon.metrics.callbacks import is_miss, miss_of
 from callmon.metrics.rules import RuleSet
 from callmon.core.model import Call, Score
-from callmon.service.obligations import Obligations, earliest, placed_at
+from callmon.service.obligations import Obligations, earliest, callback_moment
 from callmon.metrics.scoring import Scorer, customer_numbers
 from callmon.storage.schema import agent_results as agent_results_table
 from callmon.storage.schema import calls as calls_table
@@ -107,15 +107,15 @@ class Pipeline:
             report.new_events = self.store.journal(conn, self.pbx, str(path), [journal_row(e) for e in events])
             if report.new_events:
                 linkedids = {e.call_linkedid or e.uniqueid for e in events if e.call_linkedid or e.uniqueid}
-                calls = self.derive(conn, linkedids)
+                calls = self.recompute(conn, linkedids)
                 report.calls = len(calls)
                 report.incomplete_calls = sum(c.incomplete for c in calls)
         return report
 
-    def derive(self, conn: Connection, linkedids: Iterable[str]) -> list[Call]:
-        """Re-assemble, reconcile (:mod:`callmon.service.derive`) and re-score every call touching these
+    def recompute(self, conn: Connection, linkedids: Iterable[str]) -> list[Call]:
+        """Re-assemble, reconcile (:mod:`callmon.service.reconcile`) and re-score every call touching these
         linkedids from everything the journal holds of them: AMI events and file rows."""
-        calls = derive_calls(self.store, conn, self.pbx, self.config, linkedids, parties=self.parties)
+        calls = calls_of_linkedids(self.store, conn, self.pbx, self.config, linkedids, parties=self.parties)
         self.write(conn, calls)
         return calls
 
@@ -125,15 +125,15 @@ class Pipeline:
         ``fresh``: none of these calls is stored yet (no earlier versions to look up)."""
         scored = [self.scorer(c) for c in calls]
         if fresh:
-            ids, touched = self.obligations.open_alone(
+            ids, touched = self.obligations.open_single_calls(
                 conn, [s.call.call_id for s in scored], [s.customer_number for s in scored],
-                [placed_at(s.call) for s in scored], [_missed(s.call) for s in scored], [s.call.called for s in scored])
+                [callback_moment(s.call) for s in scored], [_missed(s.call) for s in scored], [s.call.called for s in scored])
             scored = [replace(s, score=replace(s.score, callback_id=i)) if i is not None else s
                       for s, i in zip(scored, ids)]
         else:
             touched = self.obligations.touched(conn, scored)
         self.store.replace_calls(conn, self.pbx, scored, replace=not fresh)
-        self.obligations.rederive(conn, touched)
+        self.obligations.refresh(conn, touched)
         self.save_endpoints(conn)
 
     def save_endpoints(self, conn: Connection) -> None:
@@ -172,7 +172,7 @@ class Pipeline:
 
         ``fresh``: none of these calls is stored yet (their every input is new), so there are no
         earlier versions to look up and replace, and the callback obligations of numbers with no
-        other call are opened at once (:meth:`~callmon.service.obligations.Obligations.open_alone`).
+        other call are opened at once (:meth:`~callmon.service.obligations.Obligations.open_single_calls`).
         ``staged``: the rows are not in ``prepared`` but in the attached stage database
         (:mod:`callmon.storage.stage`), copied from there."""
         p, pbx = prepared, self.pbx
@@ -181,14 +181,14 @@ class Pipeline:
         for sightings, n, first, last in p.sightings:
             self.parties.learn(sightings, first, calls=n, last=last)
         if fresh:
-            ids, touched = self.obligations.open_alone(conn, p.call_ids, p.numbers, p.placed, p.missed, p.called)
+            ids, touched = self.obligations.open_single_calls(conn, p.call_ids, p.numbers, p.callback_moments, p.missed, p.called)
             if staged:
                 stage.set_callback_ids(conn, [(i, c) for i, c in zip(ids, p.call_ids) if i is not None])
             else:
                 p.own[p.own_cols.index("callback_id")] = ids
         else:
             stored = self.store.calls_by_id(conn, pbx, p.call_ids)  # earlier versions of these calls
-            touched = earliest([*zip(p.numbers, p.placed), *((n, placed_at(c)) for n, c in stored)])
+            touched = earliest([*zip(p.numbers, p.callback_moments), *((n, callback_moment(c)) for n, c in stored)])
             if stored:
                 self.store.delete_calls(conn, pbx, [call.call_id for _, call in stored])
         if staged:
@@ -201,7 +201,7 @@ class Pipeline:
                                      [(*row[:-1], *p.shapes[row[-1]]) for row in zip(*p.own)])
             self.store.insert_tuples(conn, legs_table, LEG_COLUMNS, [r for r in p.legs if r is not None])
             self.store.insert_tuples(conn, agent_results_table, p.agent_cols, [r for rows in p.agents for r in rows])
-        self.obligations.rederive(conn, touched)
+        self.obligations.refresh(conn, touched)
         self.save_endpoints(conn)
 
     def rebuild(self, progress: Callable[[str, int, int], None] | None = None) -> int:
@@ -222,7 +222,7 @@ class Pipeline:
                 if progress:
                     progress("calls", n, max(before, n))
             self.save_endpoints(conn)
-            self.obligations.rederive_all(
+            self.obligations.refresh_all(
                 conn, progress=(lambda done, total: progress("callbacks", done, total)) if progress else None)
         return n
 
@@ -292,7 +292,7 @@ class Preparer:
         missed = [miss_of(d, p[0], c) for d, p, c in zip(records.direction, records.parties, records.src)]
         return PreparedRecords(
             shape_cols, shape_rows, list(per_call), own, records.leg_rows(pbx, call_ids), agent_cols, agent_rows,
-            call_ids, numbers, _placed_moments(records), missed, records.called, records.sightings(),
+            call_ids, numbers, _callback_moments(records), missed, records.called, records.sightings(),
         )
 
     def stage_records(self, prepared: PreparedRecords, builder: stage.StageBuilder) -> PreparedRecords:
@@ -321,7 +321,7 @@ class PreparedRecords:
     agents: list[tuple[tuple, ...]]  # the agent_results rows of each call
     call_ids: list[str]
     numbers: list[str | None]
-    placed: list[float]
+    callback_moments: list[float]  # callback_moment() of each call
     missed: list[bool]
     called: list[str]
     sightings: list = field(default_factory=list)  # SingleRecords.sightings(): what to learn of the endpoints
@@ -334,7 +334,7 @@ class PreparedRecords:
             return self
         pick = lambda values: [values[i] for i in keep] if values else values  # noqa: E731
         return replace(self, own=[pick(column) for column in self.own], legs=pick(self.legs), agents=pick(self.agents),
-                       call_ids=pick(self.call_ids), numbers=pick(self.numbers), placed=pick(self.placed),
+                       call_ids=pick(self.call_ids), numbers=pick(self.numbers), callback_moments=pick(self.callback_moments),
                        missed=pick(self.missed), called=pick(self.called))
 
 
@@ -344,8 +344,8 @@ def _missed(call: Call) -> bool:
     return is_miss(call) and not call.incomplete
 
 
-def _placed_moments(records: SingleRecords) -> list[float]:
-    """:func:`~callmon.service.obligations.placed_at` of every record's call, over the columns: an
+def _callback_moments(records: SingleRecords) -> list[float]:
+    """:func:`~callmon.service.obligations.callback_moment` of every record's call, over the columns: an
     unanswered inbound call at its arrival, any other at its answer, else its end."""
     inbound = np.array([d == "inbound" for d in records.direction], bool)
     unanswered = np.isnan(records.t_answered)

@@ -413,8 +413,12 @@ JOURNAL_COLUMNS = tuple(_JOURNAL_COLS.split(", "))
 
 
 def journal_tuples(pbx: str, source: str, rows: Sequence[JournalRow]) -> list[tuple]:
-    """The journal table's rows (:data:`JOURNAL_COLUMNS`) of some raw inputs from ``source``."""
-    return list(zip(*journal_columns(pbx, source, rows)))
+    """The journal table's rows (:data:`JOURNAL_COLUMNS`) of some raw inputs from ``source``: the
+    rows of :func:`journal_columns`, made in one pass (the listener's every batch goes here)."""
+    src, now = source[:255], time.time()
+    return [(pbx, kind, key, ts, name[:64], lid, uid, payload if isinstance(payload, str) else dump_payload(payload),
+             src, line, now)
+            for kind, key, ts, name, lid, uid, payload, line in rows]
 
 
 def journal_columns(pbx: str, source: str, rows: Sequence[JournalRow]) -> list[list]:
@@ -490,7 +494,7 @@ def agent_result_row(scored: ScoredCall, r: AgentResult) -> dict[str, Any]:
         "pbx": scored.call.pbx, "call_id": scored.call.call_id, "rule": r.result.rule, "extension": r.extension,
         "agent": r.agent, "team": r.team, "uniqueid": r.uniqueid, "result": r.result.result,
         "reason": r.result.reason, "rings": _int(r.result.value) if r.result.rule == "answer_before_ring" else None,
-        "ring_seconds": r.ring_seconds, "answered": r.answered, "at": scored.at,
+        "ring_seconds": r.ring_seconds, "answered": r.answered, "at": scored.period_at,
     }
 
 

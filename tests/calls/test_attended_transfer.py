@@ -10,7 +10,7 @@ the customer talks to 2002.
 
 from __future__ import annotations
 
-from callmon.calls import assemble_calls
+from callmon.calls import calls_from_files
 from callmon.core.config import Config
 from callmon.sources.files import read_cdr
 
@@ -35,7 +35,7 @@ def calls_of(tmp_path, text: str):
     path = tmp_path / "Master.csv"
     path.write_text(text)
     cfg = Config(timezone="UTC")
-    return assemble_calls(read_cdr(path, cfg), config=cfg)
+    return calls_from_files(read_cdr(path, cfg), config=cfg)
 
 
 def test_consultation_merges_into_the_transferred_call(tmp_path):

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from callmon.core.config import Config
-from callmon.calls import assemble_calls
+from callmon.calls import calls_from_files
 from callmon.sources.files import CdrRow, read_cdr
 from callmon.calls.columnar import single_record_calls
 from tests.conftest import ROOT, SAMPLES
@@ -24,7 +24,7 @@ def single_records(rows: list[CdrRow]) -> list[CdrRow]:
 
 def assert_same(rows: list[CdrRow], config: Config = CFG) -> int:
     fast, rest = single_record_calls(rows, config, "pbx1")
-    slow = assemble_calls([r for r in rows if r not in rest], config=config, pbx="pbx1")
+    slow = calls_from_files([r for r in rows if r not in rest], config=config, pbx="pbx1")
     assert sorted(fast, key=_key) == sorted(slow, key=_key)
     return len(fast)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from callmon.calls import assemble_calls
+from callmon.calls import calls_from_files
 from callmon.calls.tracker import track_events
 from callmon.core.config import Config
 from callmon.sources.ami.framing import read_capture
@@ -90,7 +90,7 @@ def test_forwarded_call_from_master_csv_agrees_with_ami(capture, tmp_path):
     """Master.csv alone: the same outcome and answerer; ring time to the second."""
     path = tmp_path / "Master.csv"
     path.write_text(MASTER)
-    (call,) = assemble_calls(read_cdr(path, Config(timezone="UTC")), config=Config(timezone="UTC"))
+    (call,) = calls_from_files(read_cdr(path, Config(timezone="UTC")), config=Config(timezone="UTC"))
     events, _ = read_capture(capture)
     (ami,) = track_events(events, Config())
     assert (call.call_id, call.direction, call.outcome, call.answered_by) == (ami.call_id, "inbound", "answered", MOBILE)

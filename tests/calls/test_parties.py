@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from callmon.calls import assemble_calls
+from callmon.calls import calls_from_files
 from callmon.calls.parties import Evidence, Parties, Sighting, decide
 from callmon.calls.tracker import track_events
 from callmon.core.config import Config, Employee
@@ -33,7 +33,7 @@ def test_numbered_and_named_phones_on_one_pbx(tmp_path):
     files = _renamed(tmp_path, "lee-desk")
     events, _ = read_capture(files["ami.raw"])
     (ami,) = track_events(events, Config())
-    (cel,) = assemble_calls(read_cdr(files["Master.csv"], UTC), read_cel(files["cel.csv"], UTC), config=UTC)
+    (cel,) = calls_from_files(read_cdr(files["Master.csv"], UTC), read_cel(files["cel.csv"], UTC), config=UTC)
     for call in (ami, cel):
         assert (call.outcome, call.answered_by, call.direction) == ("answered", "2002", "inbound")
         assert [(leg.endpoint, leg.party) for leg in call.legs] == [("2001", "staff"), ("lee-desk", "staff")]
@@ -44,11 +44,11 @@ def test_master_csv_alone_names_the_phone_by_what_the_pbx_told_before(tmp_path):
     """Master.csv of a queue call does not say a named phone's extension: alone it names the
     endpoint; once the PBX told it (an AMI call of that phone learnt), the extension."""
     files = _renamed(tmp_path, "lee-desk")
-    (alone,) = assemble_calls(read_cdr(files["Master.csv"], UTC), config=UTC)
+    (alone,) = calls_from_files(read_cdr(files["Master.csv"], UTC), config=UTC)
     assert (alone.outcome, alone.answered_by) == ("answered", "lee-desk")
     parties = Parties(Config())
     track_events(read_capture(files["ami.raw"])[0], Config(), parties=parties)
-    (taught,) = assemble_calls(read_cdr(files["Master.csv"], UTC), config=UTC, parties=parties)
+    (taught,) = calls_from_files(read_cdr(files["Master.csv"], UTC), config=UTC, parties=parties)
     assert taught.answered_by == "2002"
 
 

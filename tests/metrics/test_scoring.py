@@ -36,7 +36,7 @@ def test_queue_call_fails_for_the_customer_and_for_the_agent_whose_phone_rang_ou
     assert 7.5 < legs["2001"] < 8.5 and 3.5 < legs["2002"] < 4.5
     (hangup,) = [r for r in scored.agent_results if r.result.rule == "agent_hangs_up_last"]
     assert (hangup.extension, hangup.result.result) == ("2002", "pass")
-    assert scored.customer_number == "+821010300001" and scored.at == call.arrived_at
+    assert scored.customer_number == "+821010300001" and scored.period_at == call.arrived_at
 
 
 def test_the_agents_failures_are_the_warnings_module_gives():

@@ -8,7 +8,7 @@ import json
 import sqlalchemy as sa
 
 from callmon.core.config import Config
-from callmon.service.derive import row_from_payload
+from callmon.service.reconcile import row_from_payload
 from callmon.service.ingest import FileIngest
 from callmon.sources.files import read_cdr, read_cel, read_queue_log
 from callmon.service.pipeline import Pipeline

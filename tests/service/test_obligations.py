@@ -137,7 +137,7 @@ def test_every_number_chunk_by_chunk_gives_what_one_chunk_gives(seed):
     shorter = Config(callback_hours=4.0)
     for pipeline, chunk in ((whole, 10**6), (chunked, 3)):  # one chunk, and many
         with pipeline.store.begin() as conn:
-            Pipeline(pipeline.store, shorter).obligations.rederive_all(conn, chunk=chunk)
+            Pipeline(pipeline.store, shorter).obligations.refresh_all(conn, chunk=chunk)
     after = _callbacks_and_links(whole.store)
     assert _callbacks_and_links(chunked.store) == after
     callbacks, _ = after

@@ -116,7 +116,7 @@ def test_numbers_that_call_once_get_the_same_obligations_either_way(db_url, tmp_
     for url in (db_url, reference):
         pipeline = Pipeline(Store(url), CONFIG)
         with pipeline.store.begin() as conn:
-            pipeline.obligations.rederive_all(conn)
+            pipeline.obligations.refresh_all(conn)
         assert tables(url) == fast
 
 

@@ -39,7 +39,9 @@ class AmiEvent:
     ('Hangup', '1.0', '1.1')
     """
 
-    __slots__ = ("name", "_headers", "_text", "_timestamp", "_call_linkedid")
+    # the values the listener reads of every event (journal columns, tracker) are found in the
+    # text once each and kept: False means not looked up yet
+    __slots__ = ("name", "_headers", "_text", "_timestamp", "_ts_text", "_uniqueid", "_call_linkedid")
 
     def __init__(self, name: str, headers: dict[str, str] | None = None, *, text: str | None = None):
         if headers is None and text is None:
@@ -48,6 +50,8 @@ class AmiEvent:
         self._headers = headers
         self._text = text
         self._timestamp: float | None | bool = False  # False: not computed yet
+        self._ts_text: str | None = None  # the Timestamp header as written, once _timestamp is known
+        self._uniqueid: str | None | bool = False
         self._call_linkedid: str | None | bool = False
 
     @classmethod
@@ -79,7 +83,9 @@ class AmiEvent:
 
     def get(self, key: str, default: str | None = None) -> str | None:
         h = self._headers
-        if h is None and "#" not in key:
+        if h is not None:
+            return h.get(key, default)
+        if "#" not in key:
             value = _field(self._text, key)
             return default if value is None else value
         return self.headers.get(key, default)
@@ -89,7 +95,7 @@ class AmiEvent:
         """Unix time from the ``Timestamp`` header (``timestampevents = yes``), or None."""
         ts = self._timestamp
         if ts is False:
-            raw = self.get("Timestamp")
+            raw = self._ts_text = self.get("Timestamp")
             try:
                 ts = float(raw) if raw is not None else None
             except ValueError:
@@ -99,7 +105,10 @@ class AmiEvent:
 
     @property
     def uniqueid(self) -> str | None:
-        return self.get("Uniqueid") or None
+        uid = self._uniqueid
+        if uid is False:
+            uid = self._uniqueid = self.get("Uniqueid") or None
+        return uid
 
     @property
     def linkedid(self) -> str | None:
@@ -120,7 +129,9 @@ class AmiEvent:
     @property
     def key(self) -> str:
         """A natural dedupe key: the same event seen twice (re-ingest, replay) has the same key."""
-        return event_key(self.text, self.get("Timestamp"))
+        if self._timestamp is False:
+            self.timestamp  # noqa: B018 - reads the Timestamp header once for both
+        return event_key(self.text, self._ts_text)
 
     def to_text(self) -> str:
         """The event as an AMI frame (``\\r\\n`` line ends, blank line after)."""

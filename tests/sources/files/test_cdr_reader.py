@@ -11,7 +11,7 @@ import pytest
 
 from callmon.core.config import Config
 from callmon.core.errors import InputError
-from callmon.calls import assemble_calls
+from callmon.calls import calls_from_files
 from callmon.sources.files import CdrRow, Reject, observed_utc_offset, read_cdr, read_cdr_batches
 from callmon.sources.files.cdr import FIELDS
 from tests.conftest import SAMPLES
@@ -56,7 +56,7 @@ def test_file_without_newcdrcolumns_groups_calls_by_uniqueid(master_lines, write
     assert rejects == [] and len(rows) == 140
     assert {(r.linkedid, r.sequence) for r in rows} == {("", None)}
     assert all(r.key.startswith("cdr:h:") for r in rows) and len({r.key for r in rows}) == 140
-    calls = assemble_calls(rows, config=CFG)
+    calls = calls_from_files(rows, config=CFG)
     full = calls_from("j_load", "cdr")
     assert [(c.call_id, c.outcome, c.answered_by) for c in calls] == [(c.call_id, c.outcome, c.answered_by) for c in full]
 
@@ -67,7 +67,7 @@ def test_base_columns_only_group_by_channel_chain(write):
     base = [_line(_fields(line)[:16]) for line in lines]
     rows, rejects = rows_of(write("base.csv", base))
     assert rejects == [] and {r.uniqueid for r in rows} == {""}
-    (call,) = assemble_calls(rows, config=CFG)
+    (call,) = calls_from_files(rows, config=CFG)
     assert (call.outcome, call.answered_by, call.transferred) == ("answered", "2001", True)
 
 

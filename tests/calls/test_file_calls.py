@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from callmon.core.config import Employee
-from callmon.calls import CallAssembler, assemble_calls
+from callmon.calls import FileCalls, calls_from_files
 from callmon.sources.files import read_cdr, read_cdr_batches, read_cel, read_queue_log
 from tests.conftest import SAMPLES
 from tests.samples import CFG, calls_from, rows_of
@@ -16,7 +16,7 @@ J = SAMPLES / "j_load"
 def test_streaming_with_a_horizon_gives_the_same_calls():
     """Feeding Master.csv block by block and taking the calls older than a 2-minute horizon, then
     the rest, gives exactly the calls of the whole file at once."""
-    assembler = CallAssembler(CFG, "pbx1")
+    assembler = FileCalls(CFG, "pbx1")
     streamed = []
     for batch in read_cdr_batches(J / "Master.csv", CFG, block_bytes=4096):
         assembler.add(batch.rows)
@@ -40,7 +40,7 @@ def test_cel_of_some_calls_completes_only_those():
     cdr_rows, _ = rows_of(J / "Master.csv")
     covered = {r.linkedid for r in cel_rows[: len(cel_rows) // 2]}
     part = [r for r in cel_rows if r.linkedid in covered]
-    calls = assemble_calls(cdr_rows, part, (), CFG, "pbx1")
+    calls = calls_from_files(cdr_rows, part, (), CFG, "pbx1")
     assert len(calls) == 140
     for call in calls:
         if call.call_id in covered:
@@ -53,7 +53,7 @@ def test_cel_of_some_calls_completes_only_those():
 def test_queue_log_alone_names_the_member_from_the_directory():
     """From queue_log only, the answering member's name is turned into its extension by the directory."""
     config = replace(CFG, directory={"2002": Employee("2002", "Lee Agent")})
-    (call,) = assemble_calls((), (), read_queue_log(SAMPLES / "d_queue_rna_then_answer" / "queue_log", config), config, "pbx1")
+    (call,) = calls_from_files((), (), read_queue_log(SAMPLES / "d_queue_rna_then_answer" / "queue_log", config), config, "pbx1")
     assert (call.outcome, call.answered_by, call.hangup_by, call.sources) == ("answered", "2002", "customer", ("queue_log",))
 
 
@@ -61,5 +61,5 @@ def test_rejects_in_the_row_stream_are_ignored(write):
     """A reader's rejects may be passed straight to the assembler with the rows."""
     lines = (J / "Master.csv").read_bytes().splitlines(keepends=True)
     lines[0] = b"\x00" + lines[0]
-    calls = assemble_calls(read_cdr(write("m.csv", lines), CFG), config=CFG)
+    calls = calls_from_files(read_cdr(write("m.csv", lines), CFG), config=CFG)
     assert len(calls) == 139

@@ -13,7 +13,7 @@ turns the merged facts into a :class:`~callmon.core.model.Call`. Nothing here re
 >>> from callmon.core.config import Config
 >>> from callmon.sources.files import read_cdr, read_cel, read_queue_log
 >>> d, cfg = "sample_cdr/d_queue_rna_then_answer/", Config(timezone="UTC")
->>> [call] = assemble_calls(read_cdr(d + "Master.csv", cfg), read_cel(d + "cel.csv", cfg),
+>>> [call] = calls_from_files(read_cdr(d + "Master.csv", cfg), read_cel(d + "cel.csv", cfg),
 ...                         read_queue_log(d + "queue_log", cfg), cfg, "pbx1")
 >>> call.outcome, call.answered_by, call.hangup_by, call.sources
 ('answered', '2002', 'customer', ('cdr', 'cel', 'queue_log'))
@@ -30,6 +30,7 @@ from callmon.calls.build import build_call
 from callmon.sources.files.cdr import CdrRow
 from callmon.sources.files.cel import CelRow
 from callmon.calls.facts import CallFacts, add_cdr, add_cel
+from callmon.calls.grouper import Group, Grouper
 from callmon.calls.parties import Parties
 from callmon.sources.files.queue_log import QueueLogRow
 from callmon.sources.files.source import Reject
@@ -40,17 +41,22 @@ log = logging.getLogger(__name__)
 TRANSFERS = frozenset({"BLINDTRANSFER", "ATTENDEDTRANSFER"})
 
 
-class _Group:
-    """The rows of one call so far, and every id that names it."""
+class _Rows:
+    """The rows of one call so far, by source (a group's ``state``)."""
 
-    __slots__ = ("ids", "cdr", "cel", "ql", "last")
+    __slots__ = ("cdr", "cel", "ql")
 
     def __init__(self) -> None:
-        self.ids: set[str] = set()
         self.cdr: list[CdrRow] = []
         self.cel: list[CelRow] = []
         self.ql: list[QueueLogRow] = []
-        self.last = float("-inf")
+
+
+def _merge_rows(kept: Group, gone: Group) -> None:
+    k, g = kept.state, gone.state
+    k.cdr += g.cdr
+    k.cel += g.cel
+    k.ql += g.ql
 
 
 def _cel_ids(row: CelRow) -> list[str]:
@@ -100,7 +106,7 @@ def _ql_ids(row: QueueLogRow) -> list[str]:
     return [row.callid]
 
 
-class CallAssembler:
+class FileCalls:
     """Collects rows of any source and turns each call's rows into a :class:`Call`.
 
     ``add(rows)`` takes rows of any kind (rejects are ignored); ``pop_ready(before)`` returns the
@@ -115,83 +121,47 @@ class CallAssembler:
         self.pbx = pbx or config.pbx
         self.parties = parties if parties is not None else Parties(config)
         self.learn = learn
-        self._by_id: dict[str, _Group] = {}
+        # the rows go into the group's state by source; the grouper keeps no members of its own
+        self._calls: Grouper[None] = Grouper(on_merge=_merge_rows, new_state=_Rows)
         self.skipped = 0  # rows that belong to no call (queue_log NONE lines)
 
     def add(self, rows: Iterable[CdrRow | CelRow | QueueLogRow | Reject]) -> None:
-        place = self._place
+        place = self._calls.place
         for row in rows:
             kind = type(row)
             if kind is CdrRow:
-                place(_cdr_ids(row), row.end).cdr.append(row)
+                place(_cdr_ids(row), row.end).state.cdr.append(row)
             elif kind is CelRow:
-                place(_cel_ids(row), row.eventtime).cel.append(row)
+                place(_cel_ids(row), row.eventtime).state.cel.append(row)
             elif kind is QueueLogRow:
                 ids = _ql_ids(row)
                 if ids:
-                    place(ids, row.time).ql.append(row)
+                    place(ids, row.time).state.ql.append(row)
                 else:
                     self.skipped += 1
 
-    def _place(self, ids: list[str], at: float) -> _Group:
-        by_id = self._by_id
-        group = None
-        for i in ids:
-            g = by_id.get(i)
-            if g is None:
-                continue
-            if group is None:
-                group = g
-            elif g is not group:
-                group = self._merge(group, g)
-        if group is None:
-            group = _Group()
-        for i in ids:
-            if i not in group.ids:
-                group.ids.add(i)
-                by_id[i] = group
-        if at > group.last:
-            group.last = at
-        return group
-
-    def _merge(self, a: _Group, b: _Group) -> _Group:
-        if len(b.ids) > len(a.ids):
-            a, b = b, a
-        for i in b.ids:
-            self._by_id[i] = a
-        a.ids |= b.ids
-        a.cdr += b.cdr
-        a.cel += b.cel
-        a.ql += b.ql
-        a.last = max(a.last, b.last)
-        return a
-
-    def _groups(self) -> list[_Group]:
-        return list({id(g): g for g in self._by_id.values()}.values())
-
     def pop_ready(self, before: float) -> list[Call]:
         """Calls whose newest row is older than ``before``; they are forgotten here."""
-        ready = [g for g in self._groups() if g.last < before]
-        return self._emit(ready)
+        return self._emit(self._calls.idle(before))
 
     def finish(self) -> list[Call]:
         """Every call still held."""
-        return self._emit(self._groups())
+        return self._emit(self._calls.groups())
 
-    def _emit(self, groups: list[_Group]) -> list[Call]:
+    def _emit(self, groups: list[Group]) -> list[Call]:
         calls = []
         for g in groups:
-            for i in g.ids:
-                self._by_id.pop(i, None)
+            self._calls.remove(g)
             call = self._build(g)
             if call is not None:
                 calls.append(call)
         calls.sort(key=lambda c: (c.arrived_at if c.arrived_at is not None else float("inf"), c.call_id))
         return calls
 
-    def _build(self, g: _Group) -> Call | None:
+    def _build(self, group: Group) -> Call | None:
         facts = CallFacts()
-        name = g.ql[0].callid if g.ql else min((i for i in g.ids if not i.startswith("ch:")), default=None)
+        g = group.state
+        name = g.ql[0].callid if g.ql else min((i for i in group.keys if not i.startswith("ch:")), default=None)
         try:
             add_cel(facts, g.cel)
             add_cdr(facts, g.cdr)
@@ -200,12 +170,12 @@ class CallAssembler:
                 facts.sources.add("queue_log")
             return build_call(facts, self.config, self.pbx, call_id=name, parties=self.parties, learn=self.learn)
         except Exception:  # one broken call must not stop the import
-            log.exception("call %s: could not be assembled from %d CDR, %d CEL, %d queue_log rows; skipped",
+            log.exception("call %s: could not be built from %d CDR, %d CEL, %d queue_log rows; skipped",
                           name, len(g.cdr), len(g.cel), len(g.ql))
             return None
 
 
-def assemble_calls(
+def calls_from_files(
     cdr_rows: Iterable[CdrRow | Reject] = (),
     cel_rows: Iterable[CelRow | Reject] = (),
     ql_rows: Iterable[QueueLogRow | Reject] = (),
@@ -214,7 +184,7 @@ def assemble_calls(
     parties: Parties | None = None,
 ) -> list[Call]:
     """Every call in the rows of one period, from any subset of the three sources."""
-    assembler = CallAssembler(config or Config(), pbx, parties=parties)
+    assembler = FileCalls(config or Config(), pbx, parties=parties)
     for rows in (cdr_rows, cel_rows, ql_rows):
         assembler.add(rows)
     return assembler.finish()

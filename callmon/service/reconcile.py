@@ -25,7 +25,8 @@ from callmon.storage import Connection
 from callmon.sources.ami.framing import AmiEvent
 from callmon.calls.tracker import IGNORED, track_events
 from callmon.core.config import Config
-from callmon.calls import CallAssembler
+from callmon.calls import FileCalls
+from callmon.calls.grouper import Grouper
 from callmon.calls.parties import Parties
 from callmon.sources.files import CdrRow, CelRow, QueueLogRow
 from callmon.core.model import Call
@@ -70,25 +71,53 @@ def reconcile_pair(ami: Call, files: Call) -> Call:
                    sources=merge_sources(ami.sources, files.sources), **filled)
 
 
+class Reconciler:
+    """The AMI records of some calls, each paired with the first record from files of the same
+    call (the same call id, else any shared channel Uniqueid; see the module docstring).
+
+    AMI records that share a channel are one group of the grouper; a file record takes the
+    first of them that has its Uniqueid, and each AMI record is paired once.
+    """
+
+    def __init__(self, ami_calls: Iterable[Call]):
+        self._by_id: dict[str, Call] = {}
+        self._by_uid: Grouper[Call] = Grouper()
+        for a in ami_calls:
+            self._by_id[a.call_id] = a
+            self._by_uid.add(a.uniqueids, a)
+        self._used: set[str] = set()
+
+    def _ami_of(self, f: Call) -> Call | None:
+        a = self._by_id.get(f.call_id)
+        if a is not None:
+            return a
+        for u in f.uniqueids:
+            g = self._by_uid.get(u)
+            if g is not None:
+                return next(m for m in g.members if u in m.uniqueids)
+        return None
+
+    def pair(self, file_calls: Iterable[Call]) -> list[Call]:
+        """One record per call of ``file_calls``: reconciled with its AMI record if it has one."""
+        out = []
+        for f in file_calls:
+            a = self._ami_of(f)
+            if a is None or a.call_id in self._used:
+                out.append(f)
+            else:
+                self._used.add(a.call_id)
+                out.append(reconcile_pair(a, f))
+        return out
+
+    def unpaired(self) -> list[Call]:
+        """The AMI records no file record has taken (so far)."""
+        return [a for cid, a in self._by_id.items() if cid not in self._used]
+
+
 def reconcile(ami_calls: Iterable[Call], file_calls: Iterable[Call]) -> list[Call]:
     """AMI records and records from files -> one record per call."""
-    out: list[Call] = []
-    by_id: dict[str, Call] = {}
-    by_uid: dict[str, Call] = {}
-    for a in ami_calls:
-        by_id[a.call_id] = a
-        for u in a.uniqueids:
-            by_uid.setdefault(u, a)
-    used: set[str] = set()
-    for f in file_calls:
-        a = by_id.get(f.call_id) or next((by_uid[u] for u in f.uniqueids if u in by_uid), None)
-        if a is None or a.call_id in used:
-            out.append(f)
-            continue
-        used.add(a.call_id)
-        out.append(reconcile_pair(a, f))
-    out.extend(a for cid, a in by_id.items() if cid not in used)
-    return out
+    pairs = Reconciler(ami_calls)
+    return pairs.pair(file_calls) + pairs.unpaired()
 
 
 def _follow_ids(kind: str, entry: Any) -> Iterator[str]:
@@ -137,7 +166,7 @@ def calls_of_entries(entries: Iterable[tuple[str, Any]], config: Config, pbx: st
     (``parties``: what the PBX showed of its endpoints, learnt further by these calls)."""
     events: list[AmiEvent] = []
     parties = parties if parties is not None else Parties(config)
-    assembler = CallAssembler(config, pbx, parties=parties)
+    assembler = FileCalls(config, pbx, parties=parties)
     rows = []
     for kind, payload in entries:
         if kind == "ami":
@@ -149,7 +178,7 @@ def calls_of_entries(entries: Iterable[tuple[str, Any]], config: Config, pbx: st
     return reconcile(track_events(events, config, pbx, parties=parties) if events else (), file_calls)
 
 
-def derive_calls(store: Store, conn: Connection, pbx: str, config: Config, linkedids: Iterable[str], *,
+def calls_of_linkedids(store: Store, conn: Connection, pbx: str, config: Config, linkedids: Iterable[str], *,
                  parties: Parties | None = None) -> list[Call]:
     """The records of every call touching these linkedids, from everything the journal holds."""
     return calls_of_entries(journal_entries(store, conn, pbx, linkedids), config, pbx, parties)
@@ -162,24 +191,10 @@ def rebuild_calls(store: Store, conn: Connection, pbx: str, config: Config, *, b
     ``parties``/``learn``: what is known of the endpoints, and whether these calls add to it."""
     parties = parties if parties is not None else Parties(config)
     events = (event_from_payload(p) for p in store.journal_rows(conn, pbx, "ami", exclude_names=NOISE))
-    ami = track_events(events, config, pbx, parties=parties, learn=learn)
-    by_id = {c.call_id: c for c in ami}
-    by_uid = {u: c for c in ami for u in c.uniqueids}
-    used: set[str] = set()
-    assembler = CallAssembler(config, pbx, parties=parties, learn=learn)
+    pairs = Reconciler(track_events(events, config, pbx, parties=parties, learn=learn))
+    assembler = FileCalls(config, pbx, parties=parties, learn=learn)
     pending: list = []
     newest = float("-inf")
-
-    def emit(file_calls: list[Call]) -> list[Call]:
-        out = []
-        for f in file_calls:
-            a = by_id.get(f.call_id) or next((by_uid[u] for u in f.uniqueids if u in by_uid), None)
-            if a is None or a.call_id in used:
-                out.append(f)
-            else:
-                used.add(a.call_id)
-                out.append(reconcile_pair(a, f))
-        return out
 
     for kind, payload, ts in store.journal_entries_ordered(conn, pbx, FILE_KINDS):
         pending.append(row_from_payload(kind, payload))
@@ -190,6 +205,6 @@ def rebuild_calls(store: Store, conn: Connection, pbx: str, config: Config, *, b
             pending = []
             ready = assembler.pop_ready(newest - REBUILD_HORIZON)
             if ready:
-                yield emit(ready)
+                yield pairs.pair(ready)
     assembler.add(pending)
-    yield emit(assembler.finish()) + [a for a in ami if a.call_id not in used]
+    yield pairs.pair(assembler.finish()) + pairs.unpaired()

@@ -331,7 +331,10 @@ class Reader:
 
         rows = []
         for p in Period.containing(kind, now, self.tz).back(n):
-            for t in self.store.inbound_totals_by(self.pbx, p.start, p.end, by):
+            # a period's bounds are local midnights: whole UTC hours in a zone of whole-hour offsets
+            rolled = by != "agent" and self.store.rollups_cover(self.pbx, p.start, p.end)
+            totals = self.store.rollup_inbound_totals_by if rolled else self.store.inbound_totals_by
+            for t in totals(self.pbx, p.start, p.end, by):
                 if by is not None and not (t["calls"] or t["outbound"]):
                     continue
                 judged = t["ring_pass"] + t["ring_fail"]

@@ -214,13 +214,14 @@ def build_report(reader: Reader, label: str, now: float, viewer: Viewer = OPERAT
 
     tz = reader.config.tz
     period = reader.period(label)
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="callmon-report") as pool:
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="callmon-report") as pool:
         # what does not depend on the obligations is read meanwhile
         training = period.kind in TRAINING_KINDS
         rolled = training and reader.store.rollups_cover(reader.pbx, period.start, period.end)
         fails = pool.submit(reader.store.failed_warnings, reader.pbx, period.start, period.end) \
             if training and not rolled else None
         trend = pool.submit(_trends, reader, period, trends)
+        prefetched = pool.submit(reader.prefetch_tables, period.start, period.end)
         cb_rows = callback_rows(reader, period, now)
         callbacks = pd.DataFrame(
             [{**r, "missed_call_ids": json.loads(r["missed_call_ids"])} for r in cb_rows],
@@ -228,7 +229,7 @@ def build_report(reader: Reader, label: str, now: float, viewer: Viewer = OPERAT
                      "fulfilled_at", "fulfilled_by_call_id", "fulfilled_by_agent", "agent", "team", "name",
                      "purpose", "cancel_reason"],
         )
-        tables = reader.report_tables(period.start, period.end, callbacks)
+        tables = reader.report_tables(period.start, period.end, callbacks, prefetched.result())
         rows = training_rows(reader, period, now, cb_rows, fails=fails.result() if fails else None) \
             if training else []
         trend = trend.result()

@@ -303,7 +303,10 @@ def rebuild_all(conn: Connection) -> int:
         f"INSERT INTO rollup_dirty (pbx, hour) SELECT DISTINCT pbx, {hour_sql('arrived_at', d)} FROM calls "
         f"WHERE arrived_at IS NOT NULL UNION SELECT DISTINCT pbx, {hour_sql('at', d)} FROM agent_results "
         "WHERE at IS NOT NULL")
-    return refresh(conn)
+    n = refresh(conn)
+    if d == "postgresql":  # the planner's view of the tables just filled (else: one row each, sorts on disk)
+        conn.exec_driver_sql(f"ANALYZE {', '.join(ROLLUP_TABLES)}")
+    return n
 
 
 # -- the triggers that mark the hours (created by migration 0009) ----------------------------------

@@ -3,12 +3,15 @@
     python benchmarks/dashboard_load.py                                   # SQLite, and PostgreSQL if
     python benchmarks/dashboard_load.py --calls 200000 --only sqlite      #   CALLMON_TEST_PG_URL is set
     python benchmarks/dashboard_load.py --pg postgresql://postgres@127.0.0.1:5432/test
+    python benchmarks/dashboard_load.py --keep DIR --breakdown            # fill once, reuse after
 
 The database is made by callmon's migrations, then filled in SQL (no Python row objects): the
 calls of a half-year (2026-H2, one every ~16 s, around the clock), 90 % inbound, answered in 1 to
 6 rings, 10 % abandoned, 50 agents in 5 teams, each answered or rung call with its agents' ring
 verdict and every answered call with the hang-up verdict (agent_results), an obligation for
-every 20th abandoned call, and a few calls ringing now. Then it times, as the server does them
+every 20th abandoned call, and a few calls ringing now; the write-side rollups are recomputed
+at the fill's commit, as after an import (``--keep``: a database kept from an older callmon is
+migrated first, which fills them). Then it times, as the server does them
 (best of --repeat runs):
 
 - **live**: what the live page reads on every change: data version, today's tiles, calls

@@ -399,11 +399,14 @@ class ReadQueries(FrameQueries, DirectoryQueries, CallbackQueries):
 
     @staticmethod
     def _spans(table, pbx: str, since: float, until: float) -> tuple:
-        """The rows of a leveled rollup (spans of 1, 24, 384 hours) that make up [since, until)."""
-        from callmon.storage.rollups import pieces
+        """The rows of a leveled rollup (spans of 1, 24, 384 hours; the warnings' 1 and 24) that
+        make up [since, until)."""
+        from callmon.storage.rollups import LEVELS, WARNING_LEVELS, pieces
 
         t = table.c
-        parts = [and_(t.span == s, t.hour >= a, t.hour < b) for s, a, b in pieces(int(since // 3600), int(until // 3600))]
+        levels = WARNING_LEVELS if table is rollup_warnings else LEVELS
+        parts = [and_(t.span == s, t.hour >= a, t.hour < b)
+                 for s, a, b in pieces(int(since // 3600), int(until // 3600), levels)]
         return (t.pbx == pbx, or_(*parts) if parts else t.span < 0)
 
     def rollup_customer_cube(self, pbx: str, since: float, until: float, offset: int, by: str) -> list[tuple]:

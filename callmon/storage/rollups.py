@@ -37,6 +37,9 @@ HOUR = 3600
 # (aligned on the epoch); a longer span is the sum of the shorter ones it holds
 LEVELS = (1, 24, 384)
 LEVELED = ("rollup_agents", "rollup_agent_rs", "rollup_warnings")
+# the warnings' call ids are read whole whatever the span, and a long span's text is rewritten on
+# every write in it: an hour and a day only
+WARNING_LEVELS = (1, 24)
 WARNING_SEP = "\x1f"  # between the call ids of rollup_warnings (a call id holds no control character)
 
 
@@ -162,15 +165,16 @@ def recompute(conn: Connection, pbx: str, hours: Iterable[int]) -> None:
             for table in LEVELED:
                 conn.exec_driver_sql(f"DELETE FROM {table} WHERE pbx = {m} AND span = {level} AND hour >= {m} "
                                      f"AND hour < {m}", (pbx, lo_h, hi_h))
-            _roll_up(conn, pbx, shorter, level, lo_h, hi_h)
+            _roll_up(conn, pbx, shorter, level, lo_h, hi_h, warnings=level in WARNING_LEVELS)
 
 
 _AGENT_SUMS = ("rows", "rang", "answered", "abandoned", "ring_pass", "ring_fail", *(f"rings_{k}" for k in _RING_KS),
                "rings_6plus", "rs_sum", "rs_n", "warnings", "agent_first_hangups", "credited")
 
 
-def _roll_up(conn: Connection, pbx: str, shorter: int, level: int, lo: int, hi: int) -> None:
-    """The ``level``-hour rows of [lo, hi) from the ``shorter`` ones."""
+def _roll_up(conn: Connection, pbx: str, shorter: int, level: int, lo: int, hi: int, *, warnings: bool) -> None:
+    """The ``level``-hour rows of [lo, hi) from the ``shorter`` ones (``warnings``: also those
+    of rollup_warnings)."""
     m = _mark(conn.dialect.name)
     start = f"(hour / {level}) * {level}"
     conn.exec_driver_sql(
@@ -183,6 +187,8 @@ def _roll_up(conn: Connection, pbx: str, shorter: int, level: int, lo: int, hi: 
         SELECT pbx, {level}, {start} AS st, agent, ring_seconds, SUM(n)
         FROM rollup_agent_rs WHERE pbx = {m} AND span = {shorter} AND hour >= {m} AND hour < {m}
         GROUP BY pbx, st, agent, ring_seconds""", (pbx, lo, hi))
+    if not warnings:
+        return
     rows = conn.exec_driver_sql(
         f"SELECT employee, hour, n, call_ids FROM rollup_warnings WHERE pbx = {m} AND span = {shorter} "
         f"AND hour >= {m} AND hour < {m}", (pbx, lo, hi)).all()
@@ -232,17 +238,19 @@ def _insert_warnings(conn: Connection, pbx: str, span: int, rows: list[tuple]) -
                              f"VALUES ({m}, {m}, {m}, {m}, {m}, {m})", [(pbx, span, *r) for r in rows])
 
 
-def pieces(since_hour: int, until_hour: int) -> list[tuple[int, int, int]]:
+def pieces(since_hour: int, until_hour: int, levels: tuple[int, ...] = LEVELS) -> list[tuple[int, int, int]]:
     """[since_hour, until_hour) as the fewest leveled rows: (span, first start, end) ranges of
     aligned spans.
 
     >>> pieces(15, 24 * 3 + 5)
     [(1, 15, 24), (24, 24, 72), (1, 72, 77)]
+    >>> pieces(0, 800), pieces(0, 800, WARNING_LEVELS)
+    ([(384, 0, 768), (24, 768, 792), (1, 792, 800)], [(24, 0, 792), (1, 792, 800)])
     """
     out: list[list[int]] = []
     h = since_hour
     while h < until_hour:
-        span = next(s for s in reversed(LEVELS) if h % s == 0 and h + s <= until_hour)
+        span = next(s for s in reversed(levels) if h % s == 0 and h + s <= until_hour)
         if out and out[-1][0] == span and out[-1][2] == h:
             out[-1][2] = h + span
         else:
@@ -344,8 +352,19 @@ END $$""")
         for op, rows in (("INSERT", ("NEW",)), ("DELETE", ("OLD",)), ("UPDATE", ("OLD", "NEW"))):
             body = " ".join(f"INSERT OR IGNORE INTO rollup_dirty (pbx, hour) SELECT {r}.pbx, "
                             f"{hour_sql(f'{r}.{column}', dialect)} WHERE {r}.{column} IS NOT NULL;" for r in rows)
-            out.append(f"CREATE TRIGGER {fn}_{op.lower()} AFTER {op} ON {table} BEGIN {body} END")
+            # an update of what no rollup holds (the obligations set calls.callback_id) marks nothing
+            what = f"UPDATE OF {', '.join(ROLLED_COLUMNS[table])}" if op == "UPDATE" else op
+            out.append(f"CREATE TRIGGER {fn}_{op.lower()} AFTER {what} ON {table} BEGIN {body} END")
     return out
+
+
+# the columns the rollups are computed from (SQLite's update triggers watch only these)
+ROLLED_COLUMNS = {
+    "calls": ("pbx", "call_id", "arrived_at", "direction", "outcome", "rings", "ring_seconds", "ring_rule",
+              "hangup_rule", "team", "queue", "agent"),
+    "agent_results": ("pbx", "call_id", "at", "rule", "result", "answered", "rings", "ring_seconds", "agent",
+                      "extension", "team"),
+}
 
 
 def drop_trigger_ddl(dialect: str) -> list[str]:
@@ -361,4 +380,4 @@ def drop_trigger_ddl(dialect: str) -> list[str]:
     return out
 
 
-__all__ = ["LEVELS", "ROLLUP_TABLES", "WARNING_SEP", "hour_of", "pieces", "drop_trigger_ddl", "hour_sql", "rebuild_all", "recompute", "refresh", "trigger_ddl"]
+__all__ = ["LEVELS", "ROLLUP_TABLES", "WARNING_LEVELS", "WARNING_SEP", "hour_of", "pieces", "drop_trigger_ddl", "hour_sql", "rebuild_all", "recompute", "refresh", "trigger_ddl"]

@@ -3,12 +3,15 @@
     python benchmarks/dashboard_load.py                                   # SQLite, and PostgreSQL if
     python benchmarks/dashboard_load.py --calls 200000 --only sqlite      #   CALLMON_TEST_PG_URL is set
     python benchmarks/dashboard_load.py --pg postgresql://postgres@127.0.0.1:5432/test
+    python benchmarks/dashboard_load.py --keep DIR --breakdown            # fill once, reuse after
 
 The database is made by callmon's migrations, then filled in SQL (no Python row objects): the
 calls of a half-year (2026-H2, one every ~16 s, around the clock), 90 % inbound, answered in 1 to
 6 rings, 10 % abandoned, 50 agents in 5 teams, each answered or rung call with its agents' ring
 verdict and every answered call with the hang-up verdict (agent_results), an obligation for
-every 20th abandoned call, and a few calls ringing now. Then it times, as the server does them
+every 20th abandoned call, and a few calls ringing now; the write-side rollups are recomputed
+at the fill's commit, as after an import (``--keep``: a database kept from an older callmon is
+migrated first, which fills them). Then it times, as the server does them
 (best of --repeat runs):
 
 - **live**: what the live page reads on every change: data version, today's tiles, calls
@@ -133,10 +136,18 @@ def timed(fn, repeat: int) -> float:
     return min(times)
 
 
-def measure(url: str, n: int, repeat: int, breakdown: bool = False) -> dict:
-    store = Store(url)
+def measure(url: str, n: int, repeat: int, breakdown: bool = False, reuse: bool = False) -> dict:
+    store = Store(url)  # an older database kept by --keep is migrated here (as a writing command would)
     t = time.perf_counter()
-    fill(store, n)
+    with store.begin() as conn:
+        present = conn.exec_driver_sql("SELECT count(*) FROM calls").scalar()
+    if not (reuse and present == n):
+        if present:
+            raise SystemExit(f"the kept database holds {present:,} calls, not {n:,}: remove it")
+        fill(store, n)
+    else:  # kept: its statistics as autovacuum would have them by now
+        with store.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
     filled = time.perf_counter() - t
     store.dispose()
     reader = Reader.open(url, Config())
@@ -193,22 +204,38 @@ def report_parts(reader: Reader, now: float) -> dict[str, float]:
         return value
 
     cbs = part("callbacks (derived at now)", lambda: rp.callback_rows(reader, period, now))
-    part("customer cube (calls)", lambda: s.customer_cube(pbx, a, b, offset))
-    part("ring-seconds histogram (calls)", lambda: s.answered_ring_seconds(pbx, a, b, offset))
-    part("credited calls (calls)", lambda: s.credited_calls(pbx, a, b))
-    part("agent cube (agent_results)", lambda: s.agent_cube(pbx, a, b))
-    part("agent ring-seconds histogram", lambda: s.agent_ring_seconds(pbx, a, b))
-    fails = part("warnings read (agent_results)", lambda: s.failed_warnings(pbx, a, b))
-    part("training list (pandas)", lambda: rp.training_rows(reader, period, now, cbs, fails=fails))
+    if part("rollups cover the period?", lambda: pt.use_rollups(s, pbx, a, b, offset)):
+        part("customer cube per day and hour (rollup)", lambda: [s.rollup_customer_cube(pbx, a, b, offset, by)
+                                                                 for by in ("day", "hour")])
+        part("ring-seconds histograms (rollup)", lambda: [s.rollup_answered_ring_seconds(pbx, a, b, offset, by)
+                                                          for by in ("day", "hour")])
+        part("agent cube + credited calls (rollup)", lambda: s.rollup_agent_cube(pbx, a, b))
+        part("agent ring-seconds histogram (rollup)", lambda: s.rollup_agent_ring_seconds(pbx, a, b))
+    else:
+        part("customer cube (calls)", lambda: s.customer_cube(pbx, a, b, offset))
+        part("ring-seconds histogram (calls)", lambda: s.answered_ring_seconds(pbx, a, b, offset))
+        part("credited calls (calls)", lambda: s.credited_calls(pbx, a, b))
+        part("agent cube (agent_results)", lambda: s.agent_cube(pbx, a, b))
+        part("agent ring-seconds histogram", lambda: s.agent_ring_seconds(pbx, a, b))
+    part("report tables (all of the above + pandas)", lambda: reader.report_tables(a, b, _callbacks_frame(cbs)))
+    part("training list (rollup, else the warnings read)", lambda: rp.training_rows(reader, period, now, cbs))
     part("trends (6 half-years, 2 queries each)", lambda: rp._trends(reader, period, rp.TREND_PERIODS))
     return parts
 
 
-def pg_schema_url(base: str) -> tuple[str, str]:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
+def _callbacks_frame(rows):
+    import json
+
+    import pandas as pd
+
+    return pd.DataFrame([{**r, "missed_call_ids": json.loads(r["missed_call_ids"])} for r in rows])
+
+
+def pg_schema_url(base: str, schema: str | None = None) -> tuple[str, str]:
+    schema = schema or f"bench_{uuid.uuid4().hex[:10]}"
     store = Store(base, migrate=False)
     with store.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     store.dispose()
     sep = "&" if "?" in base else "?"
     return f"{base}{sep}options=-csearch_path%3D{schema}", schema
@@ -220,6 +247,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
     parser.add_argument("--breakdown", action="store_true", help="also time the report's reads one by one")
+    parser.add_argument("--keep", metavar="DIR", help="keep the filled databases (SQLite file in DIR, PostgreSQL "
+                        "schema bench_keep_N) and reuse them on the next run (a fill of a million calls takes minutes)")
     parser.add_argument("--pg", default=os.environ.get("CALLMON_TEST_PG_URL"), help="PostgreSQL URL (a schema is made and dropped)")
     args = parser.parse_args()
     targets = {"live": 1.5, "report": 1.5, "grid first page": 0.5, "grid filtered page": 0.5}
@@ -232,13 +261,13 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="callmon-bench-") as tmp:
             schema = None
             if which == "sqlite":
-                url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+                url = f"sqlite:///{Path(args.keep or tmp) / f'bench_{args.calls}.db'}"
             else:
-                url, schema = pg_schema_url(args.pg)
+                url, schema = pg_schema_url(args.pg, f"bench_keep_{args.calls}" if args.keep else None)
             try:
-                figures = measure(url, args.calls, args.repeat, args.breakdown)
+                figures = measure(url, args.calls, args.repeat, args.breakdown, reuse=bool(args.keep))
             finally:
-                if schema:
+                if schema and not args.keep:
                     store = Store(args.pg, migrate=False)
                     with store.begin() as conn:
                         conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')

@@ -38,7 +38,7 @@ def obligations_at(store: ReadStore, pbx: str, ruleset: RuleSet, directory: Mapp
         calls = store.callback_calls(conn, pbx, until=now)
         memos = store.memos_of(conn, pbx, until=now)
         cancels = [c for _, c in store.cancellations_of(conn, pbx, until=now)]
-        ids = {r["key"]: r["callback_id"] for r in store.stored_callbacks(conn, pbx)}
+        ids = store.callback_ids(conn, pbx)
     calls = [c for c in calls if not c.incomplete]  # a cut call neither opens nor meets one
     derived = derive_callbacks(calls, now, ruleset.policy, memos=memos, cancellations=cancels,
                                region=ruleset.region, agent_of=directory)

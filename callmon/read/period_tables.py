@@ -11,6 +11,7 @@ falls back to the rows (:func:`fixed_offset` returns None).
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -107,15 +108,46 @@ def _ring_figures(table: pd.DataFrame, seconds: pd.DataFrame) -> pd.DataFrame:
     return table.drop(columns=["rs_sum", "rs_n"]).assign(avg_ring_seconds=avg, p90_ring_seconds=p90)
 
 
+def rolled_reads(store: ReadStore, pbx: str, since: float, until: float, offset: int) -> dict[str, Any]:
+    """What the tables of [since, until) read from the rollups (nothing of the callbacks): read
+    ahead by the report while it derives the obligations."""
+    return {"cube_day": store.rollup_customer_cube(pbx, since, until, offset, "day"),
+            "seconds_day": store.rollup_answered_ring_seconds(pbx, since, until, offset, "day"),
+            "cube_hour": store.rollup_customer_cube(pbx, since, until, offset, "hour"),
+            "seconds_hour": store.rollup_answered_ring_seconds(pbx, since, until, offset, "hour"),
+            "agents": store.rollup_agent_cube(pbx, since, until),
+            "agent_seconds": store.rollup_agent_ring_seconds(pbx, since, until)}
+
+
+def prefetch(store: ReadStore, pbx: str, since: float, until: float, tz: ZoneInfo) -> dict[str, Any] | None:
+    """:func:`rolled_reads` of [since, until) if it is read from the rollups, else None."""
+    offset = fixed_offset(tz, since, until)
+    if not use_rollups(store, pbx, since, until, offset):
+        return None
+    return {"span": (since, until, offset), **rolled_reads(store, pbx, since, until, offset)}
+
+
 def customer_tables(store: ReadStore, pbx: str, since: float, until: float, offset: int,
-                    callbacks: pd.DataFrame, tz: ZoneInfo) -> dict[str, pd.DataFrame]:
-    """``summary``, ``team``, ``queue``, ``hour``, ``day`` of the customer's view."""
-    cube = pd.DataFrame(store.customer_cube(pbx, since, until, offset),
-                        columns=["team", "queue", "lh", *CUSTOMER_COUNTS])
-    cube = _local(cube.astype({c: "float64" for c in CUSTOMER_COUNTS}))
-    seconds = pd.DataFrame(store.answered_ring_seconds(pbx, since, until, offset),
-                           columns=["team", "queue", "lh", "rs", "n"])
-    seconds = _local(seconds).astype({"rs": float, "n": "int64"})
+                    callbacks: pd.DataFrame, tz: ZoneInfo, rolled: bool = False,
+                    reads: dict[str, Any] | None = None) -> dict[str, pd.DataFrame]:
+    """``summary``, ``team``, ``queue``, ``hour``, ``day`` of the customer's view; ``rolled``:
+    from the rollups (:func:`use_rollups`; ``reads``: as :func:`rolled_reads` read them), else
+    from the calls."""
+    def frames(cube_rows, second_rows):
+        cube = pd.DataFrame(cube_rows, columns=["team", "queue", "lh", *CUSTOMER_COUNTS])
+        seconds = pd.DataFrame(second_rows, columns=["team", "queue", "lh", "rs", "n"])
+        return _local(cube.astype({c: "float64" for c in CUSTOMER_COUNTS})), \
+            _local(seconds).astype({"rs": float, "n": "int64"})
+
+    if rolled:
+        # the rollups summed per local day (each day's counts at its first hour) for every table
+        # but the hours of the day, which are summed per local hour (at the epoch's first day)
+        reads = reads or rolled_reads(store, pbx, since, until, offset)
+        by_day = frames(reads["cube_day"], reads["seconds_day"])
+        by_hour = frames(reads["cube_hour"], reads["seconds_hour"])
+    else:
+        by_day = by_hour = frames(store.customer_cube(pbx, since, until, offset),
+                                  store.answered_ring_seconds(pbx, since, until, offset))
     if len(callbacks):
         from callmon.metrics.aggregates import with_local_time
 
@@ -125,6 +157,7 @@ def customer_tables(store: ReadStore, pbx: str, since: float, until: float, offs
     tables = {}
     for name, key in (("summary", None), ("team", "team"), ("queue", "queue"), ("hour", "hour"), ("day", "day")):
         label = key or "scope"
+        cube, seconds = by_hour if key == "hour" else by_day
         table = cube.assign(_k=_key(cube, key)).groupby("_k")[CUSTOMER_COUNTS].sum()
         table = _ring_figures(table, seconds.assign(_k=_key(seconds, key)))
         if len(callbacks):
@@ -139,14 +172,22 @@ def customer_tables(store: ReadStore, pbx: str, since: float, until: float, offs
     return tables
 
 
-def agent_table(store: ReadStore, pbx: str, since: float, until: float, callbacks: pd.DataFrame) -> pd.DataFrame:
-    """The agents' view (:func:`callmon.metrics.aggregates.agent_view`)."""
-    cube = pd.DataFrame(store.agent_cube(pbx, since, until), columns=["agent", "team", "rows", *AGENT_COUNTS])
+def agent_table(store: ReadStore, pbx: str, since: float, until: float, callbacks: pd.DataFrame,
+                rolled: bool = False, reads: dict[str, Any] | None = None) -> pd.DataFrame:
+    """The agents' view (:func:`callmon.metrics.aggregates.agent_view`); ``rolled``: from the
+    rollups (:func:`use_rollups`; ``reads`` as :func:`customer_tables`), else from the agent
+    results and the calls."""
+    if rolled:
+        cube_rows, credited_rows = reads["agents"] if reads else store.rollup_agent_cube(pbx, since, until)
+        histogram = reads["agent_seconds"] if reads else store.rollup_agent_ring_seconds(pbx, since, until)
+    else:
+        cube_rows, credited_rows = store.agent_cube(pbx, since, until), store.credited_calls(pbx, since, until)
+        histogram = store.agent_ring_seconds(pbx, since, until)
+    cube = pd.DataFrame(cube_rows, columns=["agent", "team", "rows", *AGENT_COUNTS])
     cube = cube.astype({c: "float64" for c in ["rows", *AGENT_COUNTS]})
-    credited = pd.DataFrame(store.credited_calls(pbx, since, until), columns=["agent", "team", "calls"])
+    credited = pd.DataFrame(credited_rows, columns=["agent", "team", "calls"])
     credited = credited.astype({"calls": "float64"})
-    seconds = pd.DataFrame(store.agent_ring_seconds(pbx, since, until), columns=["_k", "rs", "n"]).astype(
-        {"rs": float, "n": "int64"})
+    seconds = pd.DataFrame(histogram, columns=["_k", "rs", "n"]).astype({"rs": float, "n": "int64"})
     table = cube.groupby("agent")[AGENT_COUNTS].sum()
     table = _ring_figures(table, seconds)
     table = table.join(credited.groupby("agent")["calls"].sum(), how="outer")
@@ -168,13 +209,32 @@ def agent_table(store: ReadStore, pbx: str, since: float, until: float, callback
     return _finish(table, "agent", AGENT_ORDER)
 
 
+def use_rollups(store: ReadStore, pbx: str, since: float, until: float, offset: int | None) -> bool:
+    """Whether [since, until) is read from the write-side rollups (:mod:`callmon.storage.rollups`,
+    per UTC hour): the zone's offset is a whole number of hours through it, its bounds are whole
+    hours, and the rollups of its hours are up to date."""
+    return offset is not None and offset % 3600 == 0 and store.rollups_cover(pbx, since, until)
+
+
 def period_tables(store: ReadStore, pbx: str, since: float, until: float, callbacks: pd.DataFrame,
-                  tz: ZoneInfo) -> dict[str, pd.DataFrame] | None:
+                  tz: ZoneInfo, prefetched: dict[str, Any] | None = None) -> dict[str, pd.DataFrame] | None:
     """Every table of :func:`callmon.metrics.aggregates.report_tables` for [since, until), or
-    None when the zone's offset changes within it (then read the rows)."""
+    None when the zone's offset changes within it (then read the rows). From the rollups when
+    they cover the span (:func:`use_rollups`: a report's period; ``prefetched``: what
+    :func:`prefetch` read of them), else by GROUP BY over the calls and agent results (e.g.
+    today up to now)."""
     offset = fixed_offset(tz, since, until)
     if offset is None:
         return None
+    if prefetched is not None and prefetched["span"] != (since, until, offset):
+        prefetched = None
+    rolled = prefetched is not None or use_rollups(store, pbx, since, until, offset)
+    if rolled:
+        tables = customer_tables(store, pbx, since, until, offset, callbacks, tz, rolled=True, reads=prefetched)
+        out = {"summary": tables.pop("summary"),
+               "agent": agent_table(store, pbx, since, until, callbacks, rolled=True, reads=prefetched)}
+        out.update(tables)
+        return out
     from concurrent.futures import ThreadPoolExecutor
 
     # two independent scans: the database works on both at once (the driver releases the GIL)
@@ -186,4 +246,4 @@ def period_tables(store: ReadStore, pbx: str, since: float, until: float, callba
     return out
 
 
-__all__ = ["fixed_offset", "period_tables"]
+__all__ = ["fixed_offset", "period_tables", "prefetch", "use_rollups"]

@@ -209,15 +209,25 @@ class Reader:
         cbs = pd.DataFrame([_cb_status(r, now) for r in rows], columns=_CB_FRAME)
         return self.report_tables(since, until, cbs)
 
-    def report_tables(self, since: float, until: float, callbacks: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    def prefetch_tables(self, since: float, until: float) -> dict[str, Any] | None:
+        """What :meth:`report_tables` of [since, until) reads from the rollups, read ahead (it
+        needs no obligations: the report reads it while it derives them); None if the span is
+        not read from the rollups."""
+        from callmon.read.period_tables import prefetch
+
+        return prefetch(self.store, self.pbx, since, until, self.tz)
+
+    def report_tables(self, since: float, until: float, callbacks: pd.DataFrame,
+                      prefetched: dict[str, Any] | None = None) -> dict[str, pd.DataFrame]:
         """The report's tables of [since, until) (:func:`callmon.metrics.aggregates.report_tables`)
         with these obligations (a frame as the report makes it), aggregated by the database
-        (:mod:`callmon.read.period_tables`): a half-year of a million calls is not read row by row.
+        (:mod:`callmon.read.period_tables`), from the write-side rollups where they cover the span
+        (``prefetched``: :meth:`prefetch_tables`): a half-year of a million calls is not read row by row.
         A zone whose offset changes within the span is read row by row instead."""
         from callmon.metrics.aggregates import report_tables
         from callmon.read.period_tables import period_tables
 
-        tables = period_tables(self.store, self.pbx, since, until, callbacks, self.tz)
+        tables = period_tables(self.store, self.pbx, since, until, callbacks, self.tz, prefetched)
         if tables is None:
             calls = self.store.calls_frame(self.pbx, since, until)
             agent_results = self.store.agent_results_frame(self.pbx, since, until)
@@ -331,7 +341,10 @@ class Reader:
 
         rows = []
         for p in Period.containing(kind, now, self.tz).back(n):
-            for t in self.store.inbound_totals_by(self.pbx, p.start, p.end, by):
+            # a period's bounds are local midnights: whole UTC hours in a zone of whole-hour offsets
+            rolled = by != "agent" and self.store.rollups_cover(self.pbx, p.start, p.end)
+            totals = self.store.rollup_inbound_totals_by if rolled else self.store.inbound_totals_by
+            for t in totals(self.pbx, p.start, p.end, by):
                 if by is not None and not (t["calls"] or t["outbound"]):
                     continue
                 judged = t["ring_pass"] + t["ring_fail"]

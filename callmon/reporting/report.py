@@ -64,13 +64,55 @@ def _warnings_frame(reader: Reader, period: Period, now: float, callbacks: list[
                               "call_id": failed["call_id"].to_numpy(), "at": failed["at"].astype(float).to_numpy(),
                               "reason": failed["reason"].fillna("").to_numpy()}, columns=list(RuleWarning._fields))
     frame = frame[list(RuleWarning._fields)]
-    more = [w for row in (callbacks if callbacks is not None else callback_rows(reader, period, now))
-            for w in warnings_for_callback(callback_from_row(row), now, reader.ruleset, reader.config.directory)
-            if period.start <= w.at < period.end]
+    more = _callback_warnings(reader, period, now, callbacks)
     if more:
         extra = pd.DataFrame(more, columns=list(RuleWarning._fields))
         frame = pd.concat([frame, extra], ignore_index=True) if len(frame) else extra
     return frame
+
+
+def _callback_warnings(reader: Reader, period: Period, now: float,
+                       callbacks: list[dict[str, Any]] | None) -> list[RuleWarning]:
+    """The failed callbacks of the period (as of ``now``) that are warnings for the memo's taker."""
+    # only an obligation opened by a memo can be a warning (warnings_for_callback): the others are
+    # not parsed
+    return [w for row in (callbacks if callbacks is not None else callback_rows(reader, period, now))
+            if row.get("memo_agent") for w in warnings_for_callback(callback_from_row(row), now, reader.ruleset, reader.config.directory)
+            if period.start <= w.at < period.end]
+
+
+def _training_from_rollups(reader: Reader, period: Period, now: float, callbacks: list[dict[str, Any]] | None,
+                           label: str) -> list[TrainingEntry] | None:
+    """:func:`training_in_period` of the period's warnings, from the warnings rollup
+    (``rollup_warnings``: each employee's deduplicated failed verdicts per span of hours, call ids
+    in order) instead of every failed verdict; None when the rollups do not cover the period.
+    An employee with a failed callback in the period (whose warning falls between the verdicts)
+    has their verdicts read and merged as the pure path does. The same entries (tested)."""
+    store, pbx, threshold = reader.store, reader.pbx, reader.config.training_threshold
+    if not store.rollups_cover(pbx, period.start, period.end):
+        return None
+    from callmon.storage.rollups import WARNING_SEP
+
+    extra: dict[str, list[RuleWarning]] = {}
+    for w in _callback_warnings(reader, period, now, callbacks):
+        if isinstance(w.employee, str):
+            extra.setdefault(w.employee, []).append(w)
+    counts: dict[str, int] = {}
+    texts: dict[str, list[str]] = {}
+    for employee, _hour, _span, n, ids in store.rollup_warnings(pbx, period.start, period.end):
+        counts[employee] = counts.get(employee, 0) + n
+        texts.setdefault(employee, []).append(ids)
+    entries = []
+    for employee, more in extra.items():  # merged with the verdicts in time: read theirs
+        fails = store.failed_warnings(pbx, period.start, period.end, employee=employee)
+        frame = pd.concat([fails, pd.DataFrame(more, columns=list(RuleWarning._fields))], ignore_index=True) \
+            if len(fails) else pd.DataFrame(more, columns=list(RuleWarning._fields))
+        entries += training_in_period(frame, threshold, label)
+    reached = {e: WARNING_SEP.join(texts[e]).split(WARNING_SEP) for e, n in counts.items()
+               if n >= threshold and e not in extra}
+    at = store.warning_times(pbx, [ids[threshold - 1] for ids in reached.values()])
+    entries += [TrainingEntry(e, label, len(ids), float(at[ids[threshold - 1]]), tuple(ids)) for e, ids in reached.items()]
+    return sorted(entries, key=lambda e: (e.reached_at, e.employee))
 
 
 def training_rows(reader: Reader, period: Period, now: float,
@@ -84,9 +126,14 @@ def training_rows(reader: Reader, period: Period, now: float,
     if kind not in TRAINING_KINDS:
         raise ValueError(f"the training list is kept per {', '.join(TRAINING_KINDS)}, not per {kind}")
     tz = reader.config.tz
-    warnings = _warnings_frame(reader, period, now, callbacks, agent_results, fails)
+    label = period_of(period.start, kind, tz)
+    entries = None
+    if agent_results is None and fails is None:
+        entries = _training_from_rollups(reader, period, now, callbacks, label)
+    if entries is None:
+        warnings = _warnings_frame(reader, period, now, callbacks, agent_results, fails)
+        entries = training_in_period(warnings, reader.config.training_threshold, label)
     teams = {e.name: e.team for e in reader.config.directory.values()}
-    entries = training_in_period(warnings, reader.config.training_threshold, period_of(period.start, kind, tz))
     return [{"employee": e.employee, "team": teams.get(e.employee), "period": e.period, "warnings": e.warnings,
              "reached_at": e.reached_at, "call_ids": list(e.call_ids)} for e in entries]
 
@@ -167,10 +214,14 @@ def build_report(reader: Reader, label: str, now: float, viewer: Viewer = OPERAT
 
     tz = reader.config.tz
     period = reader.period(label)
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="callmon-report") as pool:
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="callmon-report") as pool:
         # what does not depend on the obligations is read meanwhile
-        fails = pool.submit(reader.store.failed_warnings, reader.pbx, period.start, period.end)
+        training = period.kind in TRAINING_KINDS
+        rolled = training and reader.store.rollups_cover(reader.pbx, period.start, period.end)
+        fails = pool.submit(reader.store.failed_warnings, reader.pbx, period.start, period.end) \
+            if training and not rolled else None
         trend = pool.submit(_trends, reader, period, trends)
+        prefetched = pool.submit(reader.prefetch_tables, period.start, period.end)
         cb_rows = callback_rows(reader, period, now)
         callbacks = pd.DataFrame(
             [{**r, "missed_call_ids": json.loads(r["missed_call_ids"])} for r in cb_rows],
@@ -178,8 +229,9 @@ def build_report(reader: Reader, label: str, now: float, viewer: Viewer = OPERAT
                      "fulfilled_at", "fulfilled_by_call_id", "fulfilled_by_agent", "agent", "team", "name",
                      "purpose", "cancel_reason"],
         )
-        tables = reader.report_tables(period.start, period.end, callbacks)
-        rows = training_rows(reader, period, now, cb_rows, fails=fails.result()) if period.kind in TRAINING_KINDS else []
+        tables = reader.report_tables(period.start, period.end, callbacks, prefetched.result())
+        rows = training_rows(reader, period, now, cb_rows, fails=fails.result() if fails else None) \
+            if training else []
         trend = trend.result()
     listing = callbacks.assign(missed_call_ids=callbacks["missed_call_ids"].map(" ".join))
     for col in ("first_missed_at", "due_at", "fulfilled_at"):

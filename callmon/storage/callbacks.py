@@ -108,8 +108,11 @@ class CallbackQueries:
 
     def callback_calls(self, conn: Connection, pbx: str, until: float) -> list[Call]:
         """The calls that take part in an obligation (they carry a callback_id), arrived by ``until``."""
+        # ``callback_id >= 1`` (ids count from 1), not ``IS NOT NULL``: a range of ix_calls_callback,
+        # where SQLite took ``IS NOT NULL OR ...`` for two ranges of ix_calls_arrived, every call up to
+        # ``until`` (measured on 1M calls: 0.98 s against 0.09 s)
         q = select(*_CALL_COLUMNS).where(
-            calls.c.pbx == pbx, calls.c.callback_id.is_not(None),
+            calls.c.pbx == pbx, calls.c.callback_id >= 1,
             or_(calls.c.arrived_at <= until, calls.c.arrived_at.is_(None)),
         )
         return [call_from_row(r) for r in conn.execute(q)]
@@ -156,6 +159,10 @@ class CallbackQueries:
             pieces = [base.where(callbacks.c.closed_at.is_(None)), base.where(callbacks.c.closed_at >= since)]
         rows = _run(conn, pieces, callbacks.c.number, numbers)
         return sorted((dict(r._mapping) for r in rows), key=lambda r: (r["first_missed_at"], r["key"]))
+
+    def callback_ids(self, conn: Connection, pbx: str) -> dict[str, int]:
+        """key -> callback_id of the stored obligations."""
+        return dict(conn.execute(select(callbacks.c.key, callbacks.c.callback_id).where(callbacks.c.pbx == pbx)).all())
 
     def callback_by_id(self, conn: Connection, pbx: str, callback_id: int) -> dict[str, Any] | None:
         q = select(callbacks).where(callbacks.c.pbx == pbx, callbacks.c.callback_id == callback_id)

@@ -18,7 +18,21 @@ from sqlalchemy.engine import Connection
 from callmon.storage.callbacks import CallbackQueries
 from callmon.storage.directory import DirectoryQueries
 from callmon.storage.frames import FrameQueries
-from callmon.storage.schema import agent_results, callbacks, calls, cancellations, legs, live_calls, memos
+from callmon.storage.schema import (
+    agent_results,
+    callbacks,
+    calls,
+    cancellations,
+    legs,
+    live_calls,
+    memos,
+    rollup_agent_rs,
+    rollup_agents,
+    rollup_customer,
+    rollup_customer_rs,
+    rollup_dirty,
+    rollup_warnings,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -368,6 +382,118 @@ class ReadQueries(FrameQueries, DirectoryQueries, CallbackQueries):
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
 
+    # -- the same, from the write-side rollups (storage/rollups.py) ----------------------------------
+    def rollups_cover(self, pbx: str, since: float, until: float) -> bool:
+        """Whether the rollups hold [since, until) exactly: its bounds are whole UTC hours and no
+        hour in it is marked stale (a write made outside the Store's transactions)."""
+        if since % 3600 or until % 3600:
+            return False
+        d = rollup_dirty.c
+        q = select(func.count()).where(d.pbx == pbx, d.hour >= int(since // 3600), d.hour < int(until // 3600))
+        with self.engine.connect() as conn:
+            return conn.execute(q).scalar_one() == 0
+
+    @staticmethod
+    def _hours(table, pbx: str, since: float, until: float) -> tuple:
+        return table.c.pbx == pbx, table.c.hour >= int(since // 3600), table.c.hour < int(until // 3600)
+
+    @staticmethod
+    def _spans(table, pbx: str, since: float, until: float) -> tuple:
+        """The rows of a leveled rollup (spans of 1, 24, 384 hours; the warnings' 1 and 24) that
+        make up [since, until)."""
+        from callmon.storage.rollups import LEVELS, WARNING_LEVELS, pieces
+
+        t = table.c
+        levels = WARNING_LEVELS if table is rollup_warnings else LEVELS
+        parts = [and_(t.span == s, t.hour >= a, t.hour < b)
+                 for s, a, b in pieces(int(since // 3600), int(until // 3600), levels)]
+        return (t.pbx == pbx, or_(*parts) if parts else t.span < 0)
+
+    def rollup_customer_cube(self, pbx: str, since: float, until: float, offset: int, by: str) -> list[tuple]:
+        """:meth:`customer_cube`'s counts (tuples) from ``rollup_customer`` per team, queue and
+        ``by``: ``day`` (``lh`` = the local day's first hour) or ``hour`` (``lh`` = the local
+        hour of the day, 0-23), ``offset`` a whole number of hours; through the driver."""
+        r = rollup_customer.c
+        lh = self._local_key(r.hour, offset, by)
+        counts = [func.sum(c) for c in rollup_customer.columns if c.name not in ("pbx", "hour", "team", "queue")]
+        q = select(r.team, r.queue, lh, *counts).where(*self._hours(rollup_customer, pbx, since, until)).group_by(
+            r.team, r.queue, lh)
+        return self._raw(q)
+
+    def rollup_answered_ring_seconds(self, pbx: str, since: float, until: float, offset: int, by: str) -> list[tuple]:
+        """:meth:`answered_ring_seconds` from ``rollup_customer_rs``, per ``by`` as
+        :meth:`rollup_customer_cube`."""
+        r = rollup_customer_rs.c
+        lh = self._local_key(r.hour, offset, by)
+        q = select(r.team, r.queue, lh, r.ring_seconds, func.sum(r.n)).where(
+            *self._hours(rollup_customer_rs, pbx, since, until)).group_by(r.team, r.queue, lh, r.ring_seconds)
+        return self._raw(q)
+
+    @staticmethod
+    def _local_key(hour, offset: int, by: str):
+        local = hour + offset // 3600
+        if by == "day":
+            return ((local // 24) * 24).label("lh")  # the day's first hour
+        if by == "hour":
+            return (local - (local // 24) * 24).label("lh")  # no %: the driver reads the text unparsed
+        raise ValueError(f"by day or hour, not {by!r}")
+
+    def rollup_agent_cube(self, pbx: str, since: float, until: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(:meth:`agent_cube`, :meth:`credited_calls`) from ``rollup_agents``."""
+        r = rollup_agents.c
+        counts = [c.name for c in rollup_agents.columns if c.name not in ("pbx", "span", "hour", "agent", "team")]
+        q = select(r.agent, r.team, *(func.sum(r[c]).label(c) for c in counts)).where(
+            *self._spans(rollup_agents, pbx, since, until)).group_by(r.agent, r.team)
+        with self.engine.connect() as conn:
+            rows = [dict(row._mapping) for row in conn.execute(q)]
+        cube = [{k: v for k, v in row.items() if k != "credited"} for row in rows if row["rows"]]
+        credited = [{"agent": row["agent"], "team": row["team"], "calls": row["credited"]} for row in rows
+                    if row["credited"]]
+        return cube, credited
+
+    def rollup_agent_ring_seconds(self, pbx: str, since: float, until: float) -> list[tuple]:
+        """:meth:`agent_ring_seconds` from ``rollup_agent_rs``."""
+        r = rollup_agent_rs.c
+        q = select(r.agent, r.ring_seconds, func.sum(r.n)).where(
+            *self._spans(rollup_agent_rs, pbx, since, until)).group_by(r.agent, r.ring_seconds)
+        return self._raw(q)
+
+    def rollup_warnings(self, pbx: str, since: float, until: float) -> list[tuple]:
+        """(employee, hour, span, n, call ids joined by ``rollups.WARNING_SEP``) of the failed
+        verdicts of [since, until), by employee then time (see ``rollup_warnings``)."""
+        r = rollup_warnings.c
+        q = select(r.employee, r.hour, r.span, r.n, r.call_ids).where(
+            *self._spans(rollup_warnings, pbx, since, until)).order_by(r.employee, r.hour)
+        return self._raw(q)
+
+    def warning_times(self, pbx: str, call_ids: Sequence[str]) -> dict[str, float]:
+        """call_id -> ``at`` of the agent results of some calls (one moment per call)."""
+        from callmon.storage.lists import one_of
+
+        if not call_ids:
+            return {}
+        a = agent_results.c
+        q = select(a.call_id, a.at).where(a.pbx == pbx, one_of(a.call_id, set(call_ids)))
+        with self.engine.connect() as conn:
+            return {cid: at for cid, at in conn.execute(q)}
+
+    def rollup_inbound_totals_by(self, pbx: str, since: float, until: float, by: str | None) -> list[dict[str, Any]]:
+        """:meth:`inbound_totals_by` (``by`` None, ``team`` or ``queue``) from ``rollup_customer``,
+        without ``answered_rung`` and ``avg_rings`` (the trends do not show them)."""
+        r = rollup_customer.c
+        sums = [func.coalesce(func.sum(r[c]), 0).label(c) for c in
+                ("calls", "answered", "abandoned", "ring_pass", "ring_fail", "outbound", "agent_first_hangups")]
+        avg = (func.sum(r.rs_sum) / func.nullif(func.sum(r.rs_n), 0)).label("avg_ring_seconds")
+        where = self._hours(rollup_customer, pbx, since, until)
+        if by is None:
+            q = select(*sums, avg).where(*where)
+        elif by in ("team", "queue"):
+            q = select(r[by], *sums, avg).where(*where).group_by(r[by]).order_by(r[by])
+        else:
+            raise ValueError(f"the rollups are not kept by {by!r}")
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(q)]
+
     def failed_results(self, pbx: str, since: float, until: float) -> pd.DataFrame:
         """The agents' failed verdicts of [since, until) (the warnings), as the agent-results frame."""
         from callmon.storage.frames import AGENT_FRAME_COLUMNS
@@ -375,7 +501,7 @@ class ReadQueries(FrameQueries, DirectoryQueries, CallbackQueries):
         return self._frame(agent_results, agent_results.c.at, AGENT_FRAME_COLUMNS, pbx, since, until,
                            agent_results.c.result == "fail")
 
-    def failed_warnings(self, pbx: str, since: float, until: float) -> pd.DataFrame:
+    def failed_warnings(self, pbx: str, since: float, until: float, employee: str | None = None) -> pd.DataFrame:
         """The agents' failed verdicts of [since, until) as warnings: ``employee`` (the agent,
         else the extension), ``rule``, ``call_id``, ``at``, ``reason`` ('' for none), in the order
         of :meth:`failed_results` (the time, then the row). Only these columns are read: a
@@ -385,6 +511,8 @@ class ReadQueries(FrameQueries, DirectoryQueries, CallbackQueries):
         a = agent_results.c
         q = select(func.coalesce(a.agent, a.extension), a.rule, a.call_id, a.at, func.coalesce(a.reason, "")).where(
             a.pbx == pbx, a.at >= since, a.at < until, a.result == "fail").order_by(a.at, a.id)
+        if employee is not None:
+            q = q.where(func.coalesce(a.agent, a.extension) == employee)
         columns = ["employee", "rule", "call_id", "at", "reason"]
         frame = pd.DataFrame.from_records(self._raw(q), columns=columns, coerce_float=True)
         return frame.astype({"at": float}) if len(frame) else pd.DataFrame(columns=columns)

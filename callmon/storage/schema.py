@@ -265,3 +265,98 @@ access_log = Table(
     Column("why", Text),
 )
 Index("ix_access_log_at", access_log.c.at)
+
+# -- 0009: write-side rollups of the report (storage/rollups.py): a cache of calls and
+# agent_results per UTC hour (``hour`` = floor(epoch / 3600)), kept by the writers' transactions
+
+# the hours whose rollup rows are stale: marked by triggers on calls and agent_results, emptied
+# (the hours recomputed) before each write transaction of the Store commits
+rollup_dirty = Table(
+    "rollup_dirty",
+    metadata,
+    Column("pbx", String(64), nullable=False),
+    Column("hour", BigInteger, nullable=False),
+)
+
+# the customer's view per (hour of arrival, team, queue): the counts of customer_cube
+rollup_customer = Table(
+    "rollup_customer",
+    metadata,
+    Column("pbx", String(64), nullable=False),
+    Column("hour", BigInteger, nullable=False),
+    Column("team", String(128)),
+    Column("queue", String(64)),
+    *(Column(name, Integer, nullable=False) for name in ("calls", "answered", "abandoned", "ring_pass", "ring_fail")),
+    *(Column(f"rings_{k}", Integer, nullable=False) for k in range(1, 6)),
+    Column("rings_6plus", Integer, nullable=False),
+    Column("rs_sum", Float, nullable=False),
+    Column("rs_n", Integer, nullable=False),
+    Column("outbound", Integer, nullable=False),
+    Column("agent_first_hangups", Integer, nullable=False),
+)
+Index("ix_rollup_customer_hour", rollup_customer.c.pbx, rollup_customer.c.hour)
+
+# the ring seconds of the answered inbound calls per (hour, team, queue): value and count (p90)
+rollup_customer_rs = Table(
+    "rollup_customer_rs",
+    metadata,
+    Column("pbx", String(64), nullable=False),
+    Column("hour", BigInteger, nullable=False),
+    Column("team", String(128)),
+    Column("queue", String(64)),
+    Column("ring_seconds", Float, nullable=False),
+    Column("n", Integer, nullable=False),
+)
+Index("ix_rollup_customer_rs_hour", rollup_customer_rs.c.pbx, rollup_customer_rs.c.hour)
+
+# the agents' view per (span of hours from ``hour``, agent or extension, team): the counts of
+# agent_cube (``rows``: its verdicts) and ``credited``: the calls credited to the agent
+# (credited_calls). Spans of 1, 24 and 384 hours (storage/rollups.py LEVELS): a period is read
+# from a few rows per agent
+rollup_agents = Table(
+    "rollup_agents",
+    metadata,
+    Column("pbx", String(64), nullable=False),
+    Column("span", Integer, nullable=False),
+    Column("hour", BigInteger, nullable=False),
+    Column("agent", String(128)),
+    Column("team", String(128)),
+    *(Column(name, Integer, nullable=False) for name in ("rows", "rang", "answered", "abandoned", "ring_pass",
+                                                         "ring_fail")),
+    *(Column(f"rings_{k}", Integer, nullable=False) for k in range(1, 6)),
+    Column("rings_6plus", Integer, nullable=False),
+    Column("rs_sum", Float, nullable=False),
+    Column("rs_n", Integer, nullable=False),
+    Column("warnings", Integer, nullable=False),
+    Column("agent_first_hangups", Integer, nullable=False),
+    Column("credited", Integer, nullable=False),
+)
+Index("ix_rollup_agents_hour", rollup_agents.c.pbx, rollup_agents.c.span, rollup_agents.c.hour)
+
+# the ring seconds of the agents' answered rings per (span, hour, agent): value and count (p90)
+rollup_agent_rs = Table(
+    "rollup_agent_rs",
+    metadata,
+    Column("pbx", String(64), nullable=False),
+    Column("span", Integer, nullable=False),
+    Column("hour", BigInteger, nullable=False),
+    Column("agent", String(128)),
+    Column("ring_seconds", Float, nullable=False),
+    Column("n", Integer, nullable=False),
+)
+Index("ix_rollup_agent_rs_hour", rollup_agent_rs.c.pbx, rollup_agent_rs.c.span, rollup_agent_rs.c.hour)
+
+# the warnings (failed verdicts) per (span, hour, employee = agent else extension): how many,
+# each (employee, rule, call) once, and their call ids in the order of time then call id,
+# joined by WARNING_SEP; the training list reads these instead of every failed verdict
+rollup_warnings = Table(
+    "rollup_warnings",
+    metadata,
+    Column("pbx", String(64), nullable=False),
+    Column("span", Integer, nullable=False),
+    Column("hour", BigInteger, nullable=False),
+    Column("employee", String(128), nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("call_ids", Text, nullable=False),
+)
+Index("ix_rollup_warnings_hour", rollup_warnings.c.pbx, rollup_warnings.c.span, rollup_warnings.c.hour)

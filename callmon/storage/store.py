@@ -99,6 +99,7 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         if self.engine.dialect.name == "sqlite":
             self.autocheckpoint = True
             event.listen(self.engine, "connect", lambda conn, rec: _sqlite_pragmas(conn, self.autocheckpoint))
+        self._rollups: bool | None = None  # does the schema have the rollups (0009)? known once asked
         if migrate:
             self.migrate()
 
@@ -117,6 +118,7 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
             with self.engine.begin() as conn:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
+            self._rollups = True
         except OperationalError as exc:
             raise StoreError(f"cannot reach database {safe_url(self.url)}: {exc.orig}") from exc
         except SQLAlchemyError as exc:
@@ -132,6 +134,8 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         try:
             with self.engine.begin() as conn:
                 yield conn
+                if conn.in_transaction():  # (not ended by the caller)
+                    self.refresh_rollups(conn)
         except DBAPIError as exc:
             raise StoreError(f"database {safe_url(self.url)}: {str(exc.orig or exc).splitlines()[0][:300]}") from exc
 
@@ -161,10 +165,27 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
             try:
                 with conn.begin():
                     yield conn
+                    if conn.in_transaction():  # (not ended by the caller)
+                        self.refresh_rollups(conn)
             finally:
                 raw.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
                 if alone and not _back_to_wal(raw):
                     conn.invalidate()  # not back to the pool in rollback mode
+
+    def refresh_rollups(self, conn: Connection) -> int:
+        """Recompute the report's rollups of the hours this transaction's writes touched
+        (:mod:`callmon.storage.rollups`); :meth:`begin` and :meth:`bulk_begin` do it before they
+        commit (a transaction ended otherwise leaves its marks to the next one: the read side
+        meanwhile reads those hours from the rows). The number of hours recomputed."""
+        if self._rollups is None:
+            from sqlalchemy import inspect
+
+            self._rollups = inspect(conn).has_table("rollup_dirty")
+        if not self._rollups:
+            return 0
+        from callmon.storage import rollups
+
+        return rollups.refresh(conn)
 
     def background_checkpoints(self, interval: float = 1.0) -> threading.Event | None:
         """SQLite: copy the WAL into the database from a thread of its own (PASSIVE checkpoints,

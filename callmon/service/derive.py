@@ -27,14 +27,14 @@ from callmon.calls.tracker import IGNORED, track_events
 from callmon.core.config import Config
 from callmon.calls import CallAssembler
 from callmon.calls.parties import Parties
-from callmon.sources.files import CdrRow, CelRow, QueueLogRow
+from callmon.sources.files.reread import reread
+from callmon.core.errors import StoreError
 from callmon.core.model import Call
-from callmon.storage.store import Store
+from callmon.storage.store import JournalEntry, Store
 
 log = logging.getLogger(__name__)
 
 FILE_KINDS = ("cdr", "cel", "queue_log")
-ROW_TYPES = {"cdr": CdrRow, "cel": CelRow, "queue_log": QueueLogRow}
 SOURCE_ORDER = ("ami",) + FILE_KINDS
 # noise the tracker ignores anyway: not worth reading back from the journal
 NOISE = tuple(sorted(IGNORED - {"Newexten"}))
@@ -49,10 +49,27 @@ def event_from_payload(payload: str) -> AmiEvent:
     return AmiEvent.from_text(payload)
 
 
-def row_from_payload(kind: str, payload: dict[str, Any] | list[Any]):
-    """A file row (CdrRow, CelRow, QueueLogRow) again from its journal payload (an array in
-    field order, or an object by column name as older journals hold them)."""
-    return ROW_TYPES[kind].from_columns(payload)
+def read_back(store: Store, conn: Connection, entries: Sequence[JournalEntry]) -> list[tuple[str, Any]]:
+    """``(kind, entry)`` of journal entries, in their order: an :class:`AmiEvent` for an AMI
+    event, the row of a file row, read again from its line by the readers of its file
+    (:func:`~callmon.sources.files.reread.reread`), the lines of one file at once."""
+    out: list[Any] = [None] * len(entries)
+    per_file: dict[int | None, list[int]] = {}
+    for i, e in enumerate(entries):
+        if e.kind == "ami":
+            out[i] = ("ami", event_from_payload(e.payload))
+        else:
+            per_file.setdefault(e.file_id, []).append(i)
+    files = store.journal_files(conn, [f for f in per_file if f is not None])
+    for file_id, at in per_file.items():
+        f = files.get(file_id) if file_id is not None else None
+        if f is None:
+            raise StoreError(f"journal rows of kind {entries[at[0]].kind} name no file (file_id {file_id}): "
+                             "the journal needs its migrations (callmon migrates on open)")
+        rows = reread(f.kind, f.layout, f.zone, f.name, [entries[i].line for i in at], [entries[i].payload for i in at])
+        for i, row in zip(at, rows):
+            out[i] = (f.kind, row)
+    return out
 
 
 def merge_sources(*groups: Sequence[str]) -> tuple[str, ...]:
@@ -113,8 +130,7 @@ def _follow_ids(kind: str, entry: Any) -> Iterator[str]:
 
 def _read_entries(store: Store, conn: Connection, pbx: str, linkedids: Iterable[str]) -> list[tuple[str, Any]]:
     """``(kind, entry)``: an :class:`AmiEvent` for an AMI event, the row of a file row."""
-    return [(kind, event_from_payload(p) if kind == "ami" else row_from_payload(kind, p))
-            for kind, p in store.journal_entries(conn, pbx, SOURCE_ORDER, linkedids, exclude_names=NOISE)]
+    return read_back(store, conn, store.journal_entries(conn, pbx, SOURCE_ORDER, linkedids, exclude_names=NOISE))
 
 
 def journal_entries(store: Store, conn: Connection, pbx: str, linkedids: Iterable[str]) -> list[tuple[str, Any]]:
@@ -161,7 +177,8 @@ def rebuild_calls(store: Store, conn: Connection, pbx: str, config: Config, *, b
     file rows are streamed in time order and their calls emitted once no row can join them.
     ``parties``/``learn``: what is known of the endpoints, and whether these calls add to it."""
     parties = parties if parties is not None else Parties(config)
-    events = (event_from_payload(p) for p in store.journal_rows(conn, pbx, "ami", exclude_names=NOISE))
+    events = (event_from_payload(e.payload) for part in store.journal_entries_ordered(conn, pbx, ("ami",), NOISE)
+              for e in part)
     ami = track_events(events, config, pbx, parties=parties, learn=learn)
     by_id = {c.call_id: c for c in ami}
     by_uid = {u: c for c in ami for u in c.uniqueids}
@@ -181,10 +198,9 @@ def rebuild_calls(store: Store, conn: Connection, pbx: str, config: Config, *, b
                 out.append(reconcile_pair(a, f))
         return out
 
-    for kind, payload, ts in store.journal_entries_ordered(conn, pbx, FILE_KINDS):
-        pending.append(row_from_payload(kind, payload))
-        if ts is not None and ts > newest:
-            newest = ts
+    for part in store.journal_entries_ordered(conn, pbx, FILE_KINDS, block=batch):
+        pending.extend(row for _, row in read_back(store, conn, part))
+        newest = max([newest, *(e.ts for e in part if e.ts is not None)])
         if len(pending) >= batch:
             assembler.add(pending)
             pending = []

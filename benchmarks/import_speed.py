@@ -4,6 +4,10 @@
     python benchmarks/import_speed.py --rows 10000000  # RSS must stay flat
     python benchmarks/import_speed.py --shared         # the database kept readable (WAL)
     python benchmarks/import_speed.py --repeat 3       # three ingests and read_csv runs in turns
+    python benchmarks/import_speed.py --rebuild        # and `callmon rebuild` of each import
+    python benchmarks/import_speed.py --pg postgresql://postgres@127.0.0.1:5432/bench
+                                                       # and an ingest into PostgreSQL each turn
+    python benchmarks/import_speed.py --master FILE    # a file generated before (--keep)
 
 The file is generated from the real records of ``sample_cdr/*/Master.csv``: each generated call is
 a copy of a real call (direct answered / abandoned / busy / ring timeout, queue answered /
@@ -138,7 +142,7 @@ def _rss_mb(pid: int) -> float:
     return total
 
 
-def _watch_rss(proc: subprocess.Popen, every: float = 1.0) -> list[float]:
+def _watch_rss(proc: subprocess.Popen, every: float = 0.25) -> list[float]:
     """The resident set (MB) of the child and its helper process, together, every ``every``
     seconds until it ends."""
     samples = []
@@ -151,25 +155,32 @@ def _watch_rss(proc: subprocess.Popen, every: float = 1.0) -> list[float]:
 
 
 
-def _ingest(master: Path, db: Path, cfg: Path, shared: bool) -> tuple[float, list[float], float]:
-    """Run ``callmon ingest`` as a child process; return its seconds, its RSS samples (with its
-    helper process) and the CPU seconds it and its helper took. It prints the RSS through the
-    run. Run it before pandas fills this process: a child's ``ru_maxrss`` counts the parent's
-    memory at the fork."""
+def _callmon(args: list[str], label: str) -> tuple[float, list[float], float]:
+    """Run ``callmon ARGS`` (this checkout's code) as a child process; return its seconds, its RSS
+    samples (with its helper process) and the CPU seconds it and its helper took (the helper is
+    waited for by the child: counted). Run it before pandas fills this process: a child's
+    ``ru_maxrss`` counts the parent's memory at the fork."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "callmon", "ingest", str(master), "--db", f"sqlite:///{db}",
-                             "--config", str(cfg), *(["--shared"] if shared else [])], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "callmon", *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     samples = _watch_rss(proc)
     out, err = proc.communicate()
-    t_ingest = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the helper is waited for by the ingest: counted
+    seconds = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
-        sys.exit(f"ingest failed ({proc.returncode}): {out}{err}")
-    print(f"callmon ingest:   {t_ingest:6.2f} s   {out.strip()}")
+        sys.exit(f"{label} failed ({proc.returncode}): {out}{err}")
+    print(f"{label + ':':<18}{seconds:6.2f} s   CPU {cpu:.1f} s   {out.strip()}")
+    return seconds, samples, cpu
+
+
+def _ingest(master: Path, db: Path, cfg: Path, shared: bool) -> tuple[float, list[float], float]:
+    """``callmon ingest`` of the file into a fresh SQLite database (see :func:`_callmon`); prints
+    the RSS through the run."""
+    t_ingest, samples, cpu = _callmon(["ingest", str(master), "--db", f"sqlite:///{db}", "--config", str(cfg),
+                                       *(["--shared"] if shared else [])], "callmon ingest")
     if samples:
         quarters = [samples[min(len(samples) - 1, len(samples) * q // 4)] for q in (1, 2, 3, 4)]
         print("RSS of the ingest (with its helper process) at 1/4, 1/2, 3/4 and the end of its run: "
@@ -189,27 +200,54 @@ def _read_csv(master: Path, rows: int) -> tuple[float, int]:
     return time.perf_counter() - t0, rows_read
 
 
+def _median(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"median {statistics.median(values):.2f} of {len(values)} (lowest {min(values):.2f}, highest {max(values):.2f})"
+
+
+def _drop_pg(url: str) -> None:
+    """Empty the PostgreSQL database's public schema, so that each ingest starts from nothing."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--keep", action="store_true", help="keep the generated file and database")
     ap.add_argument("--shared", action="store_true",
                     help="ingest with --shared (the database stays in WAL, readable by others)")
+    ap.add_argument("--master", type=Path, help="a Master.csv generated before (--keep) instead of a new one")
+    ap.add_argument("--rebuild", action="store_true", help="also time `callmon rebuild` of each import")
+    ap.add_argument("--pg", metavar="URL",
+                    help="also ingest into this PostgreSQL database each turn (its callmon tables are dropped first)")
     ap.add_argument("--repeat", type=int, default=1,
                     help="ingest and read_csv in turns this many times (a shared machine's speed drifts: "
                          "the median ratio of runs taken in turns is steadier than one run)")
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="callmon-bench-"))
-    master = tmp / "Master.csv"
-    t0 = time.perf_counter()
-    n_calls = generate(master, args.rows)
-    print(f"generated about {args.rows:,} rows ({n_calls:,} calls, {master.stat().st_size / 1e6:.0f} MB) "
-          f"in {time.perf_counter() - t0:.1f} s")
+    if args.master:
+        master = args.master.resolve()
+        with master.open("rb") as fh:
+            args.rows = sum(1 for _ in fh)
+        print(f"given {master.name}: {args.rows:,} rows, {master.stat().st_size / 1e6:.0f} MB")
+    else:
+        master = tmp / "Master.csv"
+        t0 = time.perf_counter()
+        n_calls = generate(master, args.rows)
+        print(f"generated about {args.rows:,} rows ({n_calls:,} calls, {master.stat().st_size / 1e6:.0f} MB) "
+              f"in {time.perf_counter() - t0:.1f} s")
 
     cfg = tmp / "callmon.toml"
     cfg.write_text('[pbx]\ncdr_timezone = "UTC"\n')
     db = tmp / "callmon.db"
-    ratios, highest = [], 0.0
+    ratios, highest, rebuilds, pg_ratios = [], 0.0, [], []
     for run in range(1, args.repeat + 1):
         if args.repeat > 1:
             print(f"-- run {run} of {args.repeat}")
@@ -218,11 +256,21 @@ def main(argv: list[str] | None = None) -> None:
         t_ingest, samples, cpu = _ingest(master, db, cfg, args.shared)
         if run == 1:  # before pandas is in this process (see _ingest)
             peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        if args.rebuild:
+            t_rebuild, _, _ = _callmon(["rebuild", "--db", f"sqlite:///{db}", "--config", str(cfg)], "callmon rebuild")
+            rebuilds.append(t_rebuild / t_ingest)
+            print(f"rebuild / ingest of this run: {rebuilds[-1]:.2f}")
+        if args.pg:
+            _drop_pg(args.pg)
+            t_pg, _, _ = _callmon(["ingest", str(master), "--db", args.pg, "--config", str(cfg)], "ingest into PG")
         t_read, rows_read = _read_csv(master, args.rows)
         print(f"pandas.read_csv:  {t_read:6.2f} s   {rows_read:,} rows")
         print(f"CPU of the ingest (both processes, user + system): {cpu:.1f} s, {cpu / t_read:.2f} times read_csv")
         ratios.append(t_ingest / t_read)
         highest = max(highest, *samples, 0.0)
+        if args.pg:
+            pg_ratios.append(t_pg / t_read)
+            print(f"ratio ingest into PG / read_csv of this run: {pg_ratios[-1]:.2f}")
         if args.repeat > 1:
             print(f"ratio ingest / read_csv of this run: {ratios[-1]:.2f}")
 
@@ -237,10 +285,16 @@ def main(argv: list[str] | None = None) -> None:
         f"(lowest {min(ratios):.2f}, highest {max(ratios):.2f})")
     print(f"ratio ingest / read_csv: {summary}   peak RSS of the ingest: {peak_mb:.0f} MB "
           f"(the larger process; both together: {highest:.0f} MB at the highest sample)")
+    if rebuilds:
+        print(f"ratio rebuild / ingest: {_median(rebuilds)}")
+    if pg_ratios:
+        print(f"ratio ingest into PostgreSQL / read_csv: {_median(pg_ratios)}")
     if not args.keep:
         for p in tmp.iterdir():
             p.unlink()
         tmp.rmdir()
+    elif args.master:
+        print(f"kept the database in {tmp}")
     else:
         print(f"kept in {tmp}")
 

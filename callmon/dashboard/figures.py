@@ -123,14 +123,14 @@ def _local(ts: float | None, tz: ZoneInfo) -> datetime | None:
 
 def timeline(call: Mapping[str, Any], tz: ZoneInfo, lang: str) -> go.Figure:
     """One call on a time axis (the PBX's zone, to the second): a row for the caller (waiting
-    from arrival to the first ring, then to the end) and one per leg (ringing amber, talking
+    from arrival to the answer, or to the end when nobody answered, then talking) and one per leg (ringing amber, talking
     green), and a cross where the side that hung up first put the phone down.
 
     ``call`` is a stored call with its ``legs`` (the read side's ``call`` with numbers already
     masked as the reader may see them)."""
     rows: list[tuple[str, str, float, float, str]] = []  # (row label, segment, start, end, colour)
     caller_label = f"{t('col_caller', lang)} {call.get('caller') or ''}".strip()
-    arrived, first_ring = call.get("arrived_at"), call.get("first_ring_at")
+    arrived = call.get("arrived_at")
     answered, ended = call.get("answered_at"), call.get("ended_at")
     if arrived is not None:
         # the caller waits (queue, ringback) from arrival to the answer, or to the end

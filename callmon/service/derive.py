@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from dataclasses import fields, replace
+from operator import attrgetter
 from typing import Any, Iterable, Iterator, Sequence
 
 from callmon.storage import Connection
@@ -26,7 +28,9 @@ from callmon.sources.ami.framing import AmiEvent
 from callmon.calls.tracker import IGNORED, track_events
 from callmon.core.config import Config
 from callmon.calls import CallAssembler
+from callmon.calls.columnar import SingleRecords
 from callmon.calls.parties import Parties
+from callmon.sources.files import CdrRow
 from callmon.sources.files.reread import reread
 from callmon.core.errors import StoreError
 from callmon.core.model import Call
@@ -42,6 +46,7 @@ NOISE = tuple(sorted(IGNORED - {"Newexten"}))
 _FILLABLE = tuple(f.name for f in fields(Call) if f.name not in ("pbx", "call_id", "legs", "uniqueids", "sources",
                                                                   "incomplete", "transferred"))
 REBUILD_HORIZON = 6 * 3600.0  # s: no call lasts longer; file calls older than this are emitted
+REBUILD_BATCH = 20_000  # journal rows a rebuild reads again at once
 
 
 def event_from_payload(payload: str) -> AmiEvent:
@@ -171,20 +176,56 @@ def derive_calls(store: Store, conn: Connection, pbx: str, config: Config, linke
     return calls_of_entries(journal_entries(store, conn, pbx, linkedids), config, pbx, parties)
 
 
-def rebuild_calls(store: Store, conn: Connection, pbx: str, config: Config, *, batch: int = 20_000,
-                  parties: Parties | None = None, learn: bool = True) -> Iterator[list[Call]]:
+def split_single(rows: list, config, pbx: str, parties=None) -> tuple[SingleRecords, list]:
+    """``(single-record calls as columns, the rows of every other call)`` (Local channels as
+    party B go with the others)."""
+    single, rest = single_records(rows)
+    records = SingleRecords(single, config, pbx, parties)
+    rest.extend(records.rest)
+    return records, rest
+
+
+def single_records(rows: list) -> tuple[list, list]:
+    """``(records alone in their call, the others)``: a record with a linkedid none of whose ids
+    another record of the block names is a call of one record (the column-wise path's); a record
+    whose party B is another record's party B too is not (an attended transfer's consultation,
+    see :func:`~callmon.calls.assemble.dstchannel_keys`)."""
+    ids = Counter()
+    for r in rows:
+        ids[r.linkedid] += 1
+        if r.uniqueid and r.uniqueid != r.linkedid:
+            ids[r.uniqueid] += 1
+    party_b = Counter(map(attrgetter("dstchannel"), rows))
+    single, other = [], []
+    for r in rows:
+        alone = r.linkedid and ids[r.linkedid] == 1 and (not r.uniqueid or r.uniqueid == r.linkedid or ids[r.uniqueid] == 1) \
+            and (not r.dstchannel or party_b[r.dstchannel] == 1)
+        (single if alone else other).append(r)
+    return single, other
+
+
+
+def rebuild_calls(store: Store, conn: Connection, pbx: str, config: Config, *, batch: int = REBUILD_BATCH,
+                  parties: Parties | None = None, learn: bool = True,
+                  columnar: bool = True) -> Iterator[list[Call] | SingleRecords]:
     """Every call of the journal, in batches: the AMI records are tracked whole (as before); the
-    file rows are streamed in time order and their calls emitted once no row can join them.
-    ``parties``/``learn``: what is known of the endpoints, and whether these calls add to it."""
+    file rows are streamed in time order, ``batch`` at a time, read again a file's lines at once
+    (:func:`read_back`), and their calls emitted once no row can join them.
+
+    As an import does (:mod:`callmon.service.ingest`), a Master.csv record that is its call's
+    only journal entry and alone in its batch (:func:`single_records`) makes its call as columns:
+    those come out as :class:`~callmon.calls.columnar.SingleRecords` (``columnar=False``: through
+    the assembler like every other row). ``parties``/``learn``: what is known of the endpoints,
+    and whether these calls add to it."""
     parties = parties if parties is not None else Parties(config)
     events = (event_from_payload(e.payload) for part in store.journal_entries_ordered(conn, pbx, ("ami",), NOISE)
               for e in part)
     ami = track_events(events, config, pbx, parties=parties, learn=learn)
     by_id = {c.call_id: c for c in ami}
     by_uid = {u: c for c in ami for u in c.uniqueids}
+    ami_ids = by_id.keys() | by_uid.keys()
     used: set[str] = set()
     assembler = CallAssembler(config, pbx, parties=parties, learn=learn)
-    pending: list = []
     newest = float("-inf")
 
     def emit(file_calls: list[Call]) -> list[Call]:
@@ -199,13 +240,32 @@ def rebuild_calls(store: Store, conn: Connection, pbx: str, config: Config, *, b
         return out
 
     for part in store.journal_entries_ordered(conn, pbx, FILE_KINDS, block=batch):
-        pending.extend(row for _, row in read_back(store, conn, part))
+        rows = [row for _, row in read_back(store, conn, part)]
         newest = max([newest, *(e.ts for e in part if e.ts is not None)])
-        if len(pending) >= batch:
-            assembler.add(pending)
-            pending = []
-            ready = assembler.pop_ready(newest - REBUILD_HORIZON)
-            if ready:
-                yield emit(ready)
-    assembler.add(pending)
+        if columnar:
+            records, rows = _single_calls(store, conn, pbx, config, part, rows, parties, ami_ids)
+            if records.n:
+                yield records
+        assembler.add(rows)
+        ready = assembler.pop_ready(newest - REBUILD_HORIZON)
+        if ready:
+            yield emit(ready)
     yield emit(assembler.finish()) + [a for a in ami if a.call_id not in used]
+
+
+def _single_calls(store: Store, conn: Connection, pbx: str, config: Config, part: Sequence[JournalEntry],
+                  rows: list, parties: Parties, ami_ids: set[str]) -> tuple[SingleRecords, list]:
+    """``(calls of one Master.csv record, the other rows)`` of a batch of the journal: a record
+    is taken if its linkedid has no journal entry but the batch's Master.csv records (no CEL,
+    queue_log or AMI entry either), no AMI record names it, and :func:`split_single` takes it;
+    the other rows keep their order."""
+    per_call = Counter(e.linkedid for e in part if e.linkedid and e.kind == "cdr")
+    stored = store.journal_counts(conn, pbx, per_call)
+    elsewhere = {lid for lid, n in per_call.items() if stored.get(lid, 0) > n}
+    candidates = [r for e, r in zip(part, rows) if type(r) is CdrRow and e.linkedid not in elsewhere
+                  and r.linkedid not in ami_ids and r.uniqueid not in ami_ids]
+    records, rest = split_single(candidates, config, pbx, parties)
+    if not records.n:
+        return records, rows
+    taken = set(map(id, candidates)) - set(map(id, rest))
+    return records, [r for r in rows if id(r) not in taken]

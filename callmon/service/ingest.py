@@ -32,7 +32,6 @@ import csv
 import gc
 import logging
 import multiprocessing
-from operator import attrgetter
 import re
 import traceback
 from contextlib import contextmanager
@@ -43,13 +42,12 @@ from typing import Callable, Iterator, Sequence
 
 from callmon.storage import Connection
 
-from callmon.service.derive import derive_calls
+from callmon.service.derive import derive_calls, split_single as _split_single
 from callmon.core.errors import InputError
 from callmon.calls import CallAssembler
 from callmon.sources.files import CdrRow, Reject, observed_utc_offset, read_cdr_batches, read_cel_batches, read_queue_log_batches
 from callmon.sources.files.cdr import zone_warning
 from callmon.sources.files.reread import FileIdentity, identify
-from callmon.calls.columnar import SingleRecords
 from callmon.calls.parties import Parties
 from callmon.sources.files.source import TextSource
 from callmon.metrics.numbers import mask
@@ -362,34 +360,6 @@ def _count_calls(report: FileReport, derived: list[tuple[str, bool]], previous: 
     report.calls += len(ids - previous)
     report.incomplete_calls += sum(cut for call_id, cut in derived if call_id not in previous)
     return ids
-
-
-def _split_single(rows: list, config, pbx: str, parties=None) -> tuple[SingleRecords, list]:
-    """``(single-record calls as columns, the rows of every other call)`` (Local channels as
-    party B go with the others)."""
-    single, rest = _single_records(rows)
-    records = SingleRecords(single, config, pbx, parties)
-    rest.extend(records.rest)
-    return records, rest
-
-
-def _single_records(rows: list) -> tuple[list, list]:
-    """``(records alone in their call, the others)``: a record with a linkedid none of whose ids
-    another record of the block names is a call of one record (the column-wise path's); a record
-    whose party B is another record's party B too is not (an attended transfer's consultation,
-    see :func:`~callmon.calls.assemble.dstchannel_keys`)."""
-    ids = Counter()
-    for r in rows:
-        ids[r.linkedid] += 1
-        if r.uniqueid and r.uniqueid != r.linkedid:
-            ids[r.uniqueid] += 1
-    party_b = Counter(map(attrgetter("dstchannel"), rows))
-    single, other = [], []
-    for r in rows:
-        alone = r.linkedid and ids[r.linkedid] == 1 and (not r.uniqueid or r.uniqueid == r.linkedid or ids[r.uniqueid] == 1) \
-            and (not r.dstchannel or party_b[r.dstchannel] == 1)
-        (single if alone else other).append(r)
-    return single, other
 
 
 @dataclass

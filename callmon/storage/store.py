@@ -81,6 +81,7 @@ class JournalEntry(NamedTuple):
     ts: float | None
     file_id: int | None
     line: int | None
+    linkedid: str | None
 
 
 class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
@@ -277,18 +278,18 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
             return []
         found = conn.execute(self._entries(pbx, kinds, exclude_names).where(one_of(journal.c.linkedid, ids))).all()
         found.sort(key=lambda r: (r.ts is not None, r.ts or 0.0, r.id))
-        return [JournalEntry(r.kind, r.payload, r.ts, r.file_id, r.line) for r in found]
+        return [JournalEntry(r.kind, r.payload, r.ts, r.file_id, r.line, r.linkedid) for r in found]
 
     def journal_entries_ordered(self, conn: Connection, pbx: str, kinds: Sequence[str],
                                 exclude_names: Iterable[str] = (), *, block: int = 5000) -> Iterator[list[JournalEntry]]:
         """Every journal entry of some kinds, oldest first, streamed in lists of ``block``."""
         q = self._entries(pbx, kinds, exclude_names).order_by(journal.c.ts.asc().nulls_first(), journal.c.id)
         for part in conn.execute(q).yield_per(block).partitions():
-            yield [JournalEntry(r.kind, r.payload, r.ts, r.file_id, r.line) for r in part]
+            yield [JournalEntry(r.kind, r.payload, r.ts, r.file_id, r.line, r.linkedid) for r in part]
 
     def _entries(self, pbx: str, kinds: Sequence[str], exclude_names: Iterable[str]):
         t = journal.c
-        q = select(t.id, t.kind, t.payload, t.ts, t.file_id, t.line).where(t.pbx == pbx)
+        q = select(t.id, t.kind, t.payload, t.ts, t.file_id, t.line, t.linkedid).where(t.pbx == pbx)
         q = q.where(t.kind == kinds[0]) if len(kinds) == 1 else q.where(t.kind.in_(list(kinds)))
         exclude = list(exclude_names)
         return q.where(t.name.not_in(exclude)) if exclude else q

@@ -32,7 +32,6 @@ import csv
 import gc
 import logging
 import multiprocessing
-from operator import attrgetter
 import re
 import traceback
 from contextlib import contextmanager
@@ -41,16 +40,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-import orjson
-
 from callmon.storage import Connection
 
-from callmon.service.reconcile import calls_of_linkedids
+from callmon.service.reconcile import calls_of_linkedids, split_single as _split_single
 from callmon.core.errors import InputError
 from callmon.calls import FileCalls
 from callmon.sources.files import CdrRow, Reject, observed_utc_offset, read_cdr_batches, read_cel_batches, read_queue_log_batches
 from callmon.sources.files.cdr import zone_warning
-from callmon.calls.columnar import SingleRecords
+from callmon.sources.files.reread import FileIdentity, identify
 from callmon.calls.parties import Parties
 from callmon.sources.files.source import TextSource
 from callmon.metrics.numbers import mask
@@ -102,27 +99,21 @@ def mask_numbers(text: str) -> str:
     return _NUMBER.sub(lambda m: mask(m.group(0)), text)
 
 
-def _payload(row) -> str:
-    """The journal's payload of a file row: its columns without file and line (the journal has
-    its own) as a JSON array in the row type's field order (``from_columns`` reads it back; a
-    journal written before 2026-12 holds JSON objects by column name, read as well). An array
-    is half the bytes of an object and made six times faster (orjson)."""
-    return orjson.dumps(row[:-2]).decode()
-
-
-def _cdr_entry(r) -> JournalRow:
+# a file row is journaled as its line, as read (the file's identity and layout are in the
+# journal_files row the journal's file_id names; callmon.sources.files.reread reads it again)
+def _cdr_entry(r, raw: str) -> JournalRow:
     uid = r.uniqueid or None
-    return JournalRow("cdr", r.key, r.start, r.disposition or "CDR", r.linkedid or uid, uid, _payload(r), r.line)
+    return JournalRow("cdr", r.key, r.start, r.disposition or "CDR", r.linkedid or uid, uid, raw, r.line)
 
 
-def _cel_entry(r) -> JournalRow:
+def _cel_entry(r, raw: str) -> JournalRow:
     return JournalRow("cel", r.key, r.eventtime, r.eventtype, r.linkedid or r.uniqueid or None, r.uniqueid or None,
-                      _payload(r), r.line)
+                      raw, r.line)
 
 
-def _ql_entry(r) -> JournalRow:
+def _ql_entry(r, raw: str) -> JournalRow:
     callid = r.callid if r.callid not in ("", "NONE") else None
-    return JournalRow("queue_log", r.key, r.time, r.event, callid, callid, _payload(r), r.line)
+    return JournalRow("queue_log", r.key, r.time, r.event, callid, callid, raw, r.line)
 
 
 ENTRIES = {"cdr": _cdr_entry, "cel": _cel_entry, "queue_log": _ql_entry}
@@ -237,24 +228,26 @@ class FileIngest:
             else:
                 options = {"check_zone": False} if kind == "cdr" else {}
                 batches = READERS[kind](path, cfg, zone=zone, block_bytes=BLOCK_BYTES, **options)
-                self._ingest_blocks(batches, ENTRIES[kind], str(path), report, rejects)
+                self._ingest_blocks(batches, ENTRIES[kind], identify(kind, path, zone), report, rejects)
         finally:
             rejects.close()
         report.rejected = rejects.count
         report.rejects_file = rejects.path if rejects.count else None
         return report
 
-    def _ingest_blocks(self, batches, entry, source: str, report: FileReport, rejects: RejectsFile) -> None:
+    def _ingest_blocks(self, batches, entry, identity: FileIdentity, report: FileReport, rejects: RejectsFile) -> None:
         """The blocks of one file into the store, in this process, in one transaction."""
         previous: set[str] = set()
+        source = identity.name
         with fewer_collections(), self.store.begin() as conn:
+            file_id = self.store.journal_file(conn, self.pipeline.pbx, identity)
             for n, batch in enumerate(batches, 1):
                 if n & (n - 1) == 0 and n > 1:  # blocks 2, 4, 8, ...: as the tables double
                     self.store.refresh_statistics(conn)
                 rejects.write(batch.rejects)
                 report.rows += len(batch.rows)
-                rows, entries = _unique_entries(batch.rows, entry)
-                new = self.store.journal(conn, self.pipeline.pbx, source, entries)
+                rows, entries = _unique_entries(batch.rows, batch.raw, entry)
+                new = self.store.journal(conn, self.pipeline.pbx, source, entries, file_id)
                 report.new_rows += new
                 if new:
                     previous = _count_calls(report, self._derive_block(conn, rows, entries, fresh=new == len(entries)),
@@ -315,8 +308,10 @@ class FileIngest:
         """:meth:`ingest` with a helper process (:func:`_stage_blocks`) that reads, prepares and
         binds each block into a stage database while this one copies the last into its own."""
         previous: set[str] = set()
+        identity = identify(kind, path, zone)
         with fewer_collections(), self.store.bulk_begin(alone=self.alone, cache_kib=STAGED_CACHE_KIB) as conn, \
-                _Helper(path, kind, zone, self.pipeline, BLOCK_BYTES) as helper:
+                _Helper(path, kind, zone, self.pipeline, BLOCK_BYTES,
+                        self.store.journal_file(conn, self.pipeline.pbx, identity)) as helper:
             for block in helper:
                 rejects.write(block.rejects)
                 report.rows += block.rows
@@ -348,11 +343,12 @@ class FileIngest:
         return derived + self._derive_rest(conn, in_hand, elsewhere, [], fresh)
 
 
-def _unique_entries(rows: list, entry: Callable) -> tuple[list, list[JournalRow]]:
-    """``(rows, journal entries)`` of a block, a row twice in the block kept once (by its key)."""
+def _unique_entries(rows: list, raw: list[str], entry: Callable) -> tuple[list, list[JournalRow]]:
+    """``(rows, journal entries)`` of a block (``raw``: each row's line), a row twice in the
+    block kept once (by its key)."""
     unique: dict[str, tuple] = {}
-    for row in rows:
-        e = entry(row)
+    for row, line in zip(rows, raw):
+        e = entry(row, line)
         unique.setdefault(e.event_key, (row, e))
     return [p[0] for p in unique.values()], [p[1] for p in unique.values()]
 
@@ -364,34 +360,6 @@ def _count_calls(report: FileReport, derived: list[tuple[str, bool]], previous: 
     report.calls += len(ids - previous)
     report.incomplete_calls += sum(cut for call_id, cut in derived if call_id not in previous)
     return ids
-
-
-def _split_single(rows: list, config, pbx: str, parties=None) -> tuple[SingleRecords, list]:
-    """``(single-record calls as columns, the rows of every other call)`` (Local channels as
-    party B go with the others)."""
-    single, rest = _single_records(rows)
-    records = SingleRecords(single, config, pbx, parties)
-    rest.extend(records.rest)
-    return records, rest
-
-
-def _single_records(rows: list) -> tuple[list, list]:
-    """``(records alone in their call, the others)``: a record with a linkedid none of whose ids
-    another record of the block names is a call of one record (the column-wise path's); a record
-    whose party B is another record's party B too is not (an attended transfer's consultation,
-    see :func:`~callmon.calls.file_calls.dstchannel_keys`)."""
-    ids = Counter()
-    for r in rows:
-        ids[r.linkedid] += 1
-        if r.uniqueid and r.uniqueid != r.linkedid:
-            ids[r.uniqueid] += 1
-    party_b = Counter(map(attrgetter("dstchannel"), rows))
-    single, other = [], []
-    for r in rows:
-        alone = r.linkedid and ids[r.linkedid] == 1 and (not r.uniqueid or r.uniqueid == r.linkedid or ids[r.uniqueid] == 1) \
-            and (not r.dstchannel or party_b[r.dstchannel] == 1)
-        (single if alone else other).append(r)
-    return single, other
 
 
 @dataclass
@@ -419,12 +387,12 @@ class _Helper:
     unreadable file as :class:`~callmon.core.errors.InputError`); leaving the ``with`` early stops it.
     """
 
-    def __init__(self, path: Path, kind: str, zone: str, pipeline: Pipeline, block_bytes: int):
+    def __init__(self, path: Path, kind: str, zone: str, pipeline: Pipeline, block_bytes: int, file_id: int):
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe(duplex=False)
         self._proc = ctx.Process(target=_stage_blocks, name="callmon-stage", daemon=True,
                                  args=(child, str(path), kind, zone, pipeline.config, pipeline.pbx, block_bytes,
-                                       pipeline.parties.known))
+                                       file_id, pipeline.parties.known))
         self._proc.start()
         child.close()
 
@@ -453,7 +421,8 @@ class _Helper:
         self._conn.close()
 
 
-def _stage_blocks(out, path: str, kind: str, zone: str, config, pbx: str, block_bytes: int, known=None) -> None:
+def _stage_blocks(out, path: str, kind: str, zone: str, config, pbx: str, block_bytes: int, file_id: int,
+                  known=None) -> None:
     """The helper process: read the file, prepare each block and bind its rows into a stage
     database (:class:`~callmon.storage.stage.StageBuilder`), send it; then ``("end",)``."""
     try:
@@ -463,10 +432,10 @@ def _stage_blocks(out, path: str, kind: str, zone: str, config, pbx: str, block_
         entry = ENTRIES[kind]
         with fewer_collections():
             for batch in batches:
-                rows, entries = _unique_entries(batch.rows, entry)
+                rows, entries = _unique_entries(batch.rows, batch.raw, entry)
                 records, rest = _split_single(rows, config, pbx, parties)
                 builder = stage.StageBuilder()
-                builder.add_columns("journal", JOURNAL_COLUMNS, journal_columns(pbx, path, entries))
+                builder.add_columns("journal", JOURNAL_COLUMNS, journal_columns(pbx, path, entries, file_id))
                 prepared = preparer.stage_records(preparer.prepare_records(records), builder)
                 out.send(("block", StagedBlock(builder.image(), prepared, list(map(tuple, rest)), len(entries), len(batch.rows),
                                                batch.rejects, batch.encoding, batch.nbytes)))

@@ -22,7 +22,7 @@ from callmon.storage import Connection
 from callmon.sources.ami.framing import AmiEvent, FrameStats, read_capture
 from callmon.calls.tracker import IGNORED
 from callmon.core.config import Config, Employee
-from callmon.service.reconcile import calls_of_linkedids, rebuild_calls
+from callmon.service.reconcile import REBUILD_BATCH, calls_of_linkedids, rebuild_calls
 from callmon.calls.columnar import SingleRecords, _num
 from callmon.calls.parties import Parties, settle_line
 from callmon.metrics.callbacks import is_miss, miss_of
@@ -74,6 +74,10 @@ class Pipeline:
     once here; after each write the callback obligations of the numbers it touched are derived
     again (:mod:`callmon.service.obligations`).
     """
+
+    #: ``rebuild`` makes the calls of one Master.csv record as columns (False: one record object
+    #: each, as the other calls; the tests compare the two)
+    columnar = True
 
     def __init__(self, store: Store, config: Config, pbx: str | None = None):
         self.store = store
@@ -197,14 +201,17 @@ class Pipeline:
             if p.agent_cols:
                 stage.copy(conn, "agent_results", p.agent_cols)
         else:
-            self.store.insert_tuples(conn, calls_table, [*p.own_cols, *p.shape_cols],
-                                     [(*row[:-1], *p.shapes[row[-1]]) for row in zip(*p.own)])
-            self.store.insert_tuples(conn, legs_table, LEG_COLUMNS, [r for r in p.legs if r is not None])
-            self.store.insert_tuples(conn, agent_results_table, p.agent_cols, [r for rows in p.agents for r in rows])
+            self._insert_prepared(conn, p)
         self.obligations.refresh(conn, touched)
         self.save_endpoints(conn)
 
-    def rebuild(self, progress: Callable[[str, int, int], None] | None = None) -> int:
+    def _insert_prepared(self, conn: Connection, p: PreparedRecords) -> None:
+        self.store.insert_tuples(conn, calls_table, [*p.own_cols, *p.shape_cols],
+                                 [(*row[:-1], *p.shapes[row[-1]]) for row in zip(*p.own)])
+        self.store.insert_tuples(conn, legs_table, LEG_COLUMNS, [r for r in p.legs if r is not None])
+        self.store.insert_tuples(conn, agent_results_table, p.agent_cols, [r for rows in p.agents for r in rows])
+
+    def rebuild(self, progress: Callable[[str, int, int], None] | None = None, *, batch: int = REBUILD_BATCH) -> int:
         """Drop this PBX's derived calls and derive them, and every callback obligation, again
         from the whole journal (an obligation keeps its callback_id while its key stays).
 
@@ -212,13 +219,22 @@ class Pipeline:
         against those stored before (a rule or journal change may make it another number),
         step ``callbacks`` the numbers whose obligations are derived."""
         n = 0
+        learn = not self.parties.known
         with self.store.begin() as conn:
             before = self.store.count_calls(conn, self.pbx) if progress else 0
             self.store.delete_calls(conn, self.pbx)
-            for calls in rebuild_calls(self.store, conn, self.pbx, self.config, parties=self.parties,
-                                       learn=not self.parties.known):
-                self.store.replace_calls(conn, self.pbx, [self.scorer(c) for c in calls])
-                n += len(calls)
+            for calls in rebuild_calls(self.store, conn, self.pbx, self.config, batch=batch, parties=self.parties,
+                                       learn=learn, columnar=self.columnar):
+                if isinstance(calls, SingleRecords):  # calls of one Master.csv record each, as columns
+                    prepared = self.preparer.prepare_records(calls)
+                    if learn:
+                        for sightings, count, first, last in prepared.sightings:
+                            self.parties.learn(sightings, first, calls=count, last=last)
+                    self._insert_prepared(conn, prepared)  # their obligations: refresh_all below
+                    n += calls.n
+                else:
+                    self.store.replace_calls(conn, self.pbx, [self.scorer(c) for c in calls])
+                    n += len(calls)
                 if progress:
                     progress("calls", n, max(before, n))
             self.save_endpoints(conn)

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from dataclasses import fields, replace
+from operator import attrgetter
 from typing import Any, Iterable, Iterator, Sequence
 
 from callmon.storage import Connection
@@ -26,16 +28,18 @@ from callmon.sources.ami.framing import AmiEvent
 from callmon.calls.tracker import IGNORED, track_events
 from callmon.core.config import Config
 from callmon.calls import FileCalls
+from callmon.calls.columnar import SingleRecords
 from callmon.calls.grouper import Grouper
 from callmon.calls.parties import Parties
-from callmon.sources.files import CdrRow, CelRow, QueueLogRow
+from callmon.sources.files import CdrRow
+from callmon.sources.files.reread import reread
+from callmon.core.errors import StoreError
 from callmon.core.model import Call
-from callmon.storage.store import Store
+from callmon.storage.store import JournalEntry, Store
 
 log = logging.getLogger(__name__)
 
 FILE_KINDS = ("cdr", "cel", "queue_log")
-ROW_TYPES = {"cdr": CdrRow, "cel": CelRow, "queue_log": QueueLogRow}
 SOURCE_ORDER = ("ami",) + FILE_KINDS
 # noise the tracker ignores anyway: not worth reading back from the journal
 NOISE = tuple(sorted(IGNORED - {"Newexten"}))
@@ -43,6 +47,7 @@ NOISE = tuple(sorted(IGNORED - {"Newexten"}))
 _FILLABLE = tuple(f.name for f in fields(Call) if f.name not in ("pbx", "call_id", "legs", "uniqueids", "sources",
                                                                   "incomplete", "transferred"))
 REBUILD_HORIZON = 6 * 3600.0  # s: no call lasts longer; file calls older than this are emitted
+REBUILD_BATCH = 20_000  # journal rows a rebuild reads again at once
 
 
 def event_from_payload(payload: str) -> AmiEvent:
@@ -50,10 +55,27 @@ def event_from_payload(payload: str) -> AmiEvent:
     return AmiEvent.from_text(payload)
 
 
-def row_from_payload(kind: str, payload: dict[str, Any] | list[Any]):
-    """A file row (CdrRow, CelRow, QueueLogRow) again from its journal payload (an array in
-    field order, or an object by column name as older journals hold them)."""
-    return ROW_TYPES[kind].from_columns(payload)
+def read_back(store: Store, conn: Connection, entries: Sequence[JournalEntry]) -> list[tuple[str, Any]]:
+    """``(kind, entry)`` of journal entries, in their order: an :class:`AmiEvent` for an AMI
+    event, the row of a file row, read again from its line by the readers of its file
+    (:func:`~callmon.sources.files.reread.reread`), the lines of one file at once."""
+    out: list[Any] = [None] * len(entries)
+    per_file: dict[int | None, list[int]] = {}
+    for i, e in enumerate(entries):
+        if e.kind == "ami":
+            out[i] = ("ami", event_from_payload(e.payload))
+        else:
+            per_file.setdefault(e.file_id, []).append(i)
+    files = store.journal_files(conn, [f for f in per_file if f is not None])
+    for file_id, at in per_file.items():
+        f = files.get(file_id) if file_id is not None else None
+        if f is None:
+            raise StoreError(f"journal rows of kind {entries[at[0]].kind} name no file (file_id {file_id}): "
+                             "the journal needs its migrations (callmon migrates on open)")
+        rows = reread(f.kind, f.layout, f.zone, f.name, [entries[i].line for i in at], [entries[i].payload for i in at])
+        for i, row in zip(at, rows):
+            out[i] = (f.kind, row)
+    return out
 
 
 def merge_sources(*groups: Sequence[str]) -> tuple[str, ...]:
@@ -142,8 +164,7 @@ def _follow_ids(kind: str, entry: Any) -> Iterator[str]:
 
 def _read_entries(store: Store, conn: Connection, pbx: str, linkedids: Iterable[str]) -> list[tuple[str, Any]]:
     """``(kind, entry)``: an :class:`AmiEvent` for an AMI event, the row of a file row."""
-    return [(kind, event_from_payload(p) if kind == "ami" else row_from_payload(kind, p))
-            for kind, p in store.journal_entries(conn, pbx, SOURCE_ORDER, linkedids, exclude_names=NOISE)]
+    return read_back(store, conn, store.journal_entries(conn, pbx, SOURCE_ORDER, linkedids, exclude_names=NOISE))
 
 
 def journal_entries(store: Store, conn: Connection, pbx: str, linkedids: Iterable[str]) -> list[tuple[str, Any]]:
@@ -184,27 +205,83 @@ def calls_of_linkedids(store: Store, conn: Connection, pbx: str, config: Config,
     return calls_of_entries(journal_entries(store, conn, pbx, linkedids), config, pbx, parties)
 
 
-def rebuild_calls(store: Store, conn: Connection, pbx: str, config: Config, *, batch: int = 20_000,
-                  parties: Parties | None = None, learn: bool = True) -> Iterator[list[Call]]:
+def split_single(rows: list, config, pbx: str, parties=None) -> tuple[SingleRecords, list]:
+    """``(single-record calls as columns, the rows of every other call)`` (Local channels as
+    party B go with the others)."""
+    single, rest = single_records(rows)
+    records = SingleRecords(single, config, pbx, parties)
+    rest.extend(records.rest)
+    return records, rest
+
+
+def single_records(rows: list) -> tuple[list, list]:
+    """``(records alone in their call, the others)``: a record with a linkedid none of whose ids
+    another record of the block names is a call of one record (the column-wise path's); a record
+    whose party B is another record's party B too is not (an attended transfer's consultation,
+    see :func:`~callmon.calls.file_calls.dstchannel_keys`)."""
+    ids = Counter()
+    for r in rows:
+        ids[r.linkedid] += 1
+        if r.uniqueid and r.uniqueid != r.linkedid:
+            ids[r.uniqueid] += 1
+    party_b = Counter(map(attrgetter("dstchannel"), rows))
+    single, other = [], []
+    for r in rows:
+        alone = r.linkedid and ids[r.linkedid] == 1 and (not r.uniqueid or r.uniqueid == r.linkedid or ids[r.uniqueid] == 1) \
+            and (not r.dstchannel or party_b[r.dstchannel] == 1)
+        (single if alone else other).append(r)
+    return single, other
+
+
+
+def rebuild_calls(store: Store, conn: Connection, pbx: str, config: Config, *, batch: int = REBUILD_BATCH,
+                  parties: Parties | None = None, learn: bool = True,
+                  columnar: bool = True) -> Iterator[list[Call] | SingleRecords]:
     """Every call of the journal, in batches: the AMI records are tracked whole (as before); the
-    file rows are streamed in time order and their calls emitted once no row can join them.
-    ``parties``/``learn``: what is known of the endpoints, and whether these calls add to it."""
+    file rows are streamed in time order, ``batch`` at a time, read again a file's lines at once
+    (:func:`read_back`), and their calls emitted once no row can join them.
+
+    As an import does (:mod:`callmon.service.ingest`), a Master.csv record that is its call's
+    only journal entry and alone in its batch (:func:`single_records`) makes its call as columns:
+    those come out as :class:`~callmon.calls.columnar.SingleRecords` (``columnar=False``: through
+    the assembler like every other row). ``parties``/``learn``: what is known of the endpoints,
+    and whether these calls add to it."""
     parties = parties if parties is not None else Parties(config)
-    events = (event_from_payload(p) for p in store.journal_rows(conn, pbx, "ami", exclude_names=NOISE))
-    pairs = Reconciler(track_events(events, config, pbx, parties=parties, learn=learn))
+    events = (event_from_payload(e.payload) for part in store.journal_entries_ordered(conn, pbx, ("ami",), NOISE)
+              for e in part)
+    ami = track_events(events, config, pbx, parties=parties, learn=learn)
+    ami_ids = {c.call_id for c in ami} | {u for c in ami for u in c.uniqueids}
+    pairs = Reconciler(ami)
     assembler = FileCalls(config, pbx, parties=parties, learn=learn)
-    pending: list = []
     newest = float("-inf")
 
-    for kind, payload, ts in store.journal_entries_ordered(conn, pbx, FILE_KINDS):
-        pending.append(row_from_payload(kind, payload))
-        if ts is not None and ts > newest:
-            newest = ts
-        if len(pending) >= batch:
-            assembler.add(pending)
-            pending = []
-            ready = assembler.pop_ready(newest - REBUILD_HORIZON)
-            if ready:
-                yield pairs.pair(ready)
-    assembler.add(pending)
+    for part in store.journal_entries_ordered(conn, pbx, FILE_KINDS, block=batch):
+        rows = [row for _, row in read_back(store, conn, part)]
+        newest = max([newest, *(e.ts for e in part if e.ts is not None)])
+        if columnar:
+            records, rows = _single_calls(store, conn, pbx, config, part, rows, parties, ami_ids)
+            if records.n:
+                yield records
+        assembler.add(rows)
+        ready = assembler.pop_ready(newest - REBUILD_HORIZON)
+        if ready:
+            yield pairs.pair(ready)
     yield pairs.pair(assembler.finish()) + pairs.unpaired()
+
+
+def _single_calls(store: Store, conn: Connection, pbx: str, config: Config, part: Sequence[JournalEntry],
+                  rows: list, parties: Parties, ami_ids: set[str]) -> tuple[SingleRecords, list]:
+    """``(calls of one Master.csv record, the other rows)`` of a batch of the journal: a record
+    is taken if its linkedid has no journal entry but the batch's Master.csv records (no CEL,
+    queue_log or AMI entry either), no AMI record names it, and :func:`split_single` takes it;
+    the other rows keep their order."""
+    per_call = Counter(e.linkedid for e in part if e.linkedid and e.kind == "cdr")
+    stored = store.journal_counts(conn, pbx, per_call)
+    elsewhere = {lid for lid, n in per_call.items() if stored.get(lid, 0) > n}
+    candidates = [r for e, r in zip(part, rows) if type(r) is CdrRow and e.linkedid not in elsewhere
+                  and r.linkedid not in ami_ids and r.uniqueid not in ami_ids]
+    records, rest = split_single(candidates, config, pbx, parties)
+    if not records.n:
+        return records, rows
+    taken = set(map(id, candidates)) - set(map(id, rest))
+    return records, [r for r in rows if id(r) not in taken]

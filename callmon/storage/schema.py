@@ -33,14 +33,32 @@ journal = Table(
     Column("name", String(64), nullable=False),
     Column("linkedid", String(64), nullable=True),
     Column("uniqueid", String(64), nullable=True),
-    Column("payload", Text, nullable=False),  # AMI: the frame text; file rows: JSON array of the columns
+    Column("payload", Text, nullable=False),  # AMI: the frame text; a file row: its line (journal_files says how to read it)
     Column("source", String(255), nullable=False),
     Column("line", Integer, nullable=True),
     Column("ingested_at", Float, nullable=False),
+    Column("file_id", Id, nullable=True),  # a file row: journal_files.id (AMI: NULL)
     UniqueConstraint("pbx", "kind", "event_key", name="uq_journal_key"),
 )
 Index("ix_journal_linkedid", journal.c.pbx, journal.c.linkedid)
 Index("ix_journal_ts", journal.c.pbx, journal.c.ts)
+
+# the files whose lines the journal keeps: which file, and how its lines are read again
+# (callmon.sources.files.reread); an import of the same file again finds its row
+journal_files = Table(
+    "journal_files",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("pbx", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # cdr | cel | queue_log
+    Column("name", String(255), nullable=False),  # as given to the import: the rows' file
+    Column("layout", Text, nullable=False),  # "pipe", or "csv:" and the column names in file order
+    Column("zone", String(64), nullable=False),  # the zone the file's local times are read in
+    Column("size", BigInteger, nullable=True),
+    Column("mtime", Float, nullable=True),
+    Column("head_sha1", String(40), nullable=True),  # of its first 64 KiB
+    Column("created_at", Float, nullable=False),
+)
 
 calls = Table(
     "calls",

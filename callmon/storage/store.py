@@ -25,7 +25,8 @@ from callmon.storage.directory import DirectoryQueries
 from callmon.storage.endpoints import EndpointQueries
 from callmon.storage.frames import FrameQueries
 from callmon.storage.lists import one_of
-from callmon.storage.schema import agent_results, calls, journal, legs, live_calls, metadata
+from callmon.sources.files.reread import FileIdentity
+from callmon.storage.schema import agent_results, calls, journal, journal_files, legs, live_calls, metadata
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,20 @@ class JournalRow(NamedTuple):
     name: str
     linkedid: str | None
     uniqueid: str | None
-    payload: dict[str, Any] | str  # a dict, or its JSON text already made (dump_payload); AMI: the frame text
+    payload: dict[str, Any] | str  # AMI: the frame text; a file row: its line; a dict: JSON text made of it (dump_payload)
     line: int | None = None
+
+
+class JournalEntry(NamedTuple):
+    """A journal row as read back: ``payload`` is an AMI event's frame text or a file row's line
+    (``file_id``: its file in ``journal_files``, ``line``: its number there)."""
+
+    kind: str
+    payload: str
+    ts: float | None
+    file_id: int | None
+    line: int | None
+    linkedid: str | None
 
 
 class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
@@ -215,8 +228,32 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         self.engine.dispose()
 
     # -- journal ---------------------------------------------------------------------------
-    def journal(self, conn: Connection, pbx: str, source: str, rows: Sequence[JournalRow]) -> int:
+    def journal_file(self, conn: Connection, pbx: str, identity: FileIdentity) -> int:
+        """The ``journal_files`` id of a file about to be journaled: the row of the same file
+        (name, kind, layout, zone, size, time, first bytes) if an import already made it, else a new one."""
+        values = {"pbx": pbx, "kind": identity.kind, "name": identity.name[:255], "layout": identity.layout,
+                  "zone": identity.zone, "size": identity.size, "mtime": identity.mtime,
+                  "head_sha1": identity.head_sha1}
+        q = select(journal_files.c.id).where(*(journal_files.c[k].is_(None) if v is None else journal_files.c[k] == v
+                                               for k, v in values.items()))
+        found = conn.execute(q.order_by(journal_files.c.id).limit(1)).scalar()
+        if found is not None:
+            return found
+        return conn.execute(insert(journal_files).values(**values, created_at=time.time())).inserted_primary_key[0]
+
+    def journal_files(self, conn: Connection, ids: Iterable[int]) -> dict[int, FileIdentity]:
+        """The files of some ``journal_files`` ids (a few: one per file imported)."""
+        ids = set(ids)
+        if not ids:
+            return {}
+        t = journal_files.c
+        q = select(t.id, t.kind, t.name, t.layout, t.zone, t.size, t.mtime, t.head_sha1).where(t.id.in_(sorted(ids)))
+        return {r[0]: FileIdentity(*r[1:]) for r in conn.execute(q)}
+
+    def journal(self, conn: Connection, pbx: str, source: str, rows: Sequence[JournalRow],
+                file_id: int | None = None) -> int:
         """Append rows to the journal, skipping those already there; return how many were new.
+        ``file_id``: the rows' file (:meth:`journal_file`), for rows of a file.
 
         This is the hot path of the listener and of every import, so it goes to the driver:
         ``INSERT OR IGNORE`` by executemany on SQLite, ``COPY`` into a staging table and one
@@ -224,11 +261,12 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         """
         if not rows:
             return 0
-        tuples = journal_tuples(pbx, source, rows)
+        tuples = journal_tuples(pbx, source, rows, file_id)
         raw = conn.connection.driver_connection
         if self.dialect == "sqlite":
             before = raw.total_changes
-            raw.executemany(f"INSERT OR IGNORE INTO journal ({_JOURNAL_COLS}) VALUES ({', '.join('?' * 11)})", tuples)
+            marks = ", ".join("?" * len(JOURNAL_COLUMNS))
+            raw.executemany(f"INSERT OR IGNORE INTO journal ({_JOURNAL_COLS}) VALUES ({marks})", tuples)
             return raw.total_changes - before
         if self.dialect == "postgresql":
             with raw.cursor() as cur:
@@ -253,38 +291,29 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
     def count_calls(self, conn: Connection, pbx: str) -> int:
         return conn.execute(select(func.count()).select_from(calls).where(calls.c.pbx == pbx)).scalar_one()
 
-    def journal_rows(self, conn: Connection, pbx: str, kind: str, linkedids: Iterable[str] | None = None,
-                     exclude_names: Iterable[str] = ()) -> Iterator[dict[str, Any]]:
-        """Journal payloads of one kind, oldest first (all, or those of some linkedids)."""
-        if linkedids is None:
-            for _, payload, _ts in self.journal_entries_ordered(conn, pbx, (kind,), exclude_names):
-                yield payload
-            return
-        for _, payload in self.journal_entries(conn, pbx, (kind,), linkedids, exclude_names):
-            yield payload
-
     def journal_entries(self, conn: Connection, pbx: str, kinds: Sequence[str], linkedids: Iterable[str],
-                        exclude_names: Iterable[str] = ()) -> list[tuple[str, dict[str, Any]]]:
-        """``(kind, payload)`` of the journal entries of some kinds and linkedids, oldest first."""
+                        exclude_names: Iterable[str] = ()) -> list[JournalEntry]:
+        """The journal entries of some kinds and linkedids, oldest first."""
         ids = set(linkedids)
         if not ids:
             return []
         found = conn.execute(self._entries(pbx, kinds, exclude_names).where(one_of(journal.c.linkedid, ids))).all()
         found.sort(key=lambda r: (r.ts is not None, r.ts or 0.0, r.id))
-        return [(row.kind, load_payload(row.kind, row.payload)) for row in found]
+        return [JournalEntry(r.kind, r.payload, r.ts, r.file_id, r.line, r.linkedid) for r in found]
 
     def journal_entries_ordered(self, conn: Connection, pbx: str, kinds: Sequence[str],
-                                exclude_names: Iterable[str] = ()) -> Iterator[tuple[str, dict[str, Any], float | None]]:
-        """``(kind, payload, ts)`` of every journal entry of some kinds, oldest first, streamed."""
+                                exclude_names: Iterable[str] = (), *, block: int = 5000) -> Iterator[list[JournalEntry]]:
+        """Every journal entry of some kinds, oldest first, streamed in lists of ``block``."""
         q = self._entries(pbx, kinds, exclude_names).order_by(journal.c.ts.asc().nulls_first(), journal.c.id)
-        for row in conn.execute(q).yield_per(5000):
-            yield row.kind, load_payload(row.kind, row.payload), row.ts
+        for part in conn.execute(q).yield_per(block).partitions():
+            yield [JournalEntry(r.kind, r.payload, r.ts, r.file_id, r.line, r.linkedid) for r in part]
 
     def _entries(self, pbx: str, kinds: Sequence[str], exclude_names: Iterable[str]):
-        q = select(journal.c.id, journal.c.kind, journal.c.ts, journal.c.payload).where(journal.c.pbx == pbx)
-        q = q.where(journal.c.kind == kinds[0]) if len(kinds) == 1 else q.where(journal.c.kind.in_(list(kinds)))
+        t = journal.c
+        q = select(t.id, t.kind, t.payload, t.ts, t.file_id, t.line, t.linkedid).where(t.pbx == pbx)
+        q = q.where(t.kind == kinds[0]) if len(kinds) == 1 else q.where(t.kind.in_(list(kinds)))
         exclude = list(exclude_names)
-        return q.where(journal.c.name.not_in(exclude)) if exclude else q
+        return q.where(t.name.not_in(exclude)) if exclude else q
 
     def journal_counts(self, conn: Connection, pbx: str, linkedids: Iterable[str]) -> dict[str, int]:
         """How many journal entries (of any kind) each of these linkedids has."""
@@ -422,41 +451,35 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
             return [dict(r._mapping) for r in conn.execute(q)]
 
 
-_JOURNAL_COLS = "pbx, kind, event_key, ts, name, linkedid, uniqueid, payload, source, line, ingested_at"
+_JOURNAL_COLS = "pbx, kind, event_key, ts, name, linkedid, uniqueid, payload, source, line, ingested_at, file_id"
 _PG_STAGE = (
     "CREATE TEMP TABLE IF NOT EXISTS _journal_stage (pbx varchar(64), kind varchar(16), event_key varchar(64), "
     "ts double precision, name varchar(64), linkedid varchar(64), uniqueid varchar(64), payload text, "
-    "source varchar(255), line integer, ingested_at double precision)"
+    "source varchar(255), line integer, ingested_at double precision, file_id bigint)"
 )
 
 
 JOURNAL_COLUMNS = tuple(_JOURNAL_COLS.split(", "))
 
 
-def journal_tuples(pbx: str, source: str, rows: Sequence[JournalRow]) -> list[tuple]:
-    """The journal table's rows (:data:`JOURNAL_COLUMNS`) of some raw inputs from ``source``: the
-    rows of :func:`journal_columns`, made in one pass (the listener's every batch goes here)."""
+def journal_tuples(pbx: str, source: str, rows: Sequence[JournalRow], file_id: int | None = None) -> list[tuple]:
+    """The journal table's rows (:data:`JOURNAL_COLUMNS`) of some raw inputs from ``source``
+    (``file_id``: of a file, its ``journal_files`` row): the rows of :func:`journal_columns`,
+    made in one pass (the listener's every batch goes here)."""
     src, now = source[:255], time.time()
     return [(pbx, kind, key, ts, name[:64], lid, uid, payload if isinstance(payload, str) else dump_payload(payload),
-             src, line, now)
+             src, line, now, file_id)
             for kind, key, ts, name, lid, uid, payload, line in rows]
 
 
-def journal_columns(pbx: str, source: str, rows: Sequence[JournalRow]) -> list[list]:
+def journal_columns(pbx: str, source: str, rows: Sequence[JournalRow], file_id: int | None = None) -> list[list]:
     """The journal table's columns (one list per name of :data:`JOURNAL_COLUMNS`) of some raw
-    inputs from ``source``."""
+    inputs from ``source`` (``file_id``: of a file, its ``journal_files`` row)."""
     n, src = len(rows), source[:255]
     return [[pbx] * n, [r.kind for r in rows], [r.event_key for r in rows], [r.ts for r in rows],
             [r.name[:64] for r in rows], [r.linkedid for r in rows], [r.uniqueid for r in rows],
             [r.payload if isinstance(r.payload, str) else dump_payload(r.payload) for r in rows],
-            [src] * n, [r.line for r in rows], [time.time()] * n]
-
-
-def load_payload(kind: str, payload: str) -> dict[str, Any] | list[Any] | str:
-    """A journal payload as it was given: the columns of a file row (JSON: an array in field
-    order, or an object by name as older journals hold them), or the frame text of an AMI event
-    (``Key: value`` lines; :mod:`callmon.sources.ami.framing` reads it)."""
-    return payload if kind == "ami" else json.loads(payload)
+            [src] * n, [r.line for r in rows], [time.time()] * n, [file_id] * n]
 
 
 def dump_payload(payload: dict[str, Any]) -> str:

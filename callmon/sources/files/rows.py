@@ -14,7 +14,7 @@ import heapq
 from itertools import repeat
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
-from callmon.sources.files.source import Batch, RawBlock, Reject, TextSource
+from callmon.sources.files.source import Batch, RawBlock, Reject, TextBlock, TextSource
 
 R = TypeVar("R")
 
@@ -90,8 +90,19 @@ def batches(
     """Convert each raw block into a :class:`Batch`; log the file's encoding at the end."""
     for block in blocks:
         rows, rejects = convert(block)
-        yield Batch(src.name, rows, rejects, block.encoding, block.nbytes)
+        yield Batch(src.name, rows, rejects, block.encoding, block.nbytes, raw_lines(block, rows))
     src.log_summary()
+
+
+def raw_lines(block: RawBlock | TextBlock, rows: Sequence[Any]) -> list[str]:
+    """The line of each row (its text as decoded, without the line end), from the block it was read from."""
+    if isinstance(block, RawBlock):
+        if len(rows) == len(block.lines):
+            return block.texts
+        by_line = dict(zip(block.lines, block.texts))
+    else:
+        by_line = dict(block.lines)
+    return [by_line[r.line] for r in rows]
 
 
 def flatten(batch_iter: Iterable[Batch[R]]) -> Iterator[R | Reject]:

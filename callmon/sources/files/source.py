@@ -60,6 +60,7 @@ class Batch(Generic[R]):
     rejects: list[Reject]
     encoding: str = "utf-8"
     nbytes: int = 0  # bytes of the file this batch covers (for a progress bar)
+    raw: list[str] = field(default_factory=list)  # each row's line as in the file (its text without the line end)
 
 
 @dataclass(slots=True)
@@ -71,6 +72,7 @@ class RawBlock:
     rejects: list[Reject]
     encoding: str
     nbytes: int = 0
+    texts: list[str] = field(default_factory=list)  # each record's line, decoded, without its line end
 
 
 def owned_buffer(data: bytes) -> pa.Buffer:
@@ -280,7 +282,7 @@ class CsvBlocks:
         if table is None or table.num_rows != data.count(b"\n"):
             return None
         cols = {n: table.column(n).combine_chunks() for n in self.names}
-        return RawBlock(cols, list(range(first, first + table.num_rows)), [], encoding)
+        return RawBlock(cols, list(range(first, first + table.num_rows)), [], encoding, texts=line_texts(data))
 
     def _arrow(self, data: bytes) -> pa.Table | None:
         read = self._read if len(data) >= THREADED_MIN_BYTES else self._read_serial
@@ -297,6 +299,7 @@ class CsvBlocks:
             pieces.pop()
         records: list[list[str]] = []
         lines: list[int] = []
+        texts: list[str] = []
         rejects: list[Reject] = []
         seen: Counter = Counter()
         want = len(self.names)
@@ -323,11 +326,30 @@ class CsvBlocks:
             seen[how] += 1
             records.append(fields)
             lines.append(n)
+            texts.append(text)
         if seen.get(FALLBACK_ENCODING) and not seen.get("utf-8"):
             self._cp949_blocks = True  # later blocks: try CP949 for the whole block first
         self.src.note_encodings(seen)
         cols = {name: pa.array([r[j] for r in records], pa.string()) for j, name in enumerate(self.names)}
-        return RawBlock(cols, lines, rejects, _encoding_name(seen))
+        return RawBlock(cols, lines, rejects, _encoding_name(seen), texts=texts)
+
+    def reread(self, lines: Sequence[int], texts: Sequence[str]) -> RawBlock:
+        """The block of some lines of the file as journaled (their texts, any line numbers):
+        parsed the way :meth:`__iter__` parses a block, numbered with ``lines``."""
+        data = ("\n".join(texts) + "\n").encode("utf-8", "surrogatepass") if texts else b""
+        block = self._fast(0, data) or self._slow(0, data, True)
+        block.lines = [lines[i] for i in block.lines]
+        block.rejects = [Reject(r.file, lines[r.line], r.reason, r.text) for r in block.rejects]
+        return block
+
+
+def line_texts(data: bytes) -> list[str]:
+    """The lines of a block of whole UTF-8 lines, without their line ends (``\\n``, ``\\r\\n``)."""
+    texts = data.decode("utf-8").split("\n")
+    texts.pop()
+    if b"\r" in data:
+        texts = [t.rstrip("\r") for t in texts]
+    return texts
 
 
 @dataclass(slots=True)

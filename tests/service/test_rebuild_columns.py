@@ -1,0 +1,38 @@
+"""``callmon rebuild`` makes the calls of one Master.csv record as columns, as an import does: it
+leaves the tables an import left, and the ones a rebuild through record objects leaves, on
+SQLite and PostgreSQL; with small batches too (a call's records cut by a batch's end)."""
+
+from __future__ import annotations
+
+import pytest
+
+from callmon.service.ingest import FileIngest
+from callmon.service.pipeline import Pipeline
+from callmon.storage import Store
+from tests.conftest import SAMPLES
+from tests.service.test_write_records import CONFIG, generated, tables
+
+
+def _rebuild(url: str, *, columnar: bool, batch: int) -> int:
+    pipeline = Pipeline(Store(url), CONFIG)
+    pipeline.columnar = columnar
+    return pipeline.rebuild(batch=batch)
+
+
+@pytest.mark.parametrize("batch", [20_000, 700], ids=["usual-batches", "small-batches"])
+def test_rebuild_on_columns_leaves_what_the_import_left(db_url, tmp_path, batch):
+    files = [*sorted(SAMPLES.glob("*/Master.csv")), generated(tmp_path, 10_000, numbers=3_000)]
+    ingest = FileIngest(Pipeline(Store(db_url), CONFIG))
+    for path in files:
+        ingest.ingest(path, "cdr")
+    # CEL and queue_log of a few scenarios: their calls are derived from every kind
+    for scenario in ("d_queue_rna_then_answer", "h_blind_transfer", "j_load"):
+        ingest.ingest(SAMPLES / scenario / "cel.csv", "cel")
+        ingest.ingest(SAMPLES / scenario / "queue_log", "queue_log")
+    imported = tables(db_url)
+    assert len(imported["calls"]) > 9_000 and len(imported["callbacks"]) > 500
+    n = _rebuild(db_url, columnar=True, batch=batch)
+    assert n == len(imported["calls"])
+    assert tables(db_url) == imported
+    _rebuild(db_url, columnar=False, batch=batch)
+    assert tables(db_url) == imported

@@ -223,7 +223,13 @@ def test_a_tracker_bug_loses_no_event_and_stops_nothing(sqlite_url, monkeypatch,
     with AmiServer.from_capture(capture, speed=0, shift_times=False) as server:
         listener = listen(server, sqlite_url, calls=10_000, timeout=6, batch_size=500)
     assert "a bug in the tracker" in caplog.text
-    assert Store(sqlite_url).count_journal("default") == len({e.key for e in events})
+    # every event is journaled; a call the failed batch left open (its last Hangup was in that
+    # batch, which depends on how the stream was chunked) adds a CallmonGap marker at the stop
+    store = Store(sqlite_url)
+    with store.engine.connect() as conn:
+        names = dict(conn.exec_driver_sql("SELECT name = 'CallmonGap', count(*) FROM journal GROUP BY 1").all())
+    assert names[0] == len({e.key for e in events})
+    assert store.count_journal("default") == len({e.key for e in events}) + names.get(1, 0)
     assert listener.stats.calls > 0
     run_cli("rebuild", "--db", sqlite_url)
     assert len(calls_of(sqlite_url)) == len(truth("j_load"))

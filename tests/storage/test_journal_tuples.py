@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from callmon.sources.ami.framing import read_capture
 from callmon.service.pipeline import journal_row
-from callmon.storage.store import JournalRow, journal_columns, journal_tuples
+from callmon.storage.store import JOURNAL_COLUMNS, JournalRow, journal_columns, journal_tuples
 from tests.conftest import SAMPLES
 
 
@@ -16,9 +16,10 @@ def test_rows_are_the_columns_transposed():
     rows = [journal_row(e) for e in events]
     rows.append(JournalRow("cdr", "k1", 1.5, "x" * 80, "1.0", "1.1", {"src": "0101", "billsec": 3}, 7))
     rows.append(JournalRow("queue_log", "k2", None, "ENTERQUEUE", None, None, '["a","b"]', 8))
-    got = journal_tuples("pbx1", "ami://10.0.0.1:5038", rows)
-    want = list(zip(*journal_columns("pbx1", "ami://10.0.0.1:5038", rows)))
+    got = journal_tuples("pbx1", "ami://10.0.0.1:5038", rows, file_id=3)
+    want = list(zip(*journal_columns("pbx1", "ami://10.0.0.1:5038", rows, file_id=3)))
+    at = JOURNAL_COLUMNS.index("ingested_at")
     assert len(got) == len(rows) > 100
-    assert [t[:-1] for t in got] == [t[:-1] for t in want]
-    assert abs(got[0][-1] - want[0][-1]) < 60
+    assert [t[:at] + t[at + 1:] for t in got] == [t[:at] + t[at + 1:] for t in want]
+    assert abs(got[0][at] - want[0][at]) < 60 and {t[-1] for t in got} == {3}
     assert got[-2][4] == "x" * 64 and got[-2][7] == '{"src":"0101","billsec":3}'

@@ -22,6 +22,14 @@ database, whose image the importing process attaches and copies into its own wit
 insert costs the interpreter, and a SQLite database has one writer: this way the binding runs
 beside the writing instead of before it, and the same rows arrive (tested).
 
+Such an import also loads first and indexes after: when its rows will be a large part of the
+calls table (:meth:`~callmon.storage.Store.load_first`), ``ix_calls_customer`` (a random key:
+customer numbers) is dropped inside its transaction and built again once the rows are in, and
+the callback obligations of the whole file are derived once at its end
+(:meth:`~callmon.service.obligations.Obligations.defer`, ``settle``) instead of block by block.
+It is still one transaction: a reader meanwhile sees the database as it was, indexes and all,
+or waits while the import holds it alone; a failed or killed import leaves it as it was (tested).
+
 Rejected lines are written to a rejects file (``<name>.rejects.csv``: file, line, reason, the
 start of the line with caller numbers masked) beside the input or in the directory given.
 """
@@ -68,6 +76,8 @@ STAGE_MIN_BYTES = 32 << 20
 # bytes per block: a block's rows, calls and scores are in memory at once; 2 MB keeps the peak near
 # 350 MB however large the file (8 MB blocks: ~500 MB, and freed blocks fragment the heap)
 BLOCK_BYTES = 2 << 20
+# bytes per Master.csv row, about (a staged import's estimate of its rows: Store.load_first)
+ROW_BYTES = 300
 # caller numbers in a rejected line: national (0...), international (+...) or grouped (010-1234-5678);
 # not epoch times and uniqueids (digits next to a dot)
 _NUMBER = re.compile(r"(?<![\w.])(\+\d{7,15}|0\d{6,14}|0\d{1,2}-\d{3,4}-\d{4})(?![\w.])")
@@ -309,9 +319,12 @@ class FileIngest:
         binds each block into a stage database while this one copies the last into its own."""
         previous: set[str] = set()
         identity = identify(kind, path, zone)
+        obligations = self.pipeline.obligations
         with fewer_collections(), self.store.bulk_begin(alone=self.alone, cache_kib=STAGED_CACHE_KIB) as conn, \
                 _Helper(path, kind, zone, self.pipeline, BLOCK_BYTES,
-                        self.store.journal_file(conn, self.pipeline.pbx, identity)) as helper:
+                        self.store.journal_file(conn, self.pipeline.pbx, identity)) as helper, \
+                _deferring(obligations, conn):
+            indexes = self.store.load_first(conn, path.stat().st_size // ROW_BYTES)
             for block in helper:
                 rejects.write(block.rejects)
                 report.rows += block.rows
@@ -325,6 +338,8 @@ class FileIngest:
                                             previous)
                 if self.progress:
                     self.progress(block.nbytes)
+            self.store.index_after(conn, indexes)
+            obligations.settle(conn)
 
     def _derive_staged(self, conn: Connection, block: StagedBlock, *, fresh: bool) -> list[tuple[str, bool]]:
         """:meth:`_derive_block` of a staged block: its single-record calls are copied from the
@@ -341,6 +356,17 @@ class FileIngest:
         self.pipeline.store_records(conn, prepared, fresh=fresh, staged=True)
         derived = [(call_id, False) for call_id in prepared.call_ids]
         return derived + self._derive_rest(conn, in_hand, elsewhere, [], fresh)
+
+
+@contextmanager
+def _deferring(obligations, conn: Connection) -> Iterator[None]:
+    """The callback obligations of the writes on ``conn`` wait for
+    :meth:`~callmon.service.obligations.Obligations.settle` (forgotten if the import fails)."""
+    obligations.defer(conn)
+    try:
+        yield
+    finally:
+        obligations.abandon()
 
 
 def _unique_entries(rows: list, raw: list[str], entry: Callable) -> tuple[list, list[JournalRow]]:

@@ -34,7 +34,7 @@ from callmon.storage.schema import agent_results as agent_results_table
 from callmon.storage.schema import calls as calls_table
 from callmon.storage import stage
 from callmon.storage.schema import legs as legs_table
-from callmon.storage.store import LEG_COLUMNS, JournalRow, Store, agent_result_row, call_row, json_list
+from callmon.storage.store import LEG_COLUMNS, JournalRow, Store, agent_result_row, call_row, json_lists_of_one
 
 log = logging.getLogger(__name__)
 
@@ -284,7 +284,7 @@ class Preparer:
             "queue": [q or None for q in records.queue], "arrived_at": records.start,
             "first_ring_at": [_num(v) for v in records.first_ring], "answered_at": [_num(v) for v in records.answered_at],
             "ended_at": records.end, "hangup_channel": [p[3] for p in records.parties],
-            "uniqueids": [json_list(u) if u else "[]" for u in records.uniqueid],
+            "uniqueids": json_lists_of_one(records.uniqueid),
             "callback_id": [None] * n,  # given when stored
         }
         shape_cols = [c for c in next(iter(templates.values())) if c not in per_call]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sqlite3
 import threading
 import time
+from collections import namedtuple
 from contextlib import contextmanager
 from operator import itemgetter
 from pathlib import Path
@@ -20,7 +22,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlche
 from callmon.core.errors import StoreError
 from callmon.core.model import Call, Leg, Score
 from callmon.metrics.scoring import AgentResult, ScoredCall
-from callmon.storage.callbacks import CallbackQueries
+from callmon.metrics.callbacks import MISSED_OUTCOMES
+from callmon.storage.callbacks import _CALL_COLUMNS, CallbackQueries, call_from_row
 from callmon.storage.directory import DirectoryQueries
 from callmon.storage.endpoints import EndpointQueries
 from callmon.storage.frames import FrameQueries
@@ -34,6 +37,10 @@ DEFAULT_SQLITE = "callmon.db"
 SQLITE_CACHE_KIB = 64 << 10  # each connection's page cache
 SQLITE_TIMEOUT_S = 30  # how long a connection waits for a lock another holds
 CHUNK = 500  # ids per IN (...) clause
+# secondary indexes a large import builds after its rows are in (Store.load_first)
+LOAD_FIRST_INDEXES = ("ix_calls_customer",)
+# ... when the calls table holds at most this many times the rows the import brings
+LOAD_FIRST_SHARE = 4
 
 
 def default_db_url() -> str:
@@ -384,6 +391,98 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         if self.dialect == "postgresql":
             conn.exec_driver_sql("ANALYZE journal, calls, legs, agent_results, callbacks")
 
+    # -- a large import: load first, index after; its callback obligations at its end ---------------
+    def load_first(self, conn: Connection, expected_rows: int) -> list[str]:
+        """Drop the secondary indexes a load does not read (:data:`LOAD_FIRST_INDEXES`) for the
+        rest of the transaction, when the import's rows will be a large part of the calls table
+        (it holds at most :data:`LOAD_FIRST_SHARE` times ``expected_rows``); return the statements
+        that build them again (:meth:`index_after`). SQLite only (else nothing is dropped).
+
+        ``ix_calls_customer`` has a random key (customer numbers): each insert lands on a random
+        page, about 5 s per million calls, growing faster than the rows once the index outgrows
+        the page cache; built after the load, 1.7 s. Nothing of the load reads it once the
+        import's callback obligations wait for its end (:meth:`~callmon.service.obligations.Obligations.defer`).
+        The drop is part of the import's transaction: a reader meanwhile sees the old state with
+        its indexes (or waits, when the import holds the database alone), a failed or killed
+        import leaves them as they were."""
+        if self.dialect != "sqlite":
+            return []
+        raw = conn.connection.driver_connection
+        top = raw.execute("SELECT max(id) FROM calls").fetchone()[0] or 0  # calls ever stored, about
+        if top > LOAD_FIRST_SHARE * expected_rows:
+            return []
+        q = f"SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND name IN ({', '.join('?' * len(LOAD_FIRST_INDEXES))})"
+        found = raw.execute(q, LOAD_FIRST_INDEXES).fetchall()
+        if found and not raw.in_transaction:  # sqlite3 begins one before DML only: DDL would commit at once
+            raw.execute("BEGIN")
+        for name, _ in found:
+            raw.execute(f"DROP INDEX {name}")
+        log.info("large import: %s built after the load", ", ".join(name for name, _ in found) or "no index")
+        return [sql for _, sql in found]
+
+    def index_after(self, conn: Connection, statements: Sequence[str]) -> None:
+        """Build the indexes :meth:`load_first` dropped, in the same transaction."""
+        raw = conn.connection.driver_connection
+        for sql in statements:
+            raw.execute(sql)
+
+    # -- a large import's callback obligations, at its end (SQLite) -----------------------------
+    def top_call_id(self, conn: Connection) -> int:
+        """The calls' highest id: the calls stored after it are newer (SQLite: rowids grow)."""
+        return conn.execute(select(func.max(calls.c.id))).scalar() or 0
+
+    def numbers_called_since(self, conn: Connection, pbx: str, since_id: int) -> list[tuple[str, float]]:
+        """``(number, earliest moment)`` of the customer numbers of the calls stored after
+        ``since_id`` whose number has another call, or a memo, or a stored
+        obligation (a number with a single call, see :meth:`single_misses_since`, needs no derivation).
+        The moment is the earliest :func:`~callmon.service.obligations.callback_moment` of those calls.
+
+        Read along ``ix_calls_customer`` (in number order, no sort), then the few numbers' calls."""
+        raw = conn.connection.driver_connection
+        q = ("SELECT customer_number FROM calls INDEXED BY ix_calls_customer WHERE pbx = ? AND customer_number IS NOT NULL "
+             "GROUP BY customer_number HAVING max(id) > ? AND (count(*) > 1 OR min(id) <= ? "
+             "OR EXISTS (SELECT 1 FROM memos m WHERE m.pbx = ? AND m.number = customer_number) "
+             "OR EXISTS (SELECT 1 FROM callbacks b WHERE b.pbx = ? AND b.number = customer_number))")
+        numbers = [n for (n,) in raw.execute(q, (pbx, since_id, since_id, pbx, pbx))]
+        out = []
+        for i in range(0, len(numbers), CHUNK):
+            chunk = numbers[i:i + CHUNK]
+            out += raw.execute(f"SELECT customer_number, min({_CALLBACK_MOMENT}) FROM calls WHERE pbx = ? AND id > ? "
+                               f"AND customer_number IN ({', '.join('?' * len(chunk))}) GROUP BY customer_number",
+                               (pbx, since_id, *chunk)).fetchall()
+        return out
+
+    def single_misses_since(self, conn: Connection, pbx: str, since_id: int,
+                           chunk: int = 20_000) -> Iterator[list[tuple[str, Call]]]:
+        """``(number, call)`` of the calls stored after ``since_id`` whose number has a single call (no
+        other call, no memo, no stored obligation) and which are unanswered inbound calls (the
+        SQL narrowing of :func:`~callmon.metrics.callbacks.miss_of`), in the order they were
+        stored, ``chunk`` at a time (each read whole before it is given: the caller may write).
+        The calls are read in the order of their ids (rowids), not by number, which would read
+        the table's pages at random."""
+        cols = ", ".join(f"c.{c.name}" for c in _CALL_COLUMNS)
+        outcomes = ", ".join(f"'{o}'" for o in MISSED_OUTCOMES)
+        q = (f"SELECT c.id, c.customer_number, {cols} FROM calls c NOT INDEXED WHERE c.id > ? AND c.pbx = ? "
+             f"AND c.direction = 'inbound' AND c.outcome IN ({outcomes}) AND c.customer_number IS NOT NULL "
+             "AND NOT EXISTS (SELECT 1 FROM calls x WHERE x.pbx = c.pbx AND x.customer_number = c.customer_number "
+             "AND x.id <> c.id) "
+             "AND NOT EXISTS (SELECT 1 FROM memos m WHERE m.pbx = c.pbx AND m.number = c.customer_number) "
+             "AND NOT EXISTS (SELECT 1 FROM callbacks b WHERE b.pbx = c.pbx AND b.number = c.customer_number) "
+             f"ORDER BY c.id LIMIT {int(chunk)}")
+        raw, last = conn.connection.driver_connection, since_id
+        while True:
+            rows = raw.execute(q, (last, pbx)).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [(r[1], call_from_row(_NumberedCall._make(r[1:]))) for r in rows]
+
+    def set_call_callback_ids(self, conn: Connection, pbx: str, pairs: Sequence[tuple[int, str]]) -> None:
+        """``(callback_id, call_id)``: the obligation each call opened."""
+        if pairs:
+            conn.connection.driver_connection.executemany(
+                "UPDATE calls SET callback_id = ? WHERE pbx = ? AND call_id = ?", [(i, pbx, c) for i, c in pairs])
+
     def delete_calls(self, conn: Connection, pbx: str, call_ids: Sequence[str] | None = None) -> None:
         tables = (legs, agent_results, calls)
         if call_ids is None:
@@ -451,6 +550,11 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
             return [dict(r._mapping) for r in conn.execute(q)]
 
 
+_NumberedCall = namedtuple("_NumberedCall", ["customer_number", *(c.name for c in _CALL_COLUMNS)])
+# obligations.callback_moment in SQL: an unanswered inbound call at its arrival, any other at its answer
+_CALLBACK_MOMENT = ("CASE WHEN direction = 'inbound' AND answered_at IS NULL THEN coalesce(arrived_at, ended_at) "
+                    "ELSE coalesce(answered_at, ended_at, arrived_at) END")
+
 _JOURNAL_COLS = "pbx, kind, event_key, ts, name, linkedid, uniqueid, payload, source, line, ingested_at, file_id"
 _PG_STAGE = (
     "CREATE TEMP TABLE IF NOT EXISTS _journal_stage (pbx varchar(64), kind varchar(16), event_key varchar(64), "
@@ -515,6 +619,22 @@ def json_list(*texts: str) -> str:
     if all(t.isascii() and t.isprintable() and '"' not in t and "\\" not in t for t in texts):
         return "[" + ", ".join(f'"{t}"' for t in texts) + "]"
     return json.dumps(list(texts))
+
+
+# a character json_list would escape: anything but printable ASCII other than quote and backslash
+_ESCAPED = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
+
+
+def json_lists_of_one(texts: Sequence[str]) -> list[str]:
+    """``[json_list(t) if t else "[]" for t in texts]``, one scan of all the texts for a
+    character to escape instead of a check per text (an import makes one per call).
+
+    >>> json_lists_of_one(["1795376562.0", ""])
+    ['["1795376562.0"]', '[]']
+    """
+    if _ESCAPED.search("".join(texts)):
+        return [json_list(t) if t else "[]" for t in texts]
+    return [f'["{t}"]' if t else "[]" for t in texts]
 
 
 LEG_COLUMNS = ("pbx", "call_id", "uniqueid", "channel", "endpoint", "party", "created_at", "ring_started_at",

@@ -177,6 +177,10 @@ class SingleRecords:
         the number of records that showed it and the first and last of their starts."""
         return [(sight, n, first, last) for (sight, n), (first, last) in zip(self._groups, self._spans)]
 
+    def sighting_codes(self) -> list[int]:
+        """Each record's index in :meth:`sightings`."""
+        return self._codes.tolist()
+
     def call_id(self, i: int) -> str:
         return self.linkedid[i] or self.uniqueid[i] or self.channel[i]
 

@@ -309,6 +309,7 @@ class Preparer:
         return PreparedRecords(
             shape_cols, shape_rows, list(per_call), own, records.leg_rows(pbx, call_ids), agent_cols, agent_rows,
             call_ids, numbers, _callback_moments(records), missed, records.called, records.sightings(),
+            records.sighting_codes(), list(records.start),
         )
 
     def stage_records(self, prepared: PreparedRecords, builder: stage.StageBuilder) -> PreparedRecords:
@@ -341,17 +342,34 @@ class PreparedRecords:
     missed: list[bool]
     called: list[str]
     sightings: list = field(default_factory=list)  # SingleRecords.sightings(): what to learn of the endpoints
+    sighting_of: list[int] = field(default_factory=list)  # each call's index in ``sightings``
+    starts: list[float] = field(default_factory=list)  # each call's start (the sightings' first and last)
 
     def without(self, call_ids: set[str]) -> PreparedRecords:
         """The same without the calls of these ids (an import learns only when it stores a block
-        that some of its calls have inputs elsewhere)."""
+        that some of its calls have inputs elsewhere): their sightings are not counted either
+        (those calls are derived again from all their inputs, and learnt then)."""
         keep = [i for i, c in enumerate(self.call_ids) if c not in call_ids]
         if len(keep) == len(self.call_ids):
             return self
         pick = lambda values: [values[i] for i in keep] if values else values  # noqa: E731
         return replace(self, own=[pick(column) for column in self.own], legs=pick(self.legs), agents=pick(self.agents),
                        call_ids=pick(self.call_ids), numbers=pick(self.numbers), callback_moments=pick(self.callback_moments),
-                       missed=pick(self.missed), called=pick(self.called))
+                       missed=pick(self.missed), called=pick(self.called), sightings=self._sightings_of(keep),
+                       sighting_of=pick(self.sighting_of), starts=pick(self.starts))
+
+    def _sightings_of(self, keep: list[int]) -> list:
+        """:attr:`sightings` counted over the calls ``keep`` only (same order, none left empty)."""
+        spans: dict[int, list] = {}
+        for i in keep:
+            code, t = self.sighting_of[i], self.starts[i]
+            span = spans.get(code)
+            if span is None:
+                spans[code] = [1, t, t]
+            else:
+                span[0] += 1
+                span[1], span[2] = min(span[1], t), max(span[2], t)
+        return [(self.sightings[code][0], n, first, last) for code, (n, first, last) in sorted(spans.items())]
 
 
 def _missed(call: Call) -> bool:

@@ -30,7 +30,7 @@ from callmon.metrics.scoring import ScoredCall
 from callmon.storage import Store
 from callmon.storage.callbacks import callback_row
 from callmon.storage.schema import callbacks as callbacks_table
-from callmon.storage.store import json_list
+from callmon.storage.jsontext import json_list
 
 log = logging.getLogger(__name__)
 

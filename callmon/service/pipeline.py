@@ -34,7 +34,8 @@ from callmon.storage.schema import agent_results as agent_results_table
 from callmon.storage.schema import calls as calls_table
 from callmon.storage import stage
 from callmon.storage.schema import legs as legs_table
-from callmon.storage.store import LEG_COLUMNS, JournalRow, Store, agent_result_row, call_row, json_lists_of_one
+from callmon.storage.jsontext import json_lists_of_one
+from callmon.storage.store import LEG_COLUMNS, JournalRow, Store, agent_result_row, call_row
 
 log = logging.getLogger(__name__)
 

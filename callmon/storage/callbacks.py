@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from callmon.metrics.callbacks import MISSED_OUTCOMES, Callback, Cancellation, Memo
 from callmon.core.model import Call
+from callmon.storage.jsontext import json_list
 from callmon.storage.lists import one_of
 from callmon.storage.schema import calls, callbacks, cancellations, memos
 
@@ -36,8 +37,8 @@ def call_from_row(row: Any) -> Call:
 def callback_row(pbx: str, cb: Callback, agent: str | None, team: str | None) -> dict[str, Any]:
     """The ``callbacks`` row of an obligation; an unmet one is stored as ``open`` (see schema)."""
     return {
-        "pbx": pbx, "key": cb.key, "number": cb.number, "missed_call_ids": json.dumps(list(cb.missed_call_ids)),
-        "attempt_call_ids": json.dumps(list(cb.attempt_call_ids)), "first_missed_at": cb.first_missed_at,
+        "pbx": pbx, "key": cb.key, "number": cb.number, "missed_call_ids": json_list(*cb.missed_call_ids),
+        "attempt_call_ids": json_list(*cb.attempt_call_ids), "first_missed_at": cb.first_missed_at,
         "due_at": cb.due_at, "status": "open" if cb.status == "overdue" else cb.status,
         "fulfilled_at": cb.fulfilled_at, "fulfilled_by_call_id": cb.fulfilled_by_call_id,
         "fulfilled_by_agent": cb.fulfilled_by_agent, "name": cb.name, "purpose": cb.purpose,

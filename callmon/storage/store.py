@@ -28,6 +28,7 @@ from callmon.storage.endpoints import EndpointQueries
 from callmon.storage.frames import FrameQueries
 from callmon.storage import pgcopy
 from callmon.storage.lists import one_of
+from callmon.storage.rollups import hour_sql
 from callmon.sources.files.reread import FileIdentity
 from callmon.storage.schema import agent_results, calls, journal, journal_files, legs, live_calls, metadata
 
@@ -41,6 +42,10 @@ CHUNK = 500  # ids per IN (...) clause
 LOAD_FIRST_INDEXES = ("ix_calls_customer",)
 # ... when the calls table holds at most this many times the rows the import brings
 LOAD_FIRST_SHARE = 4
+# the rollups' per-row insert triggers (storage/rollups.py) a large import replaces by one marking
+# of the hours of its rows at its end: name -> (table, the column whose hour is marked)
+LOAD_FIRST_TRIGGERS = {"rollup_mark_calls_insert": ("calls", "arrived_at"),
+                       "rollup_mark_agent_results_insert": ("agent_results", "at")}
 
 
 def default_db_url() -> str:
@@ -406,15 +411,30 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
             return []
         q = f"SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND name IN ({', '.join('?' * len(LOAD_FIRST_INDEXES))})"
         found = raw.execute(q, LOAD_FIRST_INDEXES).fetchall()
-        if found and not raw.in_transaction:  # sqlite3 begins one before DML only: DDL would commit at once
+        # the rollups' insert triggers mark an hour per row: instead, the hours of the rows
+        # stored after this point are marked once, at the end (the delete and update triggers stay)
+        q = f"SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' AND name IN ({', '.join('?' * len(LOAD_FIRST_TRIGGERS))})"
+        triggers = raw.execute(q, tuple(LOAD_FIRST_TRIGGERS)).fetchall()
+        if (found or triggers) and not raw.in_transaction:  # sqlite3 begins one before DML only: DDL would commit at once
             raw.execute("BEGIN")
         for name, _ in found:
             raw.execute(f"DROP INDEX {name}")
-        log.info("large import: %s built after the load", ", ".join(name for name, _ in found) or "no index")
-        return [sql for _, sql in found]
+        after = [sql for _, sql in found]
+        for name, sql in triggers:
+            table, column = LOAD_FIRST_TRIGGERS[name]
+            top_id = raw.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0
+            raw.execute(f"DROP TRIGGER {name}")
+            after.append(f"INSERT OR IGNORE INTO rollup_dirty (pbx, hour) SELECT DISTINCT pbx, "
+                         f"{hour_sql(column, 'sqlite')} FROM {table} WHERE id > {int(top_id)} AND {column} IS NOT NULL")
+            after.append(sql)
+        log.info("large import: %s built after the load; %s: hours marked at its end",
+                 ", ".join(name for name, _ in found) or "no index", ", ".join(name for name, _ in triggers) or "no trigger")
+        return after
 
     def index_after(self, conn: Connection, statements: Sequence[str]) -> None:
-        """Build the indexes :meth:`load_first` dropped, in the same transaction."""
+        """Build the indexes :meth:`load_first` dropped, mark the hours of the rows stored since
+        (the rollups recompute them at the commit) and create its triggers again, in the same
+        transaction."""
         raw = conn.connection.driver_connection
         for sql in statements:
             raw.execute(sql)

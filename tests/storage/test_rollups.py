@@ -273,3 +273,32 @@ def test_the_report_of_a_zone_with_half_hour_offsets_is_read_from_the_rows(db_ur
     assert int(report.tables["summary"]["calls"].iloc[0]) > 0
     reader.close()
     store.dispose()
+
+
+def test_a_large_import_marks_its_hours_at_its_end_and_keeps_the_rollups_exact(tmp_path, cfg_path):
+    """A large staged import into SQLite drops the rollups' per-row insert triggers with the
+    index (Store.load_first) and marks its rows' hours once at its end: the rollups equal the
+    rows, and the triggers are back for the next writer."""
+    import sqlite3
+    from datetime import datetime, timezone
+
+    from callmon.service.ingest import FileIngest
+    from tests.service.test_write_records import generated
+
+    path = generated(tmp_path, 3_000, numbers=200)
+    url = f"sqlite:///{tmp_path / 'big.db'}"
+    config = load_config(cfg_path)
+    report = FileIngest(Pipeline(Store(url), config), stage_min_bytes=0).ingest(path, "cdr")
+    assert report.calls > 2_000
+    db = sqlite3.connect(tmp_path / "big.db")
+    names = {n for (n,) in db.execute("SELECT name FROM sqlite_schema WHERE type = 'trigger'")}
+    assert {"rollup_mark_calls_insert", "rollup_mark_agent_results_insert"} <= names
+    assert db.execute("SELECT count(*) FROM rollup_dirty").fetchone() == (0,)
+    first = datetime.fromtimestamp(db.execute("SELECT min(arrived_at) FROM calls").fetchone()[0], timezone.utc)
+    db.close()
+    reader = Reader.open(url, load_config(cfg_path))
+    try:
+        labels = (f"{first:%Y-%m}", f"{first.year}-H{1 + (first.month > 6)}")
+        assert_rollups_exact(reader, first.timestamp() + 40 * 86400, labels)
+    finally:
+        reader.close()

@@ -296,85 +296,62 @@ rollup_dirty = Table(
     Column("hour", BigInteger, nullable=False),
 )
 
+def _counts(*names: str) -> list[Column]:
+    return [Column(name, Integer, nullable=False) for name in names]
+
+
+def _ring_histogram() -> list[Column]:
+    """The columns both views share: calls by rings to answer (1..5, 6 and more) and the sum and
+    count of the answered rings' seconds."""
+    return [*_counts(*(f"rings_{k}" for k in range(1, 6)), "rings_6plus"),
+            Column("rs_sum", Float, nullable=False), Column("rs_n", Integer, nullable=False)]
+
+
+def _rollup(name: str, keys: list[Column], values: list[Column]) -> Table:
+    """A rollup table: ``pbx``, the key columns (``span`` and ``hour`` first) and the values, with
+    the index that reads a period's rows (pbx, then the time keys)."""
+    table = Table(name, metadata, Column("pbx", String(64), nullable=False), *keys, *values)
+    times = [c for c in table.c if c.name in ("span", "hour")]
+    Index(f"ix_{name}_hour", table.c.pbx, *times)
+    return table
+
+
+def _time_keys(span: bool) -> list[Column]:
+    return ([Column("span", Integer, nullable=False)] if span else []) + [Column("hour", BigInteger, nullable=False)]
+
+
+def _ring_seconds() -> list[Column]:
+    """One row per distinct value: the p90 of ring seconds is read from (value, count) pairs."""
+    return [Column("ring_seconds", Float, nullable=False), Column("n", Integer, nullable=False)]
+
+
 # the customer's view per (hour of arrival, team, queue): the counts of customer_cube
-rollup_customer = Table(
-    "rollup_customer",
-    metadata,
-    Column("pbx", String(64), nullable=False),
-    Column("hour", BigInteger, nullable=False),
-    Column("team", String(128)),
-    Column("queue", String(64)),
-    *(Column(name, Integer, nullable=False) for name in ("calls", "answered", "abandoned", "ring_pass", "ring_fail")),
-    *(Column(f"rings_{k}", Integer, nullable=False) for k in range(1, 6)),
-    Column("rings_6plus", Integer, nullable=False),
-    Column("rs_sum", Float, nullable=False),
-    Column("rs_n", Integer, nullable=False),
-    Column("outbound", Integer, nullable=False),
-    Column("agent_first_hangups", Integer, nullable=False),
-)
-Index("ix_rollup_customer_hour", rollup_customer.c.pbx, rollup_customer.c.hour)
+rollup_customer = _rollup(
+    "rollup_customer", [*_time_keys(span=False), Column("team", String(128)), Column("queue", String(64))],
+    [*_counts("calls", "answered", "abandoned", "ring_pass", "ring_fail"), *_ring_histogram(),
+     *_counts("outbound", "agent_first_hangups")])
 
 # the ring seconds of the answered inbound calls per (hour, team, queue): value and count (p90)
-rollup_customer_rs = Table(
-    "rollup_customer_rs",
-    metadata,
-    Column("pbx", String(64), nullable=False),
-    Column("hour", BigInteger, nullable=False),
-    Column("team", String(128)),
-    Column("queue", String(64)),
-    Column("ring_seconds", Float, nullable=False),
-    Column("n", Integer, nullable=False),
-)
-Index("ix_rollup_customer_rs_hour", rollup_customer_rs.c.pbx, rollup_customer_rs.c.hour)
+rollup_customer_rs = _rollup(
+    "rollup_customer_rs", [*_time_keys(span=False), Column("team", String(128)), Column("queue", String(64))],
+    _ring_seconds())
 
 # the agents' view per (span of hours from ``hour``, agent or extension, team): the counts of
 # agent_cube (``rows``: its verdicts) and ``credited``: the calls credited to the agent
 # (credited_calls). Spans of 1, 24 and 384 hours (storage/rollups.py LEVELS): a period is read
 # from a few rows per agent
-rollup_agents = Table(
-    "rollup_agents",
-    metadata,
-    Column("pbx", String(64), nullable=False),
-    Column("span", Integer, nullable=False),
-    Column("hour", BigInteger, nullable=False),
-    Column("agent", String(128)),
-    Column("team", String(128)),
-    *(Column(name, Integer, nullable=False) for name in ("rows", "rang", "answered", "abandoned", "ring_pass",
-                                                         "ring_fail")),
-    *(Column(f"rings_{k}", Integer, nullable=False) for k in range(1, 6)),
-    Column("rings_6plus", Integer, nullable=False),
-    Column("rs_sum", Float, nullable=False),
-    Column("rs_n", Integer, nullable=False),
-    Column("warnings", Integer, nullable=False),
-    Column("agent_first_hangups", Integer, nullable=False),
-    Column("credited", Integer, nullable=False),
-)
-Index("ix_rollup_agents_hour", rollup_agents.c.pbx, rollup_agents.c.span, rollup_agents.c.hour)
+rollup_agents = _rollup(
+    "rollup_agents", [*_time_keys(span=True), Column("agent", String(128)), Column("team", String(128))],
+    [*_counts("rows", "rang", "answered", "abandoned", "ring_pass", "ring_fail"), *_ring_histogram(),
+     *_counts("warnings", "agent_first_hangups", "credited")])
 
 # the ring seconds of the agents' answered rings per (span, hour, agent): value and count (p90)
-rollup_agent_rs = Table(
-    "rollup_agent_rs",
-    metadata,
-    Column("pbx", String(64), nullable=False),
-    Column("span", Integer, nullable=False),
-    Column("hour", BigInteger, nullable=False),
-    Column("agent", String(128)),
-    Column("ring_seconds", Float, nullable=False),
-    Column("n", Integer, nullable=False),
-)
-Index("ix_rollup_agent_rs_hour", rollup_agent_rs.c.pbx, rollup_agent_rs.c.span, rollup_agent_rs.c.hour)
+rollup_agent_rs = _rollup(
+    "rollup_agent_rs", [*_time_keys(span=True), Column("agent", String(128))], _ring_seconds())
 
 # the warnings (failed verdicts) per (span, hour, employee = agent else extension): how many,
 # each (employee, rule, call) once, and their call ids in the order of time then call id,
 # joined by WARNING_SEP; the training list reads these instead of every failed verdict
-rollup_warnings = Table(
-    "rollup_warnings",
-    metadata,
-    Column("pbx", String(64), nullable=False),
-    Column("span", Integer, nullable=False),
-    Column("hour", BigInteger, nullable=False),
-    Column("employee", String(128), nullable=False),
-    Column("n", Integer, nullable=False),
-    Column("call_ids", Text, nullable=False),
-)
-Index("ix_rollup_warnings_hour", rollup_warnings.c.pbx, rollup_warnings.c.span, rollup_warnings.c.hour)
+rollup_warnings = _rollup(
+    "rollup_warnings", [*_time_keys(span=True), Column("employee", String(128), nullable=False)],
+    [*_counts("n"), Column("call_ids", Text, nullable=False)])

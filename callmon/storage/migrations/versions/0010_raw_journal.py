@@ -74,6 +74,15 @@ def line_of(kind: str, payload: str) -> str:
     return out.getvalue()
 
 
+def _batches(conn, select: str):
+    """The rows of ``select`` (which takes ``:last`` and ``:n`` and orders by id) in batches of
+    :data:`BATCH`, each batch read after the one before was handled."""
+    last = 0
+    while rows := conn.execute(sa.text(select), {"last": last, "n": BATCH}).all():
+        yield rows
+        last = rows[-1].id
+
+
 def upgrade() -> None:
     op.create_table(
         "journal_files",
@@ -91,14 +100,9 @@ def upgrade() -> None:
     op.add_column("journal", sa.Column("file_id", Id, nullable=True))
     conn = op.get_bind()
     files: dict[tuple, int] = {}
-    last = 0
-    while True:
-        rows = conn.execute(sa.text(
-            "SELECT id, pbx, kind, source, payload FROM journal WHERE kind IN ('cdr', 'cel', 'queue_log') "
-            "AND file_id IS NULL AND id > :last ORDER BY id LIMIT :n"), {"last": last, "n": BATCH}).all()
-        if not rows:
-            return
-        last = rows[-1].id
+    for rows in _batches(conn, "SELECT id, pbx, kind, source, payload FROM journal "
+                               "WHERE kind IN ('cdr', 'cel', 'queue_log') AND file_id IS NULL AND id > :last "
+                               "ORDER BY id LIMIT :n"):
         updates = []
         for r in rows:
             key = (r.pbx, r.kind, r.source)
@@ -117,14 +121,8 @@ def downgrade() -> None:
 
     conn = op.get_bind()
     layouts = {r.id: r for r in conn.execute(sa.text("SELECT id, kind, name, layout, zone FROM journal_files"))}
-    last = 0
-    while True:
-        rows = conn.execute(sa.text(
-            "SELECT id, file_id, payload, line FROM journal WHERE file_id IS NOT NULL AND id > :last "
-            "ORDER BY id LIMIT :n"), {"last": last, "n": BATCH}).all()
-        if not rows:
-            break
-        last = rows[-1].id
+    for rows in _batches(conn, "SELECT id, file_id, payload, line FROM journal "
+                               "WHERE file_id IS NOT NULL AND id > :last ORDER BY id LIMIT :n"):
         updates = []
         for file_id in {r.file_id for r in rows}:
             f = layouts[file_id]

@@ -21,7 +21,11 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tests.conftest import SAMPLES
+import pytest
+
+from callmon.core.config import load_config
+from callmon.read import Reader
+from tests.conftest import SAMPLES, SCENARIOS, run_cli
 
 SEOUL = ZoneInfo("Asia/Seoul")
 MISSED_NUMBER = "01010200001"  # c_direct_abandon's caller
@@ -86,3 +90,15 @@ def callback(tmp_path: Path, at: datetime, *, answered: bool = True, number: str
     name = f"callback-{'answered' if answered else 'attempt'}-{at:%d%H%M}"
     return variant(tmp_path, name, "f_outbound_callback", at=at, number=(CALLBACK_NUMBER, number),
                    drop_answer=not answered)
+
+
+@pytest.fixture
+def stored(db_url, cfg_path, tmp_path):
+    """The database of the reader, report and rollup tests (``db_url``, configured by ``cfg_path``):
+    every capture, and c_direct_abandon's caller called back late (Tue 10:00; due Mon 18:00)."""
+    files = [SAMPLES / s / "ami.raw" for s in SCENARIOS if s != "c_direct_abandon"]
+    files += [missed(tmp_path), callback(tmp_path, kst(2026, 11, 24, 10))]
+    run_cli("ingest", *map(str, files), "--db", db_url, "--config", cfg_path)
+    reader = Reader.open(db_url, load_config(cfg_path))
+    yield db_url, cfg_path, reader
+    reader.close()

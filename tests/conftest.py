@@ -19,14 +19,30 @@ CEL_SCENARIOS = [s for s in SCENARIOS if (SAMPLES / s / "cel.csv").exists()]
 # the first PBX's scenarios, whose truth lists each phone's leg (the chan_sip set's does not)
 LEG_SCENARIOS = [s for s in SCENARIOS if not s.startswith("chansip/")]
 PG_URL = os.environ.get("CALLMON_TEST_PG_URL")
+# a PBX in Seoul with three agents in two teams (the reader, report, rollup and monitoring tests)
+TEAMS_CONFIG = """[pbx]
+timezone = "Asia/Seoul"
+[directory]
+"2001" = { name = "Kim Agent", team = "민원팀" }
+"2002" = { name = "Lee Agent", team = "민원팀" }
+"2003" = { name = "Park Agent", team = "요금팀" }
+"""
 # the sample-file helpers and fixtures, shared by the tests of sources, calls and services
-pytest_plugins = ["tests.samples"]
+pytest_plugins = ["tests.samples", "tests.callback_story"]
 # subprocesses (`python -m callmon ...`) run this checkout's code too
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
 
 def pytest_report_header(config):
     return f"callmon PostgreSQL tests: {'on (' + PG_URL.split('@')[-1] + ')' if PG_URL else 'off (set CALLMON_TEST_PG_URL)'}"
+
+
+@pytest.fixture
+def cfg_path(tmp_path) -> str:
+    """A configuration file of :data:`TEAMS_CONFIG`."""
+    path = tmp_path / "callmon.toml"
+    path.write_text(TEAMS_CONFIG, encoding="utf-8")
+    return str(path)
 
 
 @pytest.fixture

@@ -13,21 +13,12 @@ from callmon.monitoring.template import DEFAULT
 from tests.cli_main import main_fails
 from tests.conftest import SAMPLES, run_cli
 
-CONFIG = """[pbx]
-timezone = "Asia/Seoul"
-[directory]
-"2001" = { name = "Kim Agent", team = "민원팀" }
-"2002" = { name = "Lee Agent", team = "민원팀" }
-"2003" = { name = "Park Agent", team = "요금팀" }
-"""
 A_AT = "2026-11-23 04:42:45"  # a_direct_fast_caller_hangs_up, Seoul time
 
 
 @pytest.fixture
-def opts(sqlite_url, tmp_path):
-    cfg = tmp_path / "callmon.toml"
-    cfg.write_text(CONFIG, encoding="utf-8")
-    o = ["--db", sqlite_url, "--config", str(cfg)]
+def opts(sqlite_url, cfg_path):
+    o = ["--db", sqlite_url, "--config", cfg_path]
     run_cli("monitor", "create", "하반기", "--period", "2026-H2", "--team", "민원팀", "--team", "요금팀",
             "--evaluator", "평가1=010-1000-0001", *o)
     return o

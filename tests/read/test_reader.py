@@ -12,42 +12,15 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from callmon.core.config import load_config
 from callmon.core.errors import StoreError
-from callmon.read import CallFilter, NotAllowed, Reader
+from callmon.read import CallFilter, NotAllowed
 from callmon.reporting.render import parse_time
 from callmon.storage import Store
 from callmon.storage.readonly import head_revision, open_readonly
-from tests.callback_story import callback, kst, missed
-from tests.conftest import SAMPLES, SCENARIOS, run_cli
+from tests.conftest import run_cli
 
 AT = "2026-11-30T12:00"
-CONFIG = """[pbx]
-timezone = "Asia/Seoul"
-[directory]
-"2001" = { name = "Kim Agent", team = "민원팀" }
-"2002" = { name = "Lee Agent", team = "민원팀" }
-"2003" = { name = "Park Agent", team = "요금팀" }
-"""
 FULL_NUMBER = re.compile(r"(?<![\d*-])0\d{1,2}-?\d{3,4}-?\d{4}(?!\d)|\+82\d{8,10}")
-
-
-@pytest.fixture
-def cfg_path(tmp_path) -> str:
-    path = tmp_path / "callmon.toml"
-    path.write_text(CONFIG, encoding="utf-8")
-    return str(path)
-
-
-@pytest.fixture
-def stored(db_url, cfg_path, tmp_path):
-    """Every capture, and c_direct_abandon's caller called back late (Tue 10:00; due Mon 18:00)."""
-    files = [SAMPLES / s / "ami.raw" for s in SCENARIOS if s != "c_direct_abandon"]
-    files += [missed(tmp_path), callback(tmp_path, kst(2026, 11, 24, 10))]
-    run_cli("ingest", *map(str, files), "--db", db_url, "--config", cfg_path)
-    reader = Reader.open(db_url, load_config(cfg_path))
-    yield db_url, cfg_path, reader
-    reader.close()
 
 
 def cli_json(*args: str) -> list[dict]:

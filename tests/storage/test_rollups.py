@@ -20,25 +20,11 @@ from callmon.reporting.report import build_report, callback_rows, training_rows
 from callmon.service.pipeline import Pipeline
 from callmon.storage import Store
 from callmon.storage.schema import agent_results, calls
-from tests.callback_story import callback, kst, missed, variant
+from tests.callback_story import kst, variant
 from tests.conftest import SAMPLES, SCENARIOS, alembic_to, run_cli
 
 AT = "2026-11-30T12:00"
-CONFIG = """[pbx]
-timezone = "Asia/Seoul"
-[directory]
-"2001" = { name = "Kim Agent", team = "민원팀" }
-"2002" = { name = "Lee Agent", team = "민원팀" }
-"2003" = { name = "Park Agent", team = "요금팀" }
-"""
 LABELS = ("2026-11", "2026-W48", "2026-11-23", "2026-Q4", "2026-H2")
-
-
-@pytest.fixture
-def cfg_path(tmp_path) -> str:
-    path = tmp_path / "callmon.toml"
-    path.write_text(CONFIG, encoding="utf-8")
-    return str(path)
 
 
 def _ingest(db_url, cfg_path, *files):
@@ -92,17 +78,6 @@ def assert_rollups_exact(reader: Reader, now: float, labels=LABELS, *, expect_ro
             cb_rows = callback_rows(reader, p, now)
             frame = s.agent_results_frame(pbx, p.start, p.end)
             assert training_rows(reader, p, now, cb_rows) == training_rows(reader, p, now, cb_rows, frame), label
-
-
-@pytest.fixture
-def stored(db_url, cfg_path, tmp_path):
-    """Every capture, and c_direct_abandon's caller called back late (as tests/read/test_reader.py)."""
-    files = [SAMPLES / s / "ami.raw" for s in SCENARIOS if s != "c_direct_abandon"]
-    files += [missed(tmp_path), callback(tmp_path, kst(2026, 11, 24, 10))]
-    _ingest(db_url, cfg_path, *files)
-    reader = Reader.open(db_url, load_config(cfg_path))
-    yield db_url, cfg_path, reader
-    reader.close()
 
 
 def test_the_report_from_the_rollups_equals_the_rows_and_the_pure_definition_on_the_captures(stored):

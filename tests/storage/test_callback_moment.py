@@ -1,0 +1,41 @@
+"""The SQL evaluation of :func:`~callmon.service.obligations.callback_moment` (the store's
+``numbers_called_since``, which a large import's obligations start from) places every kind of call
+where the Python definition does: inbound or outbound, answered or not, with or without an end."""
+
+from __future__ import annotations
+
+import itertools
+
+from callmon.metrics.rules import RuleSet
+from callmon.metrics.scoring import Scorer
+from callmon.service.obligations import callback_moment
+from callmon.storage import Store
+from tests.metrics.conftest import at, make_call
+
+T0 = at(2026, 11, 23, 10)
+
+
+def test_the_sql_callback_moment_is_the_python_definition(sqlite_url):
+    """Each number has one call of each shape (direction x answer x end) and a later plain call; the
+    number's earliest moment, read in SQL, is the shape's callback_moment."""
+    store = Store(sqlite_url)
+    scorer = Scorer(RuleSet(), {})
+    shapes = list(itertools.product(("inbound", "outbound"), (None, 7.0), (None, 60.0)))
+    calls, expected = [], {}
+    for i, (direction, answer, end) in enumerate(shapes):
+        number = f"0105555{i:04d}"
+        caller, called = (number, "2001") if direction == "inbound" else ("2001", number)
+        start = T0 + 3600 * i
+        shape = make_call(f"s{i}", direction=direction, caller=caller, called=called, arrived_at=start,
+                          outcome="answered" if answer else "abandoned",
+                          answered_at=None if answer is None else start + answer,
+                          ended_at=None if end is None else start + end)
+        later = make_call(f"l{i}", direction=direction, caller=caller, called=called, arrived_at=start + 600,
+                          outcome="abandoned", ended_at=start + 630)
+        scored = [scorer(shape), scorer(later)]
+        calls += scored
+        expected[scored[0].customer_number] = callback_moment(shape)
+    with store.begin() as conn:
+        store.replace_calls(conn, "default", calls, replace=False)
+        got = dict(store.numbers_called_since(conn, "default", 0))
+    assert got == expected

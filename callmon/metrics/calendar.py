@@ -103,7 +103,7 @@ class WorkingCalendar:
             raise ConfigError("office hours are empty", key="callback.office_hours")
         self.extra_holidays = frozenset(_as_date(d, "callback.extra_holidays") for d in extra_holidays)
         self.extra_working_days = frozenset(_as_date(d, "callback.extra_working_days") for d in extra_working_days)
-        self._day_windows: dict[tuple[date, bool], list[tuple[datetime, datetime]]] = {}
+        self._day_windows: dict[tuple[date, bool], tuple[tuple[datetime, datetime], ...]] = {}
         self.country = country
         try:
             self._holidays = holidays.country_holidays(country, language=language)
@@ -143,21 +143,22 @@ class WorkingCalendar:
             return moment.replace(tzinfo=self.tz) if moment.tzinfo is None else moment.astimezone(self.tz)
         return datetime.fromtimestamp(float(moment), self.tz)
 
-    def windows(self, day: date, *, whole_day: bool = False) -> list[tuple[datetime, datetime]]:
-        """The counted intervals of ``day``: office hours (or the whole day), none on a day off."""
+    def windows(self, day: date, *, whole_day: bool = False) -> tuple[tuple[datetime, datetime], ...]:
+        """The counted intervals of ``day``: office hours (or the whole day), none on a day off
+        (a tuple: the same one for every caller)."""
         key = (day, whole_day)
         found = self._day_windows.get(key)
         if found is None:  # the due time of every obligation walks the same few days: made once each
             if not self.is_working_day(day):
-                found = []
+                found = ()
             else:
                 spans = ((0, _DAY),) if whole_day else self._windows
                 midnight = datetime.combine(day, time(0), tzinfo=self.tz)
-                found = [(midnight + timedelta(seconds=a), midnight + timedelta(seconds=b)) for a, b in spans]
+                found = tuple((midnight + timedelta(seconds=a), midnight + timedelta(seconds=b)) for a, b in spans)
             if len(self._day_windows) > 50_000:
                 self._day_windows.clear()
             self._day_windows[key] = found
-        return list(found)
+        return found
 
     def add_working_time(self, start: datetime | float, seconds: float, *, whole_day: bool = False) -> datetime:
         """The moment at which ``seconds`` of counted time have elapsed since ``start``.

@@ -30,7 +30,7 @@ from callmon.storage import pgcopy
 from callmon.storage.lists import one_of
 from callmon.storage.rollups import hour_sql
 from callmon.sources.files.reread import FileIdentity
-from callmon.storage.schema import agent_results, calls, journal, journal_files, legs, live_calls, metadata
+from callmon.storage.schema import agent_results, calls, journal, journal_files, legs, live_calls
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ TRAINING_KINDS = ("month", "quarter", "half-year", "year")
 
 def callback_rows(reader: Reader, period: Period, now: float) -> list[dict[str, Any]]:
     """The obligations opened in the period, with their status as of ``now`` (unmasked)."""
-    return [r for r in reader.callbacks_at(now) if period.start <= r["first_missed_at"] < period.end]
+    return reader.callbacks_at(now, since=period.start, until=period.end)
 
 
 def period_warnings(reader: Reader, period: Period, now: float,

@@ -46,10 +46,7 @@ def period_tables(reader: Reader, label: str, trends: int = 6) -> dict[str, Any]
     agents' view), and the trends over the periods before (``trend`` and ``team_trend`` on the
     customer's view, ``agent_trend`` on the agents' view, as the tables)."""
     period = reader.period(label)
-    tiles = reader.tiles(period.end, since=period.start, until=period.end)
-    summary = pd.DataFrame([{k: getattr(tiles, k) for k in (
-        "calls", "answered", "abandoned", "ring_rate", "avg_ring_seconds", "p90_ring_seconds", "outbound",
-        "agent_first_hangups")}])
+    summary = pd.DataFrame([reader.period_summary(period.start, period.end)])
     trend = reader.trend(period.kind, period.start, trends)
     team_trend = reader.trend(period.kind, period.start, trends, by="team")
     agent_trend = agents_over(reader, period, trends)

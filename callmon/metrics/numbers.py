@@ -109,9 +109,21 @@ def is_outside(number: str | None, max_extension_digits: int = 6) -> bool:
     return digits.startswith(("+", "0")) or len(digits) > max_extension_digits
 
 
+def _kr_mobile_parsed(number: str) -> phonenumbers.PhoneNumber | None:
+    """What the library's parse gives for a Korean mobile number in plain digits, as stored
+    (``+821012345678``) or dialled (``01012345678``), by its own metadata patterns (a match is
+    a valid mobile number); None to let the library parse it. A report's export masks its
+    callbacks' numbers by the ten thousand, and parsing costs half of each."""
+    national = number[3:] if number.startswith("+82") else number[1:] if number.startswith("01") else ""
+    if (national.isascii() and national.isdigit() and len(national) in _MOBILE_LENGTHS
+            and _MOBILE.fullmatch(national) and _GENERAL.fullmatch(national)):
+        return phonenumbers.PhoneNumber(country_code=82, national_number=int(national))
+    return None
+
+
 def _national_groups(number: str, region: str) -> str | None:
     """The number formatted in groups (``010-1234-5678``; foreign: ``+1 202-555-0123``)."""
-    parsed = _parse(number, region)
+    parsed = (_kr_mobile_parsed(number) if region == "KR" else None) or _parse(number, region)
     if parsed is None:
         return None
     if phonenumbers.region_code_for_number(parsed) == region.upper():

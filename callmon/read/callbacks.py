@@ -3,12 +3,17 @@
 moment), and the backlog and history of the stored table (what the dashboard polls).
 
 The derivation is the pure one of :mod:`callmon.metrics.callbacks`; this module only reads its
-inputs (never writes) and names each obligation's owner as the writer does.
+inputs (never writes) and names each obligation's owner as the writer does. The writers derive
+each number's obligations again at each write, over everything known (unmet ones stored as
+``open``), and the derivation is online per number: what happens after a moment never changes
+what was decided before it. So at ``now`` the obligations of a number with nothing later than
+``now`` are the stored ones, with the clock's status (open or overdue); only the numbers with a
+later input are derived again (a report as of now: none or a few, not ten thousand).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from callmon.core.model import Call
@@ -16,6 +21,10 @@ from callmon.metrics.callbacks import Callback, derive_callbacks
 from callmon.metrics.rules import RuleSet
 from callmon.storage.callbacks import callback_row
 from callmon.storage.readonly import ReadStore
+
+# more numbers than this with an input after the moment asked: every number is derived again
+# (a moment far in the past), not each of them
+DERIVE_ALL = 2000
 
 
 def owner(cb: Callback, calls_by_id: Mapping[str, Call], directory: Mapping[str, Any]) -> tuple[str | None, str | None]:
@@ -31,14 +40,44 @@ def owner(cb: Callback, calls_by_id: Mapping[str, Call], directory: Mapping[str,
 
 
 def obligations_at(store: ReadStore, pbx: str, ruleset: RuleSet, directory: Mapping[str, Any],
-                   now: float) -> list[dict[str, Any]]:
+                   now: float, *, since: float | None = None, until: float | None = None,
+                   derive: bool = False) -> list[dict[str, Any]]:
     """The obligations as they stood at ``now`` (epoch), as rows with their stored ids, oldest
-    first: the rows ``callmon callbacks --at`` prints."""
+    first: the rows ``callmon callbacks --at`` prints; those opened in [since, until) when given.
+    The stored ones of every number with no input later than ``now``, the others derived again
+    (``derive``: all derived again, the definition the stored path is tested against)."""
+    later = None if derive else store.numbers_changed_after(pbx, now)
+    if later is None or len(later) > DERIVE_ALL:
+        rows = _derived(store, pbx, ruleset, directory, now, None)
+    else:
+        stored = [as_of(r, now) for r in store.stored_obligations(pbx, since, until) if r["number"] not in later]
+        rows = stored + _derived(store, pbx, ruleset, directory, now, later) if later else stored
+        rows.sort(key=lambda r: (r["first_missed_at"], r["key"]))
+    if since is not None or until is not None:
+        lo, hi = float("-inf") if since is None else since, float("inf") if until is None else until
+        rows = [r for r in rows if lo <= r["first_missed_at"] < hi]
+    return rows
+
+
+def as_of(row: dict[str, Any], now: float) -> dict[str, Any]:
+    """A stored obligation with its status at ``now``: an unmet one (stored as ``open``) is
+    ``overdue`` once ``now`` is past its due time, as the derivation says."""
+    if row["status"] == "open" and now > row["due_at"]:
+        return {**row, "status": "overdue"}
+    return row
+
+
+def _derived(store: ReadStore, pbx: str, ruleset: RuleSet, directory: Mapping[str, Any], now: float,
+             numbers: Collection[str] | None) -> list[dict[str, Any]]:
+    """The obligations at ``now`` derived again from the calls, memos and cancellations up to
+    it: of every number (None), or of these numbers."""
     with store.connect() as conn:
-        calls = store.callback_calls(conn, pbx, until=now)
-        memos = store.memos_of(conn, pbx, until=now)
-        cancels = [c for _, c in store.cancellations_of(conn, pbx, until=now)]
-        ids = store.callback_ids(conn, pbx)
+        if numbers is None:
+            calls, ids = store.callback_calls(conn, pbx, until=now), store.callback_ids(conn, pbx)
+        else:
+            calls, ids = store.linked_calls(conn, pbx, numbers, until=now), store.obligation_ids(conn, pbx, numbers)
+        memos = store.memos_of(conn, pbx, numbers, until=now)
+        cancels = [c for _, c in store.cancellations_of(conn, pbx, numbers, until=now)]
     calls = [c for c in calls if not c.incomplete]  # a cut call neither opens nor meets one
     derived = derive_callbacks(calls, now, ruleset.policy, memos=memos, cancellations=cancels,
                                region=ruleset.region, agent_of=directory)

@@ -55,20 +55,29 @@ def _placeholders(dialect: str) -> dict[str, str]:
     return {n: f"%({n})s" for n in names}
 
 
-def agent_table(reader: Reader, since: float, until: float) -> pd.DataFrame:
+def agent_table(reader: Reader, since: float, until: float, rolled: bool | None = None) -> pd.DataFrame:
     """Per agent (the directory's name, else the extension) over the agents' verdicts of the
     calls of [since, until): ``rang`` their phones that rang, ``answered`` those they answered,
     ``ring_pass``/``ring_fail``/``ring_rate`` the ring rule on those legs, ``avg_ring_seconds``
     over the answered ones, ``agent_first_hangups``; the same figures as the report's agent
-    table (one pass over the agents' verdicts, no join)."""
+    table (one pass over the agents' verdicts, no join). ``rolled``: from the write-side
+    rollups (None: when they cover the span), else from the verdicts (the same rows, tested)."""
     import pandas as pd
 
-    engine = reader.store.engine
-    sql = _AGENTS.format(**_placeholders(engine.dialect.name))
-    params = {"ring": RING_RULE, "hangup": HANGUP_RULE, "pbx": reader.pbx, "since": since, "until": until}
-    with engine.connect() as conn:
-        rows = conn.exec_driver_sql(sql, params).mappings().all()
-    frame = pd.DataFrame([dict(r) for r in rows], columns=[c for c in COLUMNS if c != "ring_rate"])
+    store = reader.store
+    if rolled is None:
+        rolled = store.rollups_cover(reader.pbx, since, until)
+    if rolled:  # a half-year's verdicts by the million: their per-hour (per-day ...) sums instead
+        rows = store.rollup_agent_totals(reader.pbx, since, until)
+        for r in rows:
+            total, n = r.pop("rs_sum"), r.pop("rs_n")
+            r["avg_ring_seconds"] = total / n if n else None
+    else:
+        sql = _AGENTS.format(**_placeholders(store.engine.dialect.name))
+        params = {"ring": RING_RULE, "hangup": HANGUP_RULE, "pbx": reader.pbx, "since": since, "until": until}
+        with store.engine.connect() as conn:
+            rows = [dict(r) for r in conn.exec_driver_sql(sql, params).mappings().all()]
+    frame = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "ring_rate"])
     judged = frame["ring_pass"] + frame["ring_fail"]
     frame["ring_rate"] = (frame["ring_pass"] / judged).where(judged > 0)
     return frame[COLUMNS]

@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 __all__ = ["CallFilter", "CallPage", "GRID_COLUMNS", "LiveCall", "MAX_PAGE", "Reader", "Tiles"]
 
 RING_BUCKETS = 5  # rings_1 .. rings_5, rings_6plus (as the report's aggregates)
+# the headline figures of a period (Reader.period_summary)
+SUMMARY = ("calls", "answered", "abandoned", "ring_rate", "avg_ring_seconds", "p90_ring_seconds", "outbound",
+           "agent_first_hangups")
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,28 @@ class Reader:
             callbacks_open=int(cb["open"]), callbacks_overdue=int(cb["overdue"]),
         )
 
+    def period_summary(self, since: float, until: float, rolled: bool | None = None) -> dict[str, Any]:
+        """The headline figures of [since, until) the reports page shows (:data:`SUMMARY`, as
+        :meth:`tiles` has them; p90 by the report's histogram): from the write-side rollups
+        (``rolled`` None: when they cover the span), else as :meth:`tiles` (the same figures, tested)."""
+        import pandas as pd
+
+        from callmon.read.period_tables import histogram_quantile
+
+        if rolled is None:
+            rolled = self.store.rollups_cover(self.pbx, since, until)
+        if not rolled:
+            tiles = self.tiles(until, since, until)
+            return {k: getattr(tiles, k) for k in SUMMARY}
+        (t,) = self.store.rollup_inbound_totals_by(self.pbx, since, until, None)
+        histogram = pd.DataFrame(self.store.rollup_ring_seconds(self.pbx, since, until), columns=["rs", "n"])
+        p90 = histogram_quantile(histogram.assign(_k=0).astype({"rs": float, "n": "int64"}), 0.9)
+        judged = t["ring_pass"] + t["ring_fail"]
+        return {"calls": int(t["calls"]), "answered": int(t["answered"]), "abandoned": int(t["abandoned"]),
+                "ring_rate": t["ring_pass"] / judged if judged else None, "avg_ring_seconds": _f(t["avg_ring_seconds"]),
+                "p90_ring_seconds": float(p90[0]) if len(p90) else None, "outbound": int(t["outbound"]),
+                "agent_first_hangups": int(t["agent_first_hangups"])}
+
     def rings_after(self, seconds: float) -> int:
         """Ring bursts started ``seconds`` after ringing began, by the configured cadence."""
         return self.ruleset.ring.cadence.rings_at(max(0.0, seconds))
@@ -290,9 +315,13 @@ class Reader:
         return {c: self.store.distinct_values(self.pbx, c) for c in ("team", "agent", "queue")}
 
     # -- callbacks -------------------------------------------------------------------------------------
-    def callbacks_at(self, now: float, viewer: Viewer = OPERATOR) -> list[dict[str, Any]]:
-        """The obligations as they stood at ``now``: what ``callmon callbacks --at`` lists."""
-        return viewer.rows(obligations_at(self.store, self.pbx, self.ruleset, self.config.directory, now))
+    def callbacks_at(self, now: float, viewer: Viewer = OPERATOR, *, since: float | None = None,
+                     until: float | None = None) -> list[dict[str, Any]]:
+        """The obligations as they stood at ``now``: what ``callmon callbacks --at`` lists; those
+        opened in [since, until) when given (a report's period). As stored when ``now`` is at or
+        after everything they come from (:func:`callmon.read.callbacks.obligations_at`)."""
+        return viewer.rows(obligations_at(self.store, self.pbx, self.ruleset, self.config.directory, now,
+                                          since=since, until=until))
 
     def callback_backlog(self, now: float, viewer: Viewer = OPERATOR) -> list[dict[str, Any]]:
         """The unmet obligations at ``now``, overdue first, then by due time; each with

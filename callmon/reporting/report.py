@@ -34,7 +34,7 @@ TRAINING_KINDS = ("month", "quarter", "half-year", "year")
 
 def callback_rows(reader: Reader, period: Period, now: float) -> list[dict[str, Any]]:
     """The obligations opened in the period, with their status as of ``now`` (unmasked)."""
-    return [r for r in reader.callbacks_at(now) if period.start <= r["first_missed_at"] < period.end]
+    return reader.callbacks_at(now, since=period.start, until=period.end)
 
 
 def period_warnings(reader: Reader, period: Period, now: float,
@@ -214,7 +214,7 @@ def build_report(reader: Reader, label: str, now: float, viewer: Viewer = OPERAT
 
     tz = reader.config.tz
     period = reader.period(label)
-    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="callmon-report") as pool:
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="callmon-report") as pool:
         # what does not depend on the obligations is read meanwhile
         training = period.kind in TRAINING_KINDS
         rolled = training and reader.store.rollups_cover(reader.pbx, period.start, period.end)
@@ -223,6 +223,9 @@ def build_report(reader: Reader, label: str, now: float, viewer: Viewer = OPERAT
         trend = pool.submit(_trends, reader, period, trends)
         prefetched = pool.submit(reader.prefetch_tables, period.start, period.end)
         cb_rows = callback_rows(reader, period, now)
+        # the training list reads the warnings while the tables are made
+        rows = pool.submit(lambda: training_rows(reader, period, now, cb_rows,
+                                                 fails=fails.result() if fails else None)) if training else None
         callbacks = pd.DataFrame(
             [{**r, "missed_call_ids": json.loads(r["missed_call_ids"])} for r in cb_rows],
             columns=["callback_id", "number", "missed_call_ids", "first_missed_at", "due_at", "status",
@@ -230,8 +233,7 @@ def build_report(reader: Reader, label: str, now: float, viewer: Viewer = OPERAT
                      "purpose", "cancel_reason"],
         )
         tables = reader.report_tables(period.start, period.end, callbacks, prefetched.result())
-        rows = training_rows(reader, period, now, cb_rows, fails=fails.result() if fails else None) \
-            if training else []
+        rows = rows.result() if rows else []
         trend = trend.result()
     listing = callbacks.assign(missed_call_ids=callbacks["missed_call_ids"].map(" ".join))
     for col in ("first_missed_at", "due_at", "fulfilled_at"):

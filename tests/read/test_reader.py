@@ -79,6 +79,57 @@ def test_callback_tiles_backlog_and_callbacks_at_equal_callmon_callbacks(stored)
     assert {r["callback_id"] for r in history} == {r["callback_id"] for r in cli if r["status"] not in ("open", "overdue")}
 
 
+def test_callbacks_at_any_moment_read_as_stored_equal_the_derivation_again(stored):
+    """At every moment around the inputs (misses, the callback, a memo, a cancellation, each
+    due time) the obligations read as stored, with only the numbers that have a later input
+    derived again, are the rows of the derivation over every number, period bounds or not."""
+    from callmon.read.callbacks import obligations_at
+
+    db, cfg, reader = stored
+    run_cli("callbacks", "add", "--number", "010-7777-1234", "--name", "홍길동", "--agent", "2001",
+            "--at", "2026-11-24T11:00", "--db", db, "--config", cfg)
+    memo = next(r for r in reader.callbacks_at(parse_time("2026-12-01T00:00", reader.tz)) if r["name"] == "홍길동")
+    run_cli("callbacks", "cancel", str(memo["callback_id"]), "--reason", "잘못 건 전화", "--at", "2026-11-25T09:30",
+            "--db", db, "--config", cfg)
+    s, pbx = reader.store, reader.pbx
+    everything = reader.callbacks_at(float("inf"))
+    assert {r["status"] for r in everything} >= {"late", "cancelled"}
+    moments = {parse_time(at, reader.tz) for at in ("2026-11-23T12:00", "2026-11-23T18:30", AT)}
+    for r in everything:
+        for t in (r["first_missed_at"], r["due_at"], r["fulfilled_at"], r["cancelled_at"]):
+            if t is not None:
+                moments |= {t - 1, t, t + 1}
+    week = reader.period("2026-W48")
+    partial = 0
+    for now in sorted(moments):
+        derived = obligations_at(s, pbx, reader.ruleset, reader.config.directory, now, derive=True)
+        assert reader.callbacks_at(now) == derived, now
+        assert reader.callbacks_at(now, since=week.start, until=week.end) == \
+            [r for r in derived if week.start <= r["first_missed_at"] < week.end], now
+        partial += 0 < len(s.numbers_changed_after(pbx, now)) < len({r["number"] for r in everything})
+    assert partial  # some moments had numbers with later inputs (derived) beside stored ones
+    assert s.numbers_changed_after(pbx, max(moments)) == set()
+
+
+def test_the_reports_pages_summary_and_agents_from_the_rollups_equal_those_from_the_rows(stored):
+    """The reports page's headline figures and agent table of a month, a week and a day, read
+    from the write-side rollups, are those of the calls and verdicts read row by row (tiles,
+    one pass over the verdicts)."""
+    from callmon.read.dashboard_queries import agent_table
+
+    _, _, reader = stored
+    for label in ("2026-11", "2026-W48", "2026-11-23"):
+        p = reader.period(label)
+        assert reader.store.rollups_cover(reader.pbx, p.start, p.end), label
+        rolled = reader.period_summary(p.start, p.end, rolled=True)
+        rows = reader.period_summary(p.start, p.end, rolled=False)
+        assert rolled == pytest.approx(rows, rel=1e-12) and rows["calls"] > 0, label
+        agents = agent_table(reader, p.start, p.end, rolled=True)
+        want = agent_table(reader, p.start, p.end, rolled=False)
+        assert len(want) > 1, label
+        pd.testing.assert_frame_equal(agents, want, check_dtype=False, rtol=1e-12)
+
+
 def test_calls_grid_filters_sorts_pages_and_counts_like_callmon_calls(stored):
     """Each filter's total and rows equal the same selection of `callmon calls --format json`."""
     db, _, reader = stored

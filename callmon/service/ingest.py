@@ -16,8 +16,8 @@ Master.csv record (most of a CDR file) are built, scored and stored as columns
 :meth:`~callmon.service.pipeline.Pipeline.write_records`), the others as record objects.
 
 A large Master.csv into SQLite (:attr:`FileIngest.stage_min_bytes`) is imported by two
-processes: a helper reads each block, prepares its rows and binds them into a small stage
-database, whose image the importing process attaches and copies into its own with one
+processes: a helper reads each block as columns (no row object per record but for the calls of
+several records), prepares its rows and binds them into a small stage database, whose image the importing process attaches and copies into its own with one
 ``INSERT ... SELECT`` per table (:mod:`callmon.storage.stage`). Binding values is most of what an
 insert costs the interpreter, and a SQLite database has one writer: this way the binding runs
 beside the writing instead of before it, and the same rows arrive (tested).

@@ -19,6 +19,7 @@ Records it does not take (a Local channel as party B) are returned for the assem
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Sequence
 
 import numpy as np
@@ -77,13 +78,26 @@ class SingleRecords:
         self.n = 0
         self._groups: list[tuple[tuple[Sighting, ...], int]] = []  # distinct sightings, how many records
         self._spans: list[tuple[float, float]] = []  # their first and last start
-        if not rows:
-            return
-        f = pd.DataFrame.from_records(rows, columns=FIELDS)
+        if rows:
+            self._build(pd.DataFrame.from_records(rows, columns=FIELDS), rows.__getitem__, config, parties)
+
+    @classmethod
+    def of_columns(cls, columns: dict[str, list], config: Config, pbx: str, parties: Parties | None = None) -> SingleRecords:
+        """The same from records given as columns (one list per field of :class:`CdrRow`, as
+        :attr:`~callmon.sources.files.Batch.columns`): no row object is made but for :attr:`rest`."""
+        records = cls((), config, pbx, parties)
+        if columns["linkedid"]:
+            fields = [columns[name] for name in FIELDS]
+            records._build(pd.DataFrame({name: columns[name] for name in _USED}), lambda i: CdrRow._make([c[i] for c in fields]),
+                           config, parties)
+        return records
+
+    def _build(self, f: pd.DataFrame, row_at, config: Config, parties: Parties | None) -> None:
+        """Every field over the columns of ``f`` (``row_at(i)``: the :class:`CdrRow` of its row ``i``)."""
         local = np.zeros(len(f), bool)
         for name in ("dstchannel", "channel"):  # pyarrow over the column, not a Python call per name
             local |= pc.starts_with(pa.array(f[name].to_numpy(object), pa.string()), "Local/").to_numpy(zero_copy_only=False)
-        self.rest = [rows[i] for i in np.flatnonzero(local)]
+        self.rest = [row_at(i) for i in np.flatnonzero(local).tolist()]
         if local.any():
             f = f[~local].reset_index(drop=True)
         self.n = len(f)
@@ -241,6 +255,22 @@ class SingleRecords:
             first, ans, end, b_ans, self.has_b, self.b_end, self.b_staff, self.answered, self.refused,
             self.pre_answered, (s if isinstance(s, str) else None for s in self.status), self.caller_hung_up,
         ))
+
+
+# the fields _build reads
+_USED = ("src", "dst", "channel", "dstchannel", "lastapp", "lastdata", "start", "answer", "end", "duration", "billsec",
+         "disposition", "uniqueid", "linkedid")
+
+
+def single_mask(linkedid: Sequence[str], uniqueid: Sequence[str], dstchannel: Sequence[str]) -> list[bool]:
+    """Per record (given as columns), is it alone in its call: a record with a linkedid none of
+    whose ids another record of the block names, whose party B no other record's party B is
+    (as :func:`~callmon.service.reconcile.single_records` decides for rows)."""
+    ids = Counter(linkedid)
+    ids.update(u for u, lid in zip(uniqueid, linkedid) if u and u != lid)
+    party_b = Counter(dstchannel)
+    return [bool(lid) and ids[lid] == 1 and (not u or u == lid or ids[u] == 1) and (not d or party_b[d] == 1)
+            for lid, u, d in zip(linkedid, uniqueid, dstchannel)]
 
 
 _ENDPOINT = r"^[^/]*/(?P<base>.*)-[0-9a-fA-F]+$"

@@ -16,8 +16,8 @@ Master.csv record (most of a CDR file) are built, scored and stored as columns
 :meth:`~callmon.service.pipeline.Pipeline.write_records`), the others as record objects.
 
 A large Master.csv into SQLite (:attr:`FileIngest.stage_min_bytes`) is imported by two
-processes: a helper reads each block, prepares its rows and binds them into a small stage
-database, whose image the importing process attaches and copies into its own with one
+processes: a helper reads each block as columns (no row object per record but for the calls of
+several records), prepares its rows and binds them into a small stage database, whose image the importing process attaches and copies into its own with one
 ``INSERT ... SELECT`` per table (:mod:`callmon.storage.stage`). Binding values is most of what an
 insert costs the interpreter, and a SQLite database has one writer: this way the binding runs
 beside the writing instead of before it, and the same rows arrive (tested).
@@ -41,9 +41,11 @@ import gc
 import logging
 import multiprocessing
 import re
+import time
 import traceback
 from contextlib import contextmanager
 from collections import Counter
+from itertools import compress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -53,8 +55,9 @@ from callmon.storage import Connection
 from callmon.service.reconcile import calls_of_linkedids, split_single as _split_single
 from callmon.core.errors import InputError
 from callmon.calls import FileCalls
+from callmon.calls.columnar import SingleRecords, single_mask
 from callmon.sources.files import CdrRow, Reject, observed_utc_offset, read_cdr_batches, read_cel_batches, read_queue_log_batches
-from callmon.sources.files.cdr import zone_warning
+from callmon.sources.files.cdr import FIELDS as CDR_FIELDS, zone_warning
 from callmon.sources.files.reread import FileIdentity, identify
 from callmon.calls.parties import Parties
 from callmon.sources.files.source import TextSource
@@ -78,6 +81,9 @@ STAGE_MIN_BYTES = 32 << 20
 BLOCK_BYTES = 2 << 20
 # bytes per Master.csv row, about (a staged import's estimate of its rows: Store.load_first)
 ROW_BYTES = 300
+# the journal columns a staged import's helper binds per row (the others are the same for every
+# row of the file: given when the stage is copied)
+JOURNAL_STAGED = ("event_key", "ts", "name", "linkedid", "uniqueid", "payload", "line")
 # caller numbers in a rejected line: national (0...), international (+...) or grouped (010-1234-5678);
 # not epoch times and uniqueids (digits next to a dot)
 _NUMBER = re.compile(r"(?<![\w.])(\+\d{7,15}|0\d{6,14}|0\d{1,2}-\d{3,4}-\d{4})(?![\w.])")
@@ -127,6 +133,47 @@ def _ql_entry(r, raw: str) -> JournalRow:
 
 
 ENTRIES = {"cdr": _cdr_entry, "cel": _cel_entry, "queue_log": _ql_entry}
+
+
+def cdr_keys(columns: dict[str, list]) -> list[str]:
+    """:attr:`CdrRow.key` of each record given as columns (:attr:`~callmon.sources.files.Batch.columns`)."""
+    keys = [f"cdr:{u}:{q}" if u and q is not None else None for u, q in zip(columns["uniqueid"], columns["sequence"])]
+    if None in keys:
+        fields = [columns[name] for name in CDR_FIELDS]
+        keys = [k if k is not None else CdrRow._make([c[i] for c in fields]).key for i, k in enumerate(keys)]
+    return keys
+
+
+def unique_cdr_columns(columns: dict[str, list], raw: list[str]) -> tuple[dict[str, list], list[str], list[str]]:
+    """:func:`_unique_entries` of records given as columns: ``(columns, their keys, their lines)``,
+    a record twice in the block (by its key) kept once, where it first came."""
+    keys = cdr_keys(columns)
+    first: dict[str, int] = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1)))  # each key's first position
+    if len(first) == len(keys):
+        return columns, keys, raw
+    keep = sorted(first.values())
+    return {name: [c[i] for i in keep] for name, c in columns.items()}, [keys[i] for i in keep], [raw[i] for i in keep]
+
+
+def cdr_journal_columns(pbx: str, source: str, columns: dict[str, list], keys: list[str], raw: list[str],
+                        file_id: int | None) -> list[list]:
+    """The journal's columns (:data:`JOURNAL_COLUMNS`) of records given as columns: the values
+    :func:`~callmon.storage.store.journal_columns` gives for their :func:`_cdr_entry` rows."""
+    n, uid = len(keys), [u or None for u in columns["uniqueid"]]
+    return [[pbx] * n, ["cdr"] * n, keys, columns["start"], [(d or "CDR")[:64] for d in columns["disposition"]],
+            [lid or u for lid, u in zip(columns["linkedid"], uid)], uid, raw, [source[:255]] * n, columns["line"],
+            [time.time()] * n, [file_id] * n]
+
+
+def split_single_columns(columns: dict[str, list], config, pbx: str, parties: Parties) -> tuple[SingleRecords, list[tuple]]:
+    """:func:`~callmon.service.reconcile.split_single` of records given as columns: the
+    single-record calls as columns, the other records as plain tuples (:class:`CdrRow` order)."""
+    alone = single_mask(columns["linkedid"], columns["uniqueid"], columns["dstchannel"])
+    records = SingleRecords.of_columns({name: list(compress(c, alone)) for name, c in columns.items()}, config, pbx, parties)
+    fields = [columns[name] for name in CDR_FIELDS]
+    rest = [tuple(c[i] for c in fields) for i, one in enumerate(alone) if not one]
+    rest.extend(map(tuple, records.rest))
+    return records, rest
 
 
 class RejectsFile:
@@ -317,29 +364,35 @@ class FileIngest:
     def _ingest_staged(self, path: Path, kind: str, zone: str, report: FileReport, rejects: RejectsFile) -> None:
         """:meth:`ingest` with a helper process (:func:`_stage_blocks`) that reads, prepares and
         binds each block into a stage database while this one copies the last into its own."""
-        previous: set[str] = set()
         identity = identify(kind, path, zone)
-        obligations = self.pipeline.obligations
-        with fewer_collections(), self.store.bulk_begin(alone=self.alone, cache_kib=STAGED_CACHE_KIB) as conn, \
-                _Helper(path, kind, zone, self.pipeline, BLOCK_BYTES,
-                        self.store.journal_file(conn, self.pipeline.pbx, identity)) as helper, \
-                _deferring(obligations, conn):
-            indexes = self.store.load_first(conn, path.stat().st_size // ROW_BYTES)
-            for block in helper:
-                rejects.write(block.rejects)
-                report.rows += block.rows
-                if block.encoding != "utf-8":
-                    report.encoding = block.encoding
-                stage.attach(conn, block.image)
-                new = stage.copy(conn, "journal", JOURNAL_COLUMNS, ignore=True)
-                report.new_rows += new
-                if new:
-                    previous = _count_calls(report, self._derive_staged(conn, block, fresh=new == block.entries),
-                                            previous)
-                if self.progress:
-                    self.progress(block.nbytes)
-            self.store.index_after(conn, indexes)
-            obligations.settle(conn)
+        with fewer_collections(), self.store.bulk_begin(alone=self.alone, cache_kib=STAGED_CACHE_KIB) as conn:
+            file_id = self.store.journal_file(conn, self.pipeline.pbx, identity)
+            with _Helper(path, kind, zone, self.pipeline, BLOCK_BYTES) as helper, \
+                    _deferring(self.pipeline.obligations, conn):
+                self._load_staged(conn, helper, path, kind, file_id, report, rejects)
+
+    def _load_staged(self, conn: Connection, helper: _Helper, path: Path, kind: str, file_id: int, report: FileReport,
+                     rejects: RejectsFile) -> None:
+        """The blocks of :meth:`_ingest_staged` copied in as they come (the journal's columns
+        that are the file's, not the row's, given here); then the indexes and the obligations
+        left for the end."""
+        previous: set[str] = set()
+        journal = {"pbx": self.pipeline.pbx, "kind": kind, "source": str(path)[:255], "file_id": file_id}
+        indexes = self.store.load_first(conn, path.stat().st_size // ROW_BYTES)
+        for block in helper:
+            rejects.write(block.rejects)
+            report.rows += block.rows
+            if block.encoding != "utf-8":
+                report.encoding = block.encoding
+            stage.attach(conn, block.image)
+            new = stage.copy(conn, "journal", JOURNAL_STAGED, ignore=True, constants={**journal, "ingested_at": time.time()})
+            report.new_rows += new
+            if new:
+                previous = _count_calls(report, self._derive_staged(conn, block, fresh=new == block.entries), previous)
+            if self.progress:
+                self.progress(block.nbytes)
+        self.store.index_after(conn, indexes)
+        self.pipeline.obligations.settle(conn)
 
     def _derive_staged(self, conn: Connection, block: StagedBlock, *, fresh: bool) -> list[tuple[str, bool]]:
         """:meth:`_derive_block` of a staged block: its single-record calls are copied from the
@@ -413,12 +466,12 @@ class _Helper:
     unreadable file as :class:`~callmon.core.errors.InputError`); leaving the ``with`` early stops it.
     """
 
-    def __init__(self, path: Path, kind: str, zone: str, pipeline: Pipeline, block_bytes: int, file_id: int):
+    def __init__(self, path: Path, kind: str, zone: str, pipeline: Pipeline, block_bytes: int):
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe(duplex=False)
         self._proc = ctx.Process(target=_stage_blocks, name="callmon-stage", daemon=True,
                                  args=(child, str(path), kind, zone, pipeline.config, pipeline.pbx, block_bytes,
-                                       file_id, pipeline.parties.known))
+                                       pipeline.parties.known))
         self._proc.start()
         child.close()
 
@@ -447,23 +500,23 @@ class _Helper:
         self._conn.close()
 
 
-def _stage_blocks(out, path: str, kind: str, zone: str, config, pbx: str, block_bytes: int, file_id: int,
-                  known=None) -> None:
-    """The helper process: read the file, prepare each block and bind its rows into a stage
-    database (:class:`~callmon.storage.stage.StageBuilder`), send it; then ``("end",)``."""
+def _stage_blocks(out, path: str, kind: str, zone: str, config, pbx: str, block_bytes: int, known=None) -> None:
+    """The helper process: read the file (a Master.csv, as columns), prepare each block and bind
+    its rows into a stage database (:class:`~callmon.storage.stage.StageBuilder`; of the journal,
+    :data:`JOURNAL_STAGED`), send it; then ``("end",)``."""
     try:
         preparer = Preparer.from_config(config, pbx)  # the config's directory is the merged one
         parties = Parties(config, known)  # what the importing process knows
-        batches = READERS[kind](path, config, zone=zone, block_bytes=block_bytes, check_zone=False)
-        entry = ENTRIES[kind]
+        batches = read_cdr_batches(path, config, zone=zone, block_bytes=block_bytes, check_zone=False, as_columns=True)
         with fewer_collections():
             for batch in batches:
-                rows, entries = _unique_entries(batch.rows, batch.raw, entry)
-                records, rest = _split_single(rows, config, pbx, parties)
+                columns, keys, raw = unique_cdr_columns(batch.columns, batch.raw)
+                records, rest = split_single_columns(columns, config, pbx, parties)
                 builder = stage.StageBuilder()
-                builder.add_columns("journal", JOURNAL_COLUMNS, journal_columns(pbx, path, entries, file_id))
+                journal = dict(zip(JOURNAL_COLUMNS, cdr_journal_columns(pbx, path, columns, keys, raw, None)))
+                builder.add_columns("journal", JOURNAL_STAGED, [journal[c] for c in JOURNAL_STAGED])
                 prepared = preparer.stage_records(preparer.prepare_records(records), builder)
-                out.send(("block", StagedBlock(builder.image(), prepared, list(map(tuple, rest)), len(entries), len(batch.rows),
+                out.send(("block", StagedBlock(builder.image(), prepared, rest, len(keys), batch.count,
                                                batch.rejects, batch.encoding, batch.nbytes)))
         out.send(("end",))
     except Exception as exc:  # noqa: BLE001 - everything goes back to the importing process

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import adbc_driver_sqlite.dbapi as adbc_sqlite
@@ -164,9 +164,12 @@ def set_callback_ids(conn: Connection, pairs: Iterable[tuple[int, str]]) -> None
 
 
 def copy(conn: Connection, table: str, cols: Sequence[str], *, ignore: bool = False,
-         shapes: tuple[str, Sequence[str]] | None = None) -> int:
+         shapes: tuple[str, Sequence[str]] | None = None, constants: Mapping[str, object] | None = None) -> int:
     """Copy the rows of ``stage.<table>`` into ``<table>``; return how many went in
     (``ignore``: rows that break a unique key are skipped, ``INSERT OR IGNORE``).
+
+    ``constants``: columns every row has the same value in (say the journal's pbx and file id),
+    given here instead of staged with each row.
 
     ``shapes``: ``(stage table, its columns)`` of values many rows share; each row names its
     shape by ``sid`` and gets them by a join (the helper binds only the rows' own values). A
@@ -186,9 +189,12 @@ def copy(conn: Connection, table: str, cols: Sequence[str], *, ignore: bool = Fa
     if "call_id" in cols:
         source += f" LEFT JOIN {_MARKS} m ON m.call_id = s.call_id WHERE m.skip IS NULL"
         values = ["coalesce(m.callback_id, s.callback_id)" if v == "s.callback_id" else v for v in values]
+    constants = dict(constants or {})
+    names += list(constants)
+    values += ["?"] * len(constants)
     before = raw.total_changes
     raw.execute(f"INSERT {'OR IGNORE ' if ignore else ''}INTO main.{table} ({', '.join(names)}) "
-                f"SELECT {', '.join(values)} {source}")
+                f"SELECT {', '.join(values)} {source}", tuple(constants.values()))
     return raw.total_changes - before
 
 

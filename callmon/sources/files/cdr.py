@@ -34,7 +34,7 @@ from typing import Iterator, Mapping, NamedTuple
 from callmon.core.config import Config
 from callmon.core.errors import InputError
 from callmon.sources.files.convert import epoch_column, int_column
-from callmon.sources.files.rows import batches, digest, flatten, make_rows, rebuild
+from callmon.sources.files.rows import batches, column_batches, digest, flatten, make_columns, make_rows, rebuild
 from callmon.sources.files.source import Batch, CsvBlocks, RawBlock, Reject, TextSource
 
 BASE = ("accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp", "lastdata",
@@ -196,6 +196,17 @@ def zone_warning(src: TextSource, zone: str) -> str | None:
 
 
 def _convert(block: RawBlock, zone: str, file: str) -> tuple[list[CdrRow], list[Reject]]:
+    values, reasons = _values(block, zone)
+    return make_rows(CdrRow._make, FIELDS, values, block, file, reasons)
+
+
+def _convert_columns(block: RawBlock, zone: str, file: str) -> tuple[dict[str, list], list[Reject], list[str]]:
+    values, reasons = _values(block, zone)
+    return make_columns(FIELDS, values, block, file, reasons)
+
+
+def _values(block: RawBlock, zone: str) -> tuple[dict[str, list | None], dict[int, str]]:
+    """The converted columns of a block (per field of :class:`CdrRow`) and why rows are rejected."""
     cols = block.columns
     reasons: dict[int, str] = {}
     values: dict[str, list | None] = {}
@@ -213,7 +224,7 @@ def _convert(block: RawBlock, zone: str, file: str) -> tuple[list[CdrRow], list[
         if name not in values and name in cols:
             values[name] = cols[name].to_pylist()
     _complete(values, len(block.lines), reasons)
-    return make_rows(CdrRow._make, FIELDS, values, block, file, reasons)
+    return values, reasons
 
 
 def _complete(values: dict[str, list | None], n: int, reasons: dict[int, str]) -> None:
@@ -239,7 +250,7 @@ def _complete(values: dict[str, list | None], n: int, reasons: dict[int, str]) -
 
 def read_cdr_batches(
     path: str | Path, config: Config, *, zone: str | None = None, block_bytes: int | None = None,
-    check_zone: bool = True,
+    check_zone: bool = True, as_columns: bool = False,
 ) -> Iterator[Batch[CdrRow]]:
     """Read a Master.csv (or a CSV export of the cdr table) in batches of rows and rejects.
 
@@ -247,6 +258,7 @@ def read_cdr_batches(
     not CDR); the rows are read lazily, a block of a few MB at a time. Times are read in ``zone``
     (default: ``config.timezone``); a warning is logged when the uniqueids say the file was
     written in another zone (``check_zone=False``: the caller checks with :func:`zone_warning`).
+    ``as_columns``: each batch holds its rows as columns (:attr:`Batch.columns`), no row objects.
     """
     src = TextSource.open(path) if block_bytes is None else TextSource.open(path, block_bytes=block_bytes)
     names, skip = sniff(src)
@@ -254,6 +266,8 @@ def read_cdr_batches(
     warning = zone_warning(src, zone) if check_zone else None
     if warning:
         log.warning("%s", warning)
+    if as_columns:
+        return column_batches(src, CsvBlocks(src, names, skip=skip), lambda b: _convert_columns(b, zone, src.name))
     return batches(src, CsvBlocks(src, names, skip=skip), lambda b: _convert(b, zone, src.name))
 
 

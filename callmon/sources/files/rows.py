@@ -78,6 +78,36 @@ def make_rows(
     return rows, rejects
 
 
+def make_columns(
+    fields: Sequence[str],
+    values: Mapping[str, Sequence[Any] | None],
+    block: RawBlock,
+    file: str,
+    reasons: Mapping[int, str],
+) -> tuple[dict[str, list], list[Reject], list[str]]:
+    """:func:`make_rows` as columns: ``(one list per name of fields, rejects, each row's line)``,
+    the same values as the rows :func:`make_rows` makes, without a row object per record."""
+    n = len(block.lines)
+    columns: dict[str, list] = {}
+    for f in fields:
+        if f == "file":
+            columns[f] = [file] * n
+        elif f == "line":
+            columns[f] = list(block.lines)
+        else:
+            v = values.get(f)
+            columns[f] = [""] * n if v is None else list(v)
+    texts = block.texts
+    rejects = list(block.rejects)
+    if reasons:
+        keep = [i for i in range(n) if i not in reasons]
+        columns = {f: [col[i] for i in keep] for f, col in columns.items()}
+        texts = [texts[i] for i in keep]
+        rejects.extend(Reject(file, block.lines[i], why, _record_text(block, i)) for i, why in sorted(reasons.items()))
+        rejects.sort(key=lambda r: r.line)
+    return columns, rejects, texts
+
+
 def _record_text(block: RawBlock, i: int) -> str:
     return ",".join(str(col[i].as_py()) for col in block.columns.values())[:200]
 
@@ -91,6 +121,19 @@ def batches(
     for block in blocks:
         rows, rejects = convert(block)
         yield Batch(src.name, rows, rejects, block.encoding, block.nbytes, raw_lines(block, rows))
+    src.log_summary()
+
+
+def column_batches(
+    src: TextSource,
+    blocks: Iterable[RawBlock],
+    convert: Callable[[RawBlock], tuple[dict[str, list], list[Reject], list[str]]],
+) -> Iterator[Batch]:
+    """:func:`batches` whose rows come as columns (:attr:`Batch.columns`, ``convert`` returning
+    :func:`make_columns`' triple)."""
+    for block in blocks:
+        columns, rejects, texts = convert(block)
+        yield Batch(src.name, [], rejects, block.encoding, block.nbytes, texts, columns)
     src.log_summary()
 
 

@@ -61,6 +61,14 @@ class Batch(Generic[R]):
     encoding: str = "utf-8"
     nbytes: int = 0  # bytes of the file this batch covers (for a progress bar)
     raw: list[str] = field(default_factory=list)  # each row's line as in the file (its text without the line end)
+    # the rows as columns instead (a reader asked for columns: ``rows`` is then empty): one list
+    # per field of the row type, each as long as ``raw``
+    columns: dict[str, list] | None = None
+
+    @property
+    def count(self) -> int:
+        """How many rows the batch holds (as rows or as columns)."""
+        return len(self.raw) if self.columns is not None else len(self.rows)
 
 
 @dataclass(slots=True)

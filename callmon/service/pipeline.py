@@ -219,11 +219,15 @@ class Pipeline:
         ``progress(step, done, total)`` after each batch: step ``calls`` counts the calls derived
         against those stored before (a rule or journal change may make it another number),
         step ``callbacks`` the numbers whose obligations are derived."""
+        from callmon.service.ingest import STAGED_CACHE_KIB, fewer_collections  # (ingest builds on this module)
+
         n = 0
         learn = not self.parties.known
-        with self.store.begin() as conn:
-            before = self.store.count_calls(conn, self.pbx) if progress else 0
+        with fewer_collections(), self.store.bulk_begin(cache_kib=STAGED_CACHE_KIB) as conn:
+            before = self.store.count_calls(conn, self.pbx)
             self.store.delete_calls(conn, self.pbx)
+            # a rebuild is a large write: load first, index after (Store.load_first)
+            indexes = self.store.load_first(conn, before)
             for calls in rebuild_calls(self.store, conn, self.pbx, self.config, batch=batch, parties=self.parties,
                                        learn=learn, columnar=self.columnar):
                 if isinstance(calls, SingleRecords):  # calls of one Master.csv record each, as columns
@@ -239,6 +243,7 @@ class Pipeline:
                 if progress:
                     progress("calls", n, max(before, n))
             self.save_endpoints(conn)
+            self.store.index_after(conn, indexes)
             self.obligations.refresh_all(
                 conn, progress=(lambda done, total: progress("callbacks", done, total)) if progress else None)
         return n

@@ -466,21 +466,26 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         return out
 
     def single_misses_since(self, conn: Connection, pbx: str, since_id: int,
-                           chunk: int = 20_000) -> Iterator[list[tuple[str, Call]]]:
+                           chunk: int = 20_000, *, stored: bool = False) -> Iterator[list[tuple[str, Call]]]:
         """``(number, call)`` of the calls stored after ``since_id`` whose number has a single call (no
         other call, no memo, no stored obligation) and which are unanswered inbound calls (the
         SQL narrowing of :func:`~callmon.metrics.callbacks.miss_of`), in the order they were
         stored, ``chunk`` at a time (each read whole before it is given: the caller may write).
         The calls are read in the order of their ids (rowids), not by number, which would read
-        the table's pages at random."""
+        the table's pages at random.
+
+        ``stored``: a number may have stored obligations, but no cancellation (``rebuild``
+        derives every obligation again: the stored ones are replaced, and a cancellation names
+        one of them)."""
         cols = ", ".join(f"c.{c.name}" for c in _CALL_COLUMNS)
         outcomes = ", ".join(f"'{o}'" for o in MISSED_OUTCOMES)
+        history = "cancellations b" if stored else "callbacks b"
         q = (f"SELECT c.id, c.customer_number, {cols} FROM calls c NOT INDEXED WHERE c.id > ? AND c.pbx = ? "
              f"AND c.direction = 'inbound' AND c.outcome IN ({outcomes}) AND c.customer_number IS NOT NULL "
              "AND NOT EXISTS (SELECT 1 FROM calls x WHERE x.pbx = c.pbx AND x.customer_number = c.customer_number "
              "AND x.id <> c.id) "
              "AND NOT EXISTS (SELECT 1 FROM memos m WHERE m.pbx = c.pbx AND m.number = c.customer_number) "
-             "AND NOT EXISTS (SELECT 1 FROM callbacks b WHERE b.pbx = c.pbx AND b.number = c.customer_number) "
+             f"AND NOT EXISTS (SELECT 1 FROM {history} WHERE b.pbx = c.pbx AND b.number = c.customer_number) "
              f"ORDER BY c.id LIMIT {int(chunk)}")
         raw, last = conn.connection.driver_connection, since_id
         while True:

@@ -291,6 +291,11 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         with self.engine.connect() as conn:
             return conn.execute(q).scalar_one()
 
+    def count_journal_upto(self, conn: Connection, pbx: str, kind: str, limit: int) -> int:
+        """How many journal rows of this kind there are, counted up to ``limit`` at most."""
+        some = select(journal.c.id).where(journal.c.pbx == pbx, journal.c.kind == kind).limit(limit).subquery()
+        return conn.execute(select(func.count()).select_from(some)).scalar_one()
+
     def count_calls(self, conn: Connection, pbx: str) -> int:
         return conn.execute(select(func.count()).select_from(calls).where(calls.c.pbx == pbx)).scalar_one()
 

@@ -36,3 +36,23 @@ def test_rebuild_on_columns_leaves_what_the_import_left(db_url, tmp_path, batch)
     assert tables(db_url) == imported
     _rebuild(db_url, columnar=False, batch=batch)
     assert tables(db_url) == imported
+
+
+@pytest.mark.parametrize("batch", [20_000, 700], ids=["usual-batches", "small-batches"])
+def test_rebuild_through_the_helper_process_leaves_what_the_import_left(sqlite_url, tmp_path, batch):
+    """A large journal's single-record calls are made by a helper process (callmon.service.restage):
+    the same tables as the import left, with CEL, queue_log and calls cut by a batch's end."""
+    files = [*sorted(SAMPLES.glob("*/Master.csv")), generated(tmp_path, 6_000, numbers=2_000)]
+    ingest = FileIngest(Pipeline(Store(sqlite_url), CONFIG))
+    for path in files:
+        ingest.ingest(path, "cdr")
+    for scenario in ("d_queue_rna_then_answer", "h_blind_transfer", "j_load"):
+        ingest.ingest(SAMPLES / scenario / "cel.csv", "cel")
+        ingest.ingest(SAMPLES / scenario / "queue_log", "queue_log")
+    imported = tables(sqlite_url)
+    pipeline = Pipeline(Store(sqlite_url), CONFIG)
+    pipeline.rebuild_helper_rows = 1
+    with pipeline.store.begin() as conn:
+        assert pipeline._rebuild_helper(conn) is not None  # (10,000 rows and more: the usual threshold)
+    assert pipeline.rebuild(batch=batch) == len(imported["calls"])
+    assert tables(sqlite_url) == imported

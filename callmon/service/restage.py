@@ -25,6 +25,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from callmon.calls.parties import Parties
 from callmon.core.config import Config
+from callmon.core.errors import InputError
 from callmon.service.pipeline import PreparedRecords, Preparer
 from callmon.service.reconcile import ROW_TYPES, rows_of_lines, take_single
 from callmon.sources.files.reread import FileIdentity
@@ -96,7 +97,8 @@ class RebuildHelper:
         except EOFError:
             raise RuntimeError(f"the rebuild helper process ended unexpectedly (exit code {self._proc.exitcode})") from None
         if message[0] == "error":
-            raise RuntimeError(f"rebuild helper: {message[1]}")
+            _, name, text = message
+            raise InputError(text) if name == "InputError" else RuntimeError(f"rebuild helper: {text}")
         return message[1]
 
     def __enter__(self) -> RebuildHelper:
@@ -143,8 +145,8 @@ def _serve(inbox, outbox, config: Config, pbx: str, known: Any, ami_ids: set[str
                     prepared = preparer.stage_records(prepared, builder)
                     image = builder.image()
                 outbox.send(("done", StagedCalls(image, prepared, [(_KIND[type(r)], tuple(r)) for r in rest], records.n)))
-    except Exception:  # noqa: BLE001 - everything goes back to the rebuilding process
-        outbox.send(("error", traceback.format_exc()))
+    except Exception as exc:  # noqa: BLE001 - everything goes back to the rebuilding process
+        outbox.send(("error", type(exc).__name__, str(exc) if isinstance(exc, InputError) else traceback.format_exc()))
     finally:
         outbox.close()
 

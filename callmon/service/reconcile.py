@@ -266,9 +266,10 @@ def rebuild_calls(store: Store, conn: Connection, pbx: str, config: Config, *, b
     newest = float("-inf")
 
     parts = store.journal_entries_ordered(conn, pbx, FILE_KINDS, block=batch)
+    shared = store.journal_shared(conn, pbx) if columnar else {}  # (the journal stays as it is meanwhile)
     with (helper(ami_ids) if helper is not None and columnar else nullcontext()) as restage:
-        for part, single, rows in (_staged(store, conn, pbx, parts, restage) if restage is not None
-                                   else _in_hand(store, conn, pbx, config, parts, parties, ami_ids, columnar)):
+        for part, single, rows in (_staged(store, conn, parts, shared, restage) if restage is not None
+                                   else _in_hand(store, conn, pbx, config, parts, parties, ami_ids, columnar, shared)):
             newest = max([newest, *(e.ts for e in part if e.ts is not None)])
             if single is not None and single.n:
                 yield single
@@ -280,17 +281,18 @@ def rebuild_calls(store: Store, conn: Connection, pbx: str, config: Config, *, b
 
 
 def _in_hand(store: Store, conn: Connection, pbx: str, config: Config, parts: Iterable[Sequence[JournalEntry]],
-             parties: Parties, ami_ids: set[str], columnar: bool) -> Iterator[tuple[Sequence[JournalEntry], Any, list]]:
+             parties: Parties, ami_ids: set[str], columnar: bool,
+             shared: Mapping[str, int]) -> Iterator[tuple[Sequence[JournalEntry], Any, list]]:
     """``(batch, its single-record calls as columns or None, its other rows)``, made here."""
     for part in parts:
         rows = [row for _, row in read_back(store, conn, part)]
         records = None
         if columnar:
-            records, rows = _single_calls(store, conn, pbx, config, part, rows, parties, ami_ids)
+            records, rows = take_single(part, rows, spread(part, shared), ami_ids, config, pbx, parties)
         yield part, records, rows
 
 
-def _staged(store: Store, conn: Connection, pbx: str, parts: Iterable[Sequence[JournalEntry]],
+def _staged(store: Store, conn: Connection, parts: Iterable[Sequence[JournalEntry]], shared: Mapping[str, int],
             restage) -> Iterator[tuple[Sequence[JournalEntry], Any, list]]:
     """``(batch, its single-record calls staged by the helper, its other rows)``
     (:mod:`callmon.service.restage`)."""
@@ -302,25 +304,19 @@ def _staged(store: Store, conn: Connection, pbx: str, parts: Iterable[Sequence[J
         for part in parts:
             ids = {e.file_id for e in part if e.file_id is not None} - sent
             sent.update(ids)
-            yield part, store.journal_files(conn, ids) if ids else {}, spread(store, conn, pbx, part)
+            yield part, store.journal_files(conn, ids) if ids else {}, spread(part, shared)
 
     for part, staged in restage.map(sending()):
         yield part, staged, rows_again(staged.rest)
 
 
-def _single_calls(store: Store, conn: Connection, pbx: str, config: Config, part: Sequence[JournalEntry],
-                  rows: list, parties: Parties, ami_ids: set[str]) -> tuple[SingleRecords, list]:
-    """``(calls of one Master.csv record, the other rows)`` of a batch of the journal
-    (:func:`take_single`, the linkedids with entries elsewhere from :func:`spread`)."""
-    return take_single(part, rows, spread(store, conn, pbx, part), ami_ids, config, pbx, parties)
-
-
-def spread(store: Store, conn: Connection, pbx: str, part: Sequence[JournalEntry]) -> set[str]:
+def spread(part: Sequence[JournalEntry], shared: Mapping[str, int]) -> set[str]:
     """The linkedids of a batch's Master.csv records that have journal entries besides the
-    batch's Master.csv records (CEL, queue_log or AMI entries, records of another batch)."""
+    batch's Master.csv records (CEL, queue_log or AMI entries, records of another batch);
+    ``shared``: the journal's linkedids of more than one entry, and how many
+    (:meth:`~callmon.storage.Store.journal_shared`)."""
     per_call = Counter(e.linkedid for e in part if e.linkedid and e.kind == "cdr")
-    stored = store.journal_counts(conn, pbx, per_call)
-    return {lid for lid, n in per_call.items() if stored.get(lid, 0) > n}
+    return {lid for lid, n in per_call.items() if shared.get(lid, 1) > n}
 
 
 def take_single(part: Sequence[JournalEntry], rows: list, elsewhere: set[str], ami_ids: set[str], config: Config,

@@ -312,9 +312,11 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
     def journal_entries_ordered(self, conn: Connection, pbx: str, kinds: Sequence[str],
                                 exclude_names: Iterable[str] = (), *, block: int = 5000) -> Iterator[list[JournalEntry]]:
         """Every journal entry of some kinds, oldest first, streamed in lists of ``block``."""
-        q = self._entries(pbx, kinds, exclude_names).order_by(journal.c.ts.asc().nulls_first(), journal.c.id)
+        t = journal.c
+        q = self._entries(pbx, kinds, exclude_names).with_only_columns(t.kind, t.payload, t.ts, t.file_id, t.line, t.linkedid)
+        q = q.order_by(t.ts.asc().nulls_first(), t.id)
         for part in conn.execute(q).yield_per(block).partitions():
-            yield [JournalEntry(r.kind, r.payload, r.ts, r.file_id, r.line, r.linkedid) for r in part]
+            yield list(map(JournalEntry._make, part))  # (the columns in the entry's order: no row attribute look-ups)
 
     def _entries(self, pbx: str, kinds: Sequence[str], exclude_names: Iterable[str]):
         t = journal.c
@@ -330,6 +332,13 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
             return {}
         q = select(journal.c.linkedid, func.count()).where(
             journal.c.pbx == pbx, one_of(journal.c.linkedid, ids)).group_by(journal.c.linkedid)
+        return dict(conn.execute(q).all())
+
+    def journal_shared(self, conn: Connection, pbx: str) -> dict[str, int]:
+        """How many journal entries (of any kind) each linkedid with more than one has (every
+        other linkedid of the journal has one): along ``ix_journal_linkedid``."""
+        q = select(journal.c.linkedid, func.count()).where(journal.c.pbx == pbx, journal.c.linkedid.is_not(None)) \
+            .group_by(journal.c.linkedid).having(func.count() > 1)
         return dict(conn.execute(q).all())
 
     def linkedids_of_uniqueids(self, conn: Connection, pbx: str, kind: str, uniqueids: Iterable[str]) -> set[str]:

@@ -221,7 +221,13 @@ class Pipeline:
 
         ``progress(step, done, total)`` after each batch: step ``calls`` counts the calls derived
         against those stored before (a rule or journal change may make it another number),
-        step ``callbacks`` the numbers whose obligations are derived."""
+        step ``callbacks`` the numbers whose obligations are derived.
+
+        A rebuild is a large write that owns the database, and takes the import's ways
+        (:mod:`callmon.service.ingest`): one bulk transaction (:meth:`~callmon.storage.Store.bulk_begin`),
+        load first and index after (:meth:`~callmon.storage.Store.load_first`), the calls of one
+        Master.csv record made in a helper process on a large SQLite journal
+        (:mod:`callmon.service.restage`), the obligations of every number at the end."""
         from callmon.service.ingest import STAGED_CACHE_KIB, fewer_collections  # (they build on this module)
         from callmon.service.restage import StagedCalls
 

@@ -163,13 +163,21 @@ class Obligations:
         return ids, touched
 
     def _open(self, conn, call_ids: Sequence[str], numbers: Sequence[str], at: Sequence[float],
-              called: Sequence[str]) -> list[int]:
+              called: Sequence[str], *, again: bool = False) -> list[int]:
         """Store the obligation each of these misses opens on its own (its number has no other call,
-        memo or obligation: nothing to derive); return their ``callback_id``."""
+        memo or obligation: nothing to derive); return their ``callback_id``.
+
+        ``again``: the numbers may have stored obligations (``rebuild``): they are replaced, an
+        obligation of the same key keeps its id."""
         if not call_ids:
             return []
         due = self.ruleset.policy.due_at_many(list(at)).tolist()  # a miss is placed at its arrival
-        reserved = self.store.reserve_callback_ids(conn, len(call_ids))
+        reserved = self.store.reserve_callback_ids(conn, len(call_ids))  # before any is taken (take_callbacks)
+        if again:
+            kept = self.store.take_callbacks(conn, self.pbx, set(numbers))
+            if kept:
+                fresh = iter(reserved)
+                reserved = [kept.get(f"{n}/{c}") or next(fresh) for n, c in zip(numbers, call_ids)]
         rows = []
         for number, call_id, t, extension, due_at, callback_id in zip(numbers, call_ids, at, called, due, reserved):
             agent, team = self._named(extension if extension in self.directory else None)
@@ -240,11 +248,34 @@ class Obligations:
         which grows with the database)."""
         numbers = (self.store.callback_numbers(conn, self.pbx) | self.store.memo_numbers(conn, self.pbx)
                    | self.store.numbers_with_unanswered(conn, self.pbx, None))
-        numbers = sorted(n for n in numbers if n)
+        numbers = {n for n in numbers if n}
+        total = len(numbers)
+        if self.store.dialect == "sqlite":
+            numbers -= self._open_single_misses(conn, chunk, progress=progress, total=total)
+        numbers = sorted(numbers)
         for i in range(0, len(numbers), chunk):
             self.refresh(conn, dict.fromkeys(numbers[i:i + chunk], ALWAYS))
             if progress:
-                progress(min(i + chunk, len(numbers)), len(numbers))
+                progress(total - len(numbers) + min(i + chunk, len(numbers)), total)
+
+    def _open_single_misses(self, conn, chunk: int, *, progress: Callable[[int, int], None] | None = None,
+                            total: int = 0) -> set[str]:
+        """:meth:`refresh_all` of the numbers whose only input is one missed call (no other call,
+        memo or cancellation; most numbers of a large database): the obligation it opens on its
+        own, as :meth:`settle` opens it, replacing what the number had stored (its id kept while
+        its key stays; the call is the number's only one, so no other call links to what is
+        replaced). Returns the numbers done (SQLite: the calls are found by one SQL query)."""
+        done: set[str] = set()
+        for candidates in self.store.single_misses_since(conn, self.pbx, 0, chunk, stored=True):
+            part = [(n, c) for n, c in candidates if is_miss(c) and not c.incomplete and callback_moment(c) is not None]
+            ids = self._open(conn, [c.call_id for _, c in part], [n for n, _ in part],
+                             [callback_moment(c) for _, c in part], [c.called for _, c in part], again=True)
+            self.store.set_call_callback_ids(conn, self.pbx, list(zip(ids, (c.call_id for _, c in part))))
+            done.update(n for n, _ in part)
+            if progress:
+                progress(len(done), total)
+        log.debug("callbacks of every number: %d opened by a single missed call", len(done))
+        return done
 
     def _derive(self, calls: list[Call], now: float, memos: list[Memo], cancels: list[Cancellation]) -> list[Callback]:
         # a call cut before its end (lost connection, end of file) is not known to be missed or

@@ -79,6 +79,9 @@ class Pipeline:
     #: ``rebuild`` makes the calls of one Master.csv record as columns (False: one record object
     #: each, as the other calls; the tests compare the two)
     columnar = True
+    #: ... in a helper process when the journal holds at least this many Master.csv rows (and the
+    #: database is a SQLite file): starting one costs about a second
+    rebuild_helper_rows = 100_000
 
     def __init__(self, store: Store, config: Config, pbx: str | None = None):
         self.store = store
@@ -218,20 +221,38 @@ class Pipeline:
 
         ``progress(step, done, total)`` after each batch: step ``calls`` counts the calls derived
         against those stored before (a rule or journal change may make it another number),
-        step ``callbacks`` the numbers whose obligations are derived."""
+        step ``callbacks`` the numbers whose obligations are derived.
+
+        A rebuild is a large write that owns the database, and takes the import's ways
+        (:mod:`callmon.service.ingest`): one bulk transaction (:meth:`~callmon.storage.Store.bulk_begin`),
+        load first and index after (:meth:`~callmon.storage.Store.load_first`), the calls of one
+        Master.csv record made in a helper process on a large SQLite journal
+        (:mod:`callmon.service.restage`), the obligations of every number at the end."""
+        from callmon.service.ingest import STAGED_CACHE_KIB, fewer_collections  # (they build on this module)
+        from callmon.service.restage import StagedCalls
+
         n = 0
         learn = not self.parties.known
-        with self.store.begin() as conn:
-            before = self.store.count_calls(conn, self.pbx) if progress else 0
+        with fewer_collections(), self.store.bulk_begin(cache_kib=STAGED_CACHE_KIB) as conn:
+            before = self.store.count_calls(conn, self.pbx)
             self.store.delete_calls(conn, self.pbx)
+            # a rebuild is a large write: load first, index after (Store.load_first)
+            indexes = self.store.load_first(conn, before)
             for calls in rebuild_calls(self.store, conn, self.pbx, self.config, batch=batch, parties=self.parties,
-                                       learn=learn, columnar=self.columnar):
+                                       learn=learn, columnar=self.columnar, helper=self._rebuild_helper(conn)):
                 if isinstance(calls, SingleRecords):  # calls of one Master.csv record each, as columns
                     prepared = self.preparer.prepare_records(calls)
-                    if learn:
-                        for sightings, count, first, last in prepared.sightings:
-                            self.parties.learn(sightings, first, calls=count, last=last)
+                    self._learn_prepared(prepared, learn)
                     self._insert_prepared(conn, prepared)  # their obligations: refresh_all below
+                    n += calls.n
+                elif isinstance(calls, StagedCalls):  # the same, made by the helper process
+                    self._learn_prepared(calls.prepared, learn)
+                    stage.attach(conn, calls.image)
+                    p = calls.prepared
+                    stage.copy(conn, "calls", p.own_cols, shapes=("call_shapes", p.shape_cols))
+                    stage.copy(conn, "legs", LEG_COLUMNS)
+                    if p.agent_cols:
+                        stage.copy(conn, "agent_results", p.agent_cols)
                     n += calls.n
                 else:
                     self.store.replace_calls(conn, self.pbx, [self.scorer(c) for c in calls])
@@ -239,9 +260,27 @@ class Pipeline:
                 if progress:
                     progress("calls", n, max(before, n))
             self.save_endpoints(conn)
+            self.store.index_after(conn, indexes)
             self.obligations.refresh_all(
                 conn, progress=(lambda done, total: progress("callbacks", done, total)) if progress else None)
         return n
+
+    def _learn_prepared(self, prepared: PreparedRecords, learn: bool) -> None:
+        if learn:
+            for sightings, count, first, last in prepared.sightings:
+                self.parties.learn(sightings, first, calls=count, last=last)
+
+    def _rebuild_helper(self, conn: Connection) -> Callable | None:
+        """How ``rebuild`` makes the calls of one Master.csv record: in a helper process
+        (:mod:`callmon.service.restage`) when the database is a SQLite file and the journal
+        holds at least :attr:`rebuild_helper_rows` Master.csv rows; None: in this one."""
+        if not self.columnar or self.store.dialect != "sqlite" or self.store.engine.url.database in (None, "", ":memory:"):
+            return None
+        if self.store.count_journal_upto(conn, self.pbx, "cdr", self.rebuild_helper_rows) < self.rebuild_helper_rows:
+            return None
+        from callmon.service.restage import RebuildHelper  # (it builds on this module)
+
+        return lambda ami_ids: RebuildHelper(self.config, self.pbx, self.parties.known, ami_ids)
 
 
 class Preparer:

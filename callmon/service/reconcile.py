@@ -18,9 +18,10 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import fields, replace
 from operator import attrgetter
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from callmon.storage import Connection
 
@@ -31,8 +32,8 @@ from callmon.calls import FileCalls
 from callmon.calls.columnar import SingleRecords
 from callmon.calls.grouper import Grouper
 from callmon.calls.parties import Parties
-from callmon.sources.files import CdrRow
-from callmon.sources.files.reread import reread
+from callmon.sources.files import CdrRow, CelRow, QueueLogRow
+from callmon.sources.files.reread import FileIdentity, reread
 from callmon.core.errors import StoreError
 from callmon.core.model import Call
 from callmon.storage.store import JournalEntry, Store
@@ -48,6 +49,7 @@ _FILLABLE = tuple(f.name for f in fields(Call) if f.name not in ("pbx", "call_id
                                                                   "incomplete", "transferred"))
 REBUILD_HORIZON = 6 * 3600.0  # s: no call lasts longer; file calls older than this are emitted
 REBUILD_BATCH = 20_000  # journal rows a rebuild reads again at once
+ROW_TYPES = {"cdr": CdrRow, "cel": CelRow, "queue_log": QueueLogRow}
 
 
 def event_from_payload(payload: str) -> AmiEvent:
@@ -59,14 +61,20 @@ def read_back(store: Store, conn: Connection, entries: Sequence[JournalEntry]) -
     """``(kind, entry)`` of journal entries, in their order: an :class:`AmiEvent` for an AMI
     event, the row of a file row, read again from its line by the readers of its file
     (:func:`~callmon.sources.files.reread.reread`), the lines of one file at once."""
+    files = store.journal_files(conn, {e.file_id for e in entries if e.kind != "ami" and e.file_id is not None})
+    rows = rows_of_lines(entries, files)
+    return [("ami", event_from_payload(e.payload)) if e.kind == "ami" else (e.kind, row) for e, row in zip(entries, rows)]
+
+
+def rows_of_lines(entries: Sequence[JournalEntry], files: Mapping[int, FileIdentity]) -> list[Any]:
+    """The row of each file row of ``entries`` (None for an AMI event), in their order, read again
+    from its line by the readers of its file (``files``: the identities of their ``file_id``),
+    the lines of one file at once."""
     out: list[Any] = [None] * len(entries)
     per_file: dict[int | None, list[int]] = {}
     for i, e in enumerate(entries):
-        if e.kind == "ami":
-            out[i] = ("ami", event_from_payload(e.payload))
-        else:
+        if e.kind != "ami":
             per_file.setdefault(e.file_id, []).append(i)
-    files = store.journal_files(conn, [f for f in per_file if f is not None])
     for file_id, at in per_file.items():
         f = files.get(file_id) if file_id is not None else None
         if f is None:
@@ -74,7 +82,7 @@ def read_back(store: Store, conn: Connection, entries: Sequence[JournalEntry]) -
                              "the journal needs its migrations (callmon migrates on open)")
         rows = reread(f.kind, f.layout, f.zone, f.name, [entries[i].line for i in at], [entries[i].payload for i in at])
         for i, row in zip(at, rows):
-            out[i] = (f.kind, row)
+            out[i] = row
     return out
 
 
@@ -235,8 +243,8 @@ def single_records(rows: list) -> tuple[list, list]:
 
 
 def rebuild_calls(store: Store, conn: Connection, pbx: str, config: Config, *, batch: int = REBUILD_BATCH,
-                  parties: Parties | None = None, learn: bool = True,
-                  columnar: bool = True) -> Iterator[list[Call] | SingleRecords]:
+                  parties: Parties | None = None, learn: bool = True, columnar: bool = True,
+                  helper: Callable[[set[str]], Any] | None = None) -> Iterator[Any]:
     """Every call of the journal, in batches: the AMI records are tracked whole (as before); the
     file rows are streamed in time order, ``batch`` at a time, read again a file's lines at once
     (:func:`read_back`), and their calls emitted once no row can join them.
@@ -245,7 +253,9 @@ def rebuild_calls(store: Store, conn: Connection, pbx: str, config: Config, *, b
     only journal entry and alone in its batch (:func:`single_records`) makes its call as columns:
     those come out as :class:`~callmon.calls.columnar.SingleRecords` (``columnar=False``: through
     the assembler like every other row). ``parties``/``learn``: what is known of the endpoints,
-    and whether these calls add to it."""
+    and whether these calls add to it. ``helper(ami_ids)``: a context manager giving a
+    :class:`~callmon.service.restage.RebuildHelper`, which then makes those calls in another
+    process: they come out as :class:`~callmon.service.restage.StagedCalls`."""
     parties = parties if parties is not None else Parties(config)
     events = (event_from_payload(e.payload) for part in store.journal_entries_ordered(conn, pbx, ("ami",), NOISE)
               for e in part)
@@ -255,29 +265,66 @@ def rebuild_calls(store: Store, conn: Connection, pbx: str, config: Config, *, b
     assembler = FileCalls(config, pbx, parties=parties, learn=learn)
     newest = float("-inf")
 
-    for part in store.journal_entries_ordered(conn, pbx, FILE_KINDS, block=batch):
-        rows = [row for _, row in read_back(store, conn, part)]
-        newest = max([newest, *(e.ts for e in part if e.ts is not None)])
-        if columnar:
-            records, rows = _single_calls(store, conn, pbx, config, part, rows, parties, ami_ids)
-            if records.n:
-                yield records
-        assembler.add(rows)
-        ready = assembler.pop_ready(newest - REBUILD_HORIZON)
-        if ready:
-            yield pairs.pair(ready)
+    parts = store.journal_entries_ordered(conn, pbx, FILE_KINDS, block=batch)
+    shared = store.journal_shared(conn, pbx) if columnar else {}  # (the journal stays as it is meanwhile)
+    with (helper(ami_ids) if helper is not None and columnar else nullcontext()) as restage:
+        for part, single, rows in (_staged(store, conn, parts, shared, restage) if restage is not None
+                                   else _in_hand(store, conn, pbx, config, parts, parties, ami_ids, columnar, shared)):
+            newest = max([newest, *(e.ts for e in part if e.ts is not None)])
+            if single is not None and single.n:
+                yield single
+            assembler.add(rows)
+            ready = assembler.pop_ready(newest - REBUILD_HORIZON)
+            if ready:
+                yield pairs.pair(ready)
     yield pairs.pair(assembler.finish()) + pairs.unpaired()
 
 
-def _single_calls(store: Store, conn: Connection, pbx: str, config: Config, part: Sequence[JournalEntry],
-                  rows: list, parties: Parties, ami_ids: set[str]) -> tuple[SingleRecords, list]:
-    """``(calls of one Master.csv record, the other rows)`` of a batch of the journal: a record
-    is taken if its linkedid has no journal entry but the batch's Master.csv records (no CEL,
-    queue_log or AMI entry either), no AMI record names it, and :func:`split_single` takes it;
-    the other rows keep their order."""
+def _in_hand(store: Store, conn: Connection, pbx: str, config: Config, parts: Iterable[Sequence[JournalEntry]],
+             parties: Parties, ami_ids: set[str], columnar: bool,
+             shared: Mapping[str, int]) -> Iterator[tuple[Sequence[JournalEntry], Any, list]]:
+    """``(batch, its single-record calls as columns or None, its other rows)``, made here."""
+    for part in parts:
+        rows = [row for _, row in read_back(store, conn, part)]
+        records = None
+        if columnar:
+            records, rows = take_single(part, rows, spread(part, shared), ami_ids, config, pbx, parties)
+        yield part, records, rows
+
+
+def _staged(store: Store, conn: Connection, parts: Iterable[Sequence[JournalEntry]], shared: Mapping[str, int],
+            restage) -> Iterator[tuple[Sequence[JournalEntry], Any, list]]:
+    """``(batch, its single-record calls staged by the helper, its other rows)``
+    (:mod:`callmon.service.restage`)."""
+    from callmon.service.restage import rows_again  # (it builds on the pipeline, which builds on this module)
+
+    sent: set[int] = set()
+
+    def sending() -> Iterator[tuple[Sequence[JournalEntry], dict[int, FileIdentity], set[str]]]:
+        for part in parts:
+            ids = {e.file_id for e in part if e.file_id is not None} - sent
+            sent.update(ids)
+            yield part, store.journal_files(conn, ids) if ids else {}, spread(part, shared)
+
+    for part, staged in restage.map(sending()):
+        yield part, staged, rows_again(staged.rest)
+
+
+def spread(part: Sequence[JournalEntry], shared: Mapping[str, int]) -> set[str]:
+    """The linkedids of a batch's Master.csv records that have journal entries besides the
+    batch's Master.csv records (CEL, queue_log or AMI entries, records of another batch);
+    ``shared``: the journal's linkedids of more than one entry, and how many
+    (:meth:`~callmon.storage.Store.journal_shared`)."""
     per_call = Counter(e.linkedid for e in part if e.linkedid and e.kind == "cdr")
-    stored = store.journal_counts(conn, pbx, per_call)
-    elsewhere = {lid for lid, n in per_call.items() if stored.get(lid, 0) > n}
+    return {lid for lid, n in per_call.items() if shared.get(lid, 1) > n}
+
+
+def take_single(part: Sequence[JournalEntry], rows: list, elsewhere: set[str], ami_ids: set[str], config: Config,
+                pbx: str, parties: Parties) -> tuple[SingleRecords, list]:
+    """``(calls of one Master.csv record, the other rows)`` of a batch of the journal (``rows``:
+    its entries' rows): a record is taken if its linkedid is not ``elsewhere`` (see
+    :func:`spread`), no AMI record names it (``ami_ids``), and :func:`split_single` takes it;
+    the other rows keep their order."""
     candidates = [r for e, r in zip(part, rows) if type(r) is CdrRow and e.linkedid not in elsewhere
                   and r.linkedid not in ami_ids and r.uniqueid not in ami_ids]
     records, rest = split_single(candidates, config, pbx, parties)

@@ -188,6 +188,18 @@ class CallbackQueries:
             found.update(conn.execute(with_memos.where(one_of(memos.c.number, numbers)).distinct()).scalars())
         return found
 
+    def take_callbacks(self, conn: Connection, pbx: str, numbers: Collection[str]) -> dict[str, int]:
+        """Delete the stored obligations of these numbers; return their ``key -> callback_id``
+        (an obligation derived again with the same key gets its id back). Reserve the ids of new
+        obligations before (:meth:`reserve_callback_ids` counts from the largest id stored)."""
+        q = select(callbacks.c.key, callbacks.c.callback_id).where(callbacks.c.pbx == pbx,
+                                                                   one_of(callbacks.c.number, numbers))
+        taken = dict(conn.execute(q).all())
+        ids = list(taken.values())
+        for i in range(0, len(ids), CHUNK):
+            conn.execute(delete(callbacks).where(callbacks.c.callback_id.in_(ids[i:i + CHUNK])))
+        return taken
+
     def reserve_callback_ids(self, conn: Connection, n: int) -> list[int]:
         """``n`` new ``callback_id`` values for rows this transaction is about to insert.
 

@@ -291,6 +291,11 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         with self.engine.connect() as conn:
             return conn.execute(q).scalar_one()
 
+    def count_journal_upto(self, conn: Connection, pbx: str, kind: str, limit: int) -> int:
+        """How many journal rows of this kind there are, counted up to ``limit`` at most."""
+        some = select(journal.c.id).where(journal.c.pbx == pbx, journal.c.kind == kind).limit(limit).subquery()
+        return conn.execute(select(func.count()).select_from(some)).scalar_one()
+
     def count_calls(self, conn: Connection, pbx: str) -> int:
         return conn.execute(select(func.count()).select_from(calls).where(calls.c.pbx == pbx)).scalar_one()
 
@@ -307,9 +312,11 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
     def journal_entries_ordered(self, conn: Connection, pbx: str, kinds: Sequence[str],
                                 exclude_names: Iterable[str] = (), *, block: int = 5000) -> Iterator[list[JournalEntry]]:
         """Every journal entry of some kinds, oldest first, streamed in lists of ``block``."""
-        q = self._entries(pbx, kinds, exclude_names).order_by(journal.c.ts.asc().nulls_first(), journal.c.id)
+        t = journal.c
+        q = self._entries(pbx, kinds, exclude_names).with_only_columns(t.kind, t.payload, t.ts, t.file_id, t.line, t.linkedid)
+        q = q.order_by(t.ts.asc().nulls_first(), t.id)
         for part in conn.execute(q).yield_per(block).partitions():
-            yield [JournalEntry(r.kind, r.payload, r.ts, r.file_id, r.line, r.linkedid) for r in part]
+            yield list(map(JournalEntry._make, part))  # (the columns in the entry's order: no row attribute look-ups)
 
     def _entries(self, pbx: str, kinds: Sequence[str], exclude_names: Iterable[str]):
         t = journal.c
@@ -325,6 +332,13 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
             return {}
         q = select(journal.c.linkedid, func.count()).where(
             journal.c.pbx == pbx, one_of(journal.c.linkedid, ids)).group_by(journal.c.linkedid)
+        return dict(conn.execute(q).all())
+
+    def journal_shared(self, conn: Connection, pbx: str) -> dict[str, int]:
+        """How many journal entries (of any kind) each linkedid with more than one has (every
+        other linkedid of the journal has one): along ``ix_journal_linkedid``."""
+        q = select(journal.c.linkedid, func.count()).where(journal.c.pbx == pbx, journal.c.linkedid.is_not(None)) \
+            .group_by(journal.c.linkedid).having(func.count() > 1)
         return dict(conn.execute(q).all())
 
     def linkedids_of_uniqueids(self, conn: Connection, pbx: str, kind: str, uniqueids: Iterable[str]) -> set[str]:
@@ -466,21 +480,26 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         return out
 
     def single_misses_since(self, conn: Connection, pbx: str, since_id: int,
-                           chunk: int = 20_000) -> Iterator[list[tuple[str, Call]]]:
+                           chunk: int = 20_000, *, stored: bool = False) -> Iterator[list[tuple[str, Call]]]:
         """``(number, call)`` of the calls stored after ``since_id`` whose number has a single call (no
         other call, no memo, no stored obligation) and which are unanswered inbound calls (the
         SQL narrowing of :func:`~callmon.metrics.callbacks.miss_of`), in the order they were
         stored, ``chunk`` at a time (each read whole before it is given: the caller may write).
         The calls are read in the order of their ids (rowids), not by number, which would read
-        the table's pages at random."""
+        the table's pages at random.
+
+        ``stored``: a number may have stored obligations, but no cancellation (``rebuild``
+        derives every obligation again: the stored ones are replaced, and a cancellation names
+        one of them)."""
         cols = ", ".join(f"c.{c.name}" for c in _CALL_COLUMNS)
         outcomes = ", ".join(f"'{o}'" for o in MISSED_OUTCOMES)
+        history = "cancellations b" if stored else "callbacks b"
         q = (f"SELECT c.id, c.customer_number, {cols} FROM calls c NOT INDEXED WHERE c.id > ? AND c.pbx = ? "
              f"AND c.direction = 'inbound' AND c.outcome IN ({outcomes}) AND c.customer_number IS NOT NULL "
              "AND NOT EXISTS (SELECT 1 FROM calls x WHERE x.pbx = c.pbx AND x.customer_number = c.customer_number "
              "AND x.id <> c.id) "
              "AND NOT EXISTS (SELECT 1 FROM memos m WHERE m.pbx = c.pbx AND m.number = c.customer_number) "
-             "AND NOT EXISTS (SELECT 1 FROM callbacks b WHERE b.pbx = c.pbx AND b.number = c.customer_number) "
+             f"AND NOT EXISTS (SELECT 1 FROM {history} WHERE b.pbx = c.pbx AND b.number = c.customer_number) "
              f"ORDER BY c.id LIMIT {int(chunk)}")
         raw, last = conn.connection.driver_connection, since_id
         while True:

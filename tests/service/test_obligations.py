@@ -146,3 +146,30 @@ def test_every_number_chunk_by_chunk_gives_what_one_chunk_gives(seed):
     assert len(callbacks) < len(before)  # the obligations of the number whose calls went
     assert any(r[3] == "+821077770000" for r in callbacks)  # the memo's own obligation stayed
     assert any(r[17] == "called in person" for r in callbacks)  # cancel_reason
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_every_number_again_opens_a_lone_miss_as_deriving_its_number_does(seed):
+    """``refresh_all`` opens the obligation of a number whose only input is one missed call at
+    once (SQLite finds those calls by one query): the same obligations, ids and links of calls as
+    deriving every number, beside numbers with memos, cancellations and many calls."""
+    fast, derived = (_with_memos_cancellations_and_a_stale_obligation(seed) for _ in range(2))
+    for pipeline in (fast, derived):  # lone misses: 12 numbers of one abandoned call each, an answered one
+        lone = [Call("default", f"lone{k}", "inbound", f"0105555{k:04d}", "2001", START + 600 * k, "abandoned",
+                     ended_at=START + 600 * k + 20) for k in range(12)]
+        lone.append(Call("default", "lone-answered", "inbound", "01066660000", "2001", START, "answered",
+                         first_ring_at=START, answered_at=START + 3, answered_by="2001", ended_at=START + 60))
+        with pipeline.store.begin() as conn:
+            pipeline.write(conn, lone)
+    shorter = Config(callback_hours=4.0)  # every due time changes: a number left out would keep its old one
+    with fast.store.begin() as conn:
+        Pipeline(fast.store, shorter).obligations.refresh_all(conn)
+    with derived.store.begin() as conn:
+        store, obligations = derived.store, Pipeline(derived.store, shorter).obligations
+        numbers = (store.callback_numbers(conn, "default") | store.memo_numbers(conn, "default")
+                   | store.numbers_with_unanswered(conn, "default", None))
+        obligations.refresh(conn, dict.fromkeys(numbers, float("-inf")))
+    callbacks, links = _callbacks_and_links(fast.store)
+    assert (callbacks, links) == _callbacks_and_links(derived.store)
+    assert sum(r[3].startswith("+82105555") for r in callbacks) == 12  # number
+    assert sum(c.startswith("lone") and i is not None for c, i in links) == 12

@@ -265,7 +265,7 @@ _USED = ("src", "dst", "channel", "dstchannel", "lastapp", "lastdata", "start", 
 def single_mask(linkedid: Sequence[str], uniqueid: Sequence[str], dstchannel: Sequence[str]) -> list[bool]:
     """Per record (given as columns), is it alone in its call: a record with a linkedid none of
     whose ids another record of the block names, whose party B no other record's party B is
-    (as :func:`~callmon.service.reconcile.single_records` decides for rows)."""
+    (the one rule: :func:`~callmon.service.reconcile.single_records` applies it to rows)."""
     ids = Counter(linkedid)
     ids.update(u for u, lid in zip(uniqueid, linkedid) if u and u != lid)
     party_b = Counter(dstchannel)

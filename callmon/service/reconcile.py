@@ -20,7 +20,6 @@ import logging
 from collections import Counter
 from contextlib import nullcontext
 from dataclasses import fields, replace
-from operator import attrgetter
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from callmon.storage import Connection
@@ -29,7 +28,7 @@ from callmon.sources.ami.framing import AmiEvent
 from callmon.calls.tracker import IGNORED, track_events
 from callmon.core.config import Config
 from callmon.calls import FileCalls
-from callmon.calls.columnar import SingleRecords
+from callmon.calls.columnar import SingleRecords, single_mask
 from callmon.calls.grouper import Grouper
 from callmon.calls.parties import Parties
 from callmon.sources.files import CdrRow, CelRow, QueueLogRow
@@ -223,23 +222,15 @@ def split_single(rows: list, config, pbx: str, parties=None) -> tuple[SingleReco
 
 
 def single_records(rows: list) -> tuple[list, list]:
-    """``(records alone in their call, the others)``: a record with a linkedid none of whose ids
-    another record of the block names is a call of one record (the column-wise path's); a record
-    whose party B is another record's party B too is not (an attended transfer's consultation,
-    see :func:`~callmon.calls.file_calls.dstchannel_keys`)."""
-    ids = Counter()
-    for r in rows:
-        ids[r.linkedid] += 1
-        if r.uniqueid and r.uniqueid != r.linkedid:
-            ids[r.uniqueid] += 1
-    party_b = Counter(map(attrgetter("dstchannel"), rows))
+    """``(records alone in their call, the others)``: :func:`~callmon.calls.columnar.single_mask`
+    over the rows' columns (a record with a linkedid none of whose ids another record of the block
+    names; not one whose party B is another record's party B too: an attended transfer's
+    consultation, see :func:`~callmon.calls.file_calls.dstchannel_keys`)."""
+    alone = single_mask([r.linkedid for r in rows], [r.uniqueid for r in rows], [r.dstchannel for r in rows])
     single, other = [], []
-    for r in rows:
-        alone = r.linkedid and ids[r.linkedid] == 1 and (not r.uniqueid or r.uniqueid == r.linkedid or ids[r.uniqueid] == 1) \
-            and (not r.dstchannel or party_b[r.dstchannel] == 1)
-        (single if alone else other).append(r)
+    for r, a in zip(rows, alone):
+        (single if a else other).append(r)
     return single, other
-
 
 
 def rebuild_calls(store: Store, conn: Connection, pbx: str, config: Config, *, batch: int = REBUILD_BATCH,

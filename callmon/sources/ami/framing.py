@@ -128,11 +128,7 @@ class AmiEvent:
         ts = self._timestamp
         if ts is False:
             raw = self._ts_text = self.get("Timestamp")
-            try:
-                ts = float(raw) if raw is not None else None
-            except ValueError:
-                ts = None
-            self._timestamp = ts
+            ts = self._timestamp = _seconds(raw)
         return ts
 
     @property
@@ -164,6 +160,28 @@ class AmiEvent:
         if self._timestamp is False:
             self.timestamp  # noqa: B018 - reads the Timestamp header once for both
         return event_key(self.text, self._ts_text)
+
+    def journal_fields(self) -> tuple[str, float | None, str | None, str | None, str]:
+        """``(key, timestamp, call_linkedid, uniqueid, text)``: what the journal keeps of every
+        event (:attr:`key`, :attr:`timestamp`...), read off an unparsed event's text at once.
+
+        >>> AmiEvent.from_text("Event: Hangup\\nTimestamp: 5.25\\nUniqueid: 1.1\\nLinkedid: 1.0").journal_fields()[1:4]
+        (5.25, '1.0', '1.1')
+        """
+        text = self._text
+        if self._headers is not None or text is None:
+            return self.key, self.timestamp, self.call_linkedid, self.uniqueid, self.text
+        ts = self._timestamp
+        if ts is False:
+            raw = self._ts_text = _field(text, "Timestamp")
+            ts = self._timestamp = _seconds(raw)
+        uid = self._uniqueid
+        if uid is False:
+            uid = self._uniqueid = _field(text, "Uniqueid") or None
+        lid = self._call_linkedid
+        if lid is False:
+            lid = self.call_linkedid
+        return event_key(text, self._ts_text), ts, lid, uid, text
 
     def to_text(self) -> str:
         """The event as an AMI frame (``\\r\\n`` line ends, blank line after)."""
@@ -198,17 +216,24 @@ def event_key(text: str, timestamp: str | None = None) -> str:
     return digest
 
 
+def _seconds(raw: str | None) -> float | None:
+    """A ``Timestamp`` header's value as a number (None: none, or not a number)."""
+    try:
+        return float(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
 def _field(text: str, key: str) -> str | None:
-    """The first value of header ``key`` in a canonical frame text, as :func:`parse_frame` reads it."""
-    if text.startswith(key) and text.startswith(":", len(key)):
-        i = len(key) + 1
+    """The first value of header ``key`` in a canonical frame text, as :func:`parse_frame` reads
+    it (every line of such a text is ``Key: value``, the one space included: see _CANONICAL)."""
+    if text.startswith(key) and text.startswith(": ", len(key)):
+        i = len(key) + 2
     else:
-        i = text.find(f"\n{key}:")
+        i = text.find(f"\n{key}: ")
         if i < 0:
             return None
-        i += len(key) + 2
-    if text.startswith(" ", i):
-        i += 1
+        i += len(key) + 3
     j = text.find("\n", i)
     return text[i:] if j < 0 else text[i:j]
 

@@ -12,8 +12,10 @@ bytes in any chunking and yields complete frames; nothing it meets makes it rais
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,23 +106,23 @@ class AmiEvent:
         if h is not None:
             return [(k, v) for k, v in h.items() if k.endswith(suffixes)]
         text = self._text
-        found: dict[str, tuple[int, str]] = {}  # name -> (where its line starts, value)
-        for suffix in suffixes:
-            n = len(suffix)
-            i = text.find(suffix + ": ")
-            while i >= 0:
-                start = text.rfind("\n", 0, i) + 1
-                # the suffix ends this line's name (a name holds no colon) and the name is new
-                # (a repeated header keeps its first value under its name, see the class)
-                if text.find(":", start) == i + n:
-                    name = text[start:i + n]
-                    if name not in found:
-                        j = text.find("\n", i)
-                        found[name] = (start, text[i + n + 2:] if j < 0 else text[i + n + 2:j])
-                i = text.find(suffix + ": ", i + n)
-        if len(suffixes) > 1 and len(found) > 1:
-            return [(k, v) for k, (_, v) in sorted(found.items(), key=lambda kv: kv[1][0])]
-        return [(k, v) for k, (_, v) in found.items()]
+        tail = _common_tail(suffixes)  # ("Uniqueid", "Linkedid") -> "id": one scan, in order
+        mark = tail + ": "
+        n = len(tail)
+        found: dict[str, str] = {}
+        i = text.find(mark)
+        while i >= 0:
+            end = i + n  # where the name ends if this is its line's ": "
+            start = text.rfind("\n", 0, i) + 1
+            # a name holds no colon: this is the line's first; a repeated header keeps its
+            # first value under its name (see the class)
+            if text.find(":", start) == end:
+                name = text[start:end]
+                if name.endswith(suffixes) and name not in found:
+                    j = text.find("\n", end)
+                    found[name] = text[end + 2:] if j < 0 else text[end + 2:j]
+            i = text.find(mark, end + 2)
+        return list(found.items())
 
     @property
     def timestamp(self) -> float | None:
@@ -214,6 +216,12 @@ def event_key(text: str, timestamp: str | None = None) -> str:
     if timestamp and len(timestamp) <= 20 and timestamp.isascii() and timestamp.replace(".", "", 1).isdigit():
         return f"{timestamp}-{digest}"
     return digest
+
+
+@functools.cache
+def _common_tail(suffixes: tuple[str, ...]) -> str:
+    """The longest end the suffixes share ("" when none)."""
+    return os.path.commonprefix([s[::-1] for s in suffixes])[::-1]
 
 
 def _seconds(raw: str | None) -> float | None:

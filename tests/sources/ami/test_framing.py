@@ -139,3 +139,14 @@ def test_headers_ending_finds_in_the_text_what_the_parsed_headers_hold():
                             "BridgeUniqueid: 5\nLinkedid: 4")
     assert odd.headers_ending(("Uniqueid", "Linkedid")) == [
         ("Uniqueid", "1"), ("DestLinkedid", ""), ("BridgeUniqueid", "5"), ("Linkedid", "4")]
+
+
+def test_journal_fields_are_the_events_own_key_time_and_ids():
+    """What the journal keeps of an event, read off its text at once, is what its properties
+    give one by one (also for an event without Linkedid, whose call is a prefixed one's)."""
+    events = [e for path in sorted(SAMPLES.glob("*/ami.raw")) for e in read_capture(path)[0]]
+    events.append(FrameReader().feed(b"Event: BlindTransfer\r\nTimestamp: 12.5\r\nTransfererLinkedid: 7.1\r\n\r\n")[0])
+    for e in events:
+        fresh = type(e)(e.name, text=e.text) if e._headers is None else e
+        assert fresh.journal_fields() == (e.key, e.timestamp, e.call_linkedid, e.uniqueid, e.text)
+    assert events[-1].journal_fields()[1:4] == (12.5, "7.1", None)

@@ -87,11 +87,14 @@ def _id_kind(key: str) -> str:
 _ID_KINDS: dict[str, str] = {}  # header name -> "u" | "l" | "": decided once per name
 
 
+_ID_SUFFIXES = ("Uniqueid", "Linkedid")
+
+
 def _ids(event: AmiEvent) -> tuple[list[str], list[str]]:
     """Every Uniqueid-like and Linkedid-like header of an event (Dest*, Transferer*, ...)."""
     uids, lids = [], []
     kinds = _ID_KINDS
-    for k, v in event.headers.items():
+    for k, v in event.headers_ending(_ID_SUFFIXES):
         kind = kinds.get(k)
         if kind is None:
             kind = kinds[k] = _id_kind(k)

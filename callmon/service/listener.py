@@ -227,13 +227,16 @@ class Listener:
     def _write(self, batch: list[AmiEvent]) -> None:
         """Feed the tracker, then journal + calls + live state in one transaction (retried)."""
         finished: list[Call] = []
-        touched: set[str] = set()
+        rows = [journal_row(e) for e in batch]
+        touched = {r.linkedid for r in rows}
+        touched.discard(None)
+        touched.discard("")
+        feed = self.tracker.feed
         try:
             for ev in batch:
-                finished.extend(self.tracker.feed(ev))
-                lid = ev.call_linkedid
-                if lid:
-                    touched.add(lid)
+                calls = feed(ev)
+                if calls:
+                    finished.extend(calls)
             ended = [c.call_id for c in finished]
             live = [live_row(c) for c in self.tracker.active_for(touched)]
         except Exception:  # noqa: BLE001 - a bug in tracking must not stop the writer or lose events
@@ -242,7 +245,6 @@ class Listener:
             finished, live, ended = [], [], []
         if batch[-1].timestamp is not None:
             self._last_ts = batch[-1].timestamp
-        rows = [journal_row(e) for e in batch]
         if not self._commit(rows, finished, live, ended):
             return
         now = time.time()

@@ -59,7 +59,8 @@ class IngestReport:
 def journal_row(event: AmiEvent) -> JournalRow:
     """An AMI event as the journal keeps it: its frame text (:attr:`AmiEvent.text`) under its
     dedupe key (:attr:`AmiEvent.key`), with the columns the derivations look rows up by."""
-    return JournalRow("ami", event.key, event.timestamp, event.name, event.call_linkedid, event.uniqueid, event.text)
+    key, ts, linkedid, uniqueid, text = event.journal_fields()
+    return JournalRow("ami", key, ts, event.name, linkedid, uniqueid, text)
 
 
 def merged_directory(config: Config, imported: dict[str, Employee]) -> dict[str, Employee]:

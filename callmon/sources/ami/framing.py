@@ -12,8 +12,10 @@ bytes in any chunking and yields complete frames; nothing it meets makes it rais
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,17 +92,45 @@ class AmiEvent:
             return default if value is None else value
         return self.headers.get(key, default)
 
+    def headers_ending(self, suffixes: tuple[str, ...]) -> list[tuple[str, str]]:
+        """The headers whose names end with one of ``suffixes``, as ``(name, value)`` in their
+        order: what ``[(k, v) for k, v in e.headers.items() if k.endswith(suffixes)]`` gives,
+        found in the text of an unparsed event without parsing its every header (the tracker
+        asks each event for its ids).
+
+        >>> AmiEvent.from_text("Event: DialBegin\\nUniqueid: 1.1\\nDestUniqueid: 1.2\\nUniqueid: 9").headers_ending(
+        ...     ("Uniqueid",))
+        [('Uniqueid', '1.1'), ('DestUniqueid', '1.2')]
+        """
+        h = self._headers
+        if h is not None:
+            return [(k, v) for k, v in h.items() if k.endswith(suffixes)]
+        text = self._text
+        tail = _common_tail(suffixes)  # ("Uniqueid", "Linkedid") -> "id": one scan, in order
+        mark = tail + ": "
+        n = len(tail)
+        found: dict[str, str] = {}
+        i = text.find(mark)
+        while i >= 0:
+            end = i + n  # where the name ends if this is its line's ": "
+            start = text.rfind("\n", 0, i) + 1
+            # a name holds no colon: this is the line's first; a repeated header keeps its
+            # first value under its name (see the class)
+            if text.find(":", start) == end:
+                name = text[start:end]
+                if name.endswith(suffixes) and name not in found:
+                    j = text.find("\n", end)
+                    found[name] = text[end + 2:] if j < 0 else text[end + 2:j]
+            i = text.find(mark, end + 2)
+        return list(found.items())
+
     @property
     def timestamp(self) -> float | None:
         """Unix time from the ``Timestamp`` header (``timestampevents = yes``), or None."""
         ts = self._timestamp
         if ts is False:
             raw = self._ts_text = self.get("Timestamp")
-            try:
-                ts = float(raw) if raw is not None else None
-            except ValueError:
-                ts = None
-            self._timestamp = ts
+            ts = self._timestamp = _seconds(raw)
         return ts
 
     @property
@@ -132,6 +162,28 @@ class AmiEvent:
         if self._timestamp is False:
             self.timestamp  # noqa: B018 - reads the Timestamp header once for both
         return event_key(self.text, self._ts_text)
+
+    def journal_fields(self) -> tuple[str, float | None, str | None, str | None, str]:
+        """``(key, timestamp, call_linkedid, uniqueid, text)``: what the journal keeps of every
+        event (:attr:`key`, :attr:`timestamp`...), read off an unparsed event's text at once.
+
+        >>> AmiEvent.from_text("Event: Hangup\\nTimestamp: 5.25\\nUniqueid: 1.1\\nLinkedid: 1.0").journal_fields()[1:4]
+        (5.25, '1.0', '1.1')
+        """
+        text = self._text
+        if self._headers is not None or text is None:
+            return self.key, self.timestamp, self.call_linkedid, self.uniqueid, self.text
+        ts = self._timestamp
+        if ts is False:
+            raw = self._ts_text = _field(text, "Timestamp")
+            ts = self._timestamp = _seconds(raw)
+        uid = self._uniqueid
+        if uid is False:
+            uid = self._uniqueid = _field(text, "Uniqueid") or None
+        lid = self._call_linkedid
+        if lid is False:
+            lid = self.call_linkedid
+        return event_key(text, self._ts_text), ts, lid, uid, text
 
     def to_text(self) -> str:
         """The event as an AMI frame (``\\r\\n`` line ends, blank line after)."""
@@ -166,17 +218,30 @@ def event_key(text: str, timestamp: str | None = None) -> str:
     return digest
 
 
+@functools.cache
+def _common_tail(suffixes: tuple[str, ...]) -> str:
+    """The longest end the suffixes share ("" when none)."""
+    return os.path.commonprefix([s[::-1] for s in suffixes])[::-1]
+
+
+def _seconds(raw: str | None) -> float | None:
+    """A ``Timestamp`` header's value as a number (None: none, or not a number)."""
+    try:
+        return float(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
 def _field(text: str, key: str) -> str | None:
-    """The first value of header ``key`` in a canonical frame text, as :func:`parse_frame` reads it."""
-    if text.startswith(key) and text.startswith(":", len(key)):
-        i = len(key) + 1
+    """The first value of header ``key`` in a canonical frame text, as :func:`parse_frame` reads
+    it (every line of such a text is ``Key: value``, the one space included: see _CANONICAL)."""
+    if text.startswith(key) and text.startswith(": ", len(key)):
+        i = len(key) + 2
     else:
-        i = text.find(f"\n{key}:")
+        i = text.find(f"\n{key}: ")
         if i < 0:
             return None
-        i += len(key) + 2
-    if text.startswith(" ", i):
-        i += 1
+        i += len(key) + 3
     j = text.find("\n", i)
     return text[i:] if j < 0 else text[i:j]
 
@@ -185,6 +250,9 @@ def _field(text: str, key: str) -> str | None:
 # marks a repeated header once parsed), no stray CR; such a text is its own journal form
 _CANONICAL = re.compile(r'[!"$-9;-~]+: [^\r\n]*(?:\n[!"$-9;-~]+: [^\r\n]*)*')
 _CANONICAL_HEADER = re.compile(r"^([^:\n]+): (.*)$", re.M)
+# a line (after a line end) that is neither such a header line nor empty: where a stretch of
+# frames stops being canonical (with a stray CR, which the reader checks for apart)
+_OTHER_LINE = re.compile(r'\n(?![!"$-9;-~]++: |\n)')
 
 
 @dataclass
@@ -273,9 +341,15 @@ class FrameReader:
             if first.startswith(BANNER_PREFIX):
                 self._offset += len(first) + 1
                 self._buf = rest
-        *frames, self._buf = self._buf.split("\n\n")
+        buf = self._buf
+        end = buf.rfind("\n\n")
+        # one look at the lines of every complete frame at once: when each is a header line or
+        # empty and no stray CR is left, a frame is canonical as soon as its first line is a
+        # header (see _frame); one C-level scan of the chunk instead of a regex run per frame
+        lines_ok = end > 0 and buf.find("\r", 0, end) < 0 and _OTHER_LINE.search(buf, 0, end) is None
+        *frames, self._buf = buf.split("\n\n")
         for frame in frames:
-            event = self._frame(frame)
+            event = self._frame(frame, lines_ok)
             self._offset += len(frame) + 2
             if event is not None:
                 events.append(event)
@@ -292,11 +366,19 @@ class FrameReader:
             log.warning("%s", msg)
         return []
 
-    def _frame(self, frame: str) -> AmiEvent | None:
+    def _frame(self, frame: str, lines_ok: bool = False) -> AmiEvent | None:
+        """``lines_ok``: every line of the frame after its first is known to be a header line
+        (``Key: value``, no CR), so it is canonical when its first line is one too."""
         frame = frame.strip("\n")
         if not frame:
             return None
-        if _CANONICAL.fullmatch(frame):  # as Asterisk writes it: parse nothing yet
+        if lines_ok and frame.startswith("Event: "):  # as Asterisk writes it: parse nothing yet
+            j = frame.find("\n", 7)
+            name = frame[7:] if j < 0 else frame[7:j]
+            if name:
+                self.stats.events += 1
+                return AmiEvent(name, text=frame)
+        elif _CANONICAL.fullmatch(frame):  # as Asterisk writes it: parse nothing yet
             name = _field(frame, "Event")
             if name:
                 self.stats.events += 1

@@ -101,3 +101,52 @@ def test_unreadable_capture_is_a_clear_error(tmp_path):
 
     with pytest.raises(InputError, match="nope.raw"):
         read_capture(tmp_path / "nope.raw")
+
+
+def test_a_chunk_with_one_odd_frame_reads_each_frame_as_alone():
+    """A chunk whose frames are canonical but for one (a key without its space, a stray CR, a
+    name with '#') is read frame by frame: every frame is the event it is when fed alone."""
+    frames = [b"Event: Newstate\r\nUniqueid: 1.1\r\nChannelState: 5\r\n\r\n",
+              b"Event: Hangup\r\nUniqueid:1.1\r\nCause: 16\r\n\r\n",
+              b"Event: VarSet\r\nValue: a\rb\r\n\r\n",
+              b"Event: VarSet\r\nA#b: 1\r\n\r\n",
+              b"Response: Success\r\nActionID: 1\r\n\r\n",
+              b"Event: DialEnd\nUniqueid: 1.2\n\n\n\n"]
+    alone = [e for f in frames for e in _events(f)[0]]
+    together, stats = _events(b"".join(frames))
+    assert [(e.name, e.text, e.headers) for e in together] == [(e.name, e.text, e.headers) for e in alone]
+    assert [e.name for e in together] == ["Newstate", "Hangup", "VarSet", "VarSet", "DialEnd"]
+    assert (stats.events, stats.responses, stats.malformed) == (5, 1, 0)
+    assert together[1].headers["Uniqueid"] == "1.1"  # parsed, not canonical: the value without the missing space
+
+
+def test_headers_ending_finds_in_the_text_what_the_parsed_headers_hold():
+    """The ids the tracker asks for, found in an unparsed event's text, are its parsed
+    headers with those suffixes, in order, first value of a repeated header, for every event
+    of the real captures."""
+    suffixes = [("Uniqueid", "Linkedid"), ("Uniqueid",), ("Channel",)]
+    checked = 0
+    for path in sorted(SAMPLES.glob("*/ami.raw")):
+        for e in read_capture(path)[0]:
+            if e._headers is not None:
+                continue
+            for suffix in suffixes:
+                fresh = type(e)(e.name, text=e.text)
+                assert fresh.headers_ending(suffix) == [(k, v) for k, v in e.headers.items() if k.endswith(suffix)]
+                checked += 1
+    assert checked > 1000
+    odd = type(e)("X", text="Event: X\nUniqueid: 1\nVal: has Uniqueid: inside\nUniqueid: 3\nDestLinkedid: \n"
+                            "BridgeUniqueid: 5\nLinkedid: 4")
+    assert odd.headers_ending(("Uniqueid", "Linkedid")) == [
+        ("Uniqueid", "1"), ("DestLinkedid", ""), ("BridgeUniqueid", "5"), ("Linkedid", "4")]
+
+
+def test_journal_fields_are_the_events_own_key_time_and_ids():
+    """What the journal keeps of an event, read off its text at once, is what its properties
+    give one by one (also for an event without Linkedid, whose call is a prefixed one's)."""
+    events = [e for path in sorted(SAMPLES.glob("*/ami.raw")) for e in read_capture(path)[0]]
+    events.append(FrameReader().feed(b"Event: BlindTransfer\r\nTimestamp: 12.5\r\nTransfererLinkedid: 7.1\r\n\r\n")[0])
+    for e in events:
+        fresh = type(e)(e.name, text=e.text) if e._headers is None else e
+        assert fresh.journal_fields() == (e.key, e.timestamp, e.call_linkedid, e.uniqueid, e.text)
+    assert events[-1].journal_fields()[1:4] == (12.5, "7.1", None)

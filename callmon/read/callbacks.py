@@ -48,18 +48,14 @@ def obligations_at(store: ReadStore, pbx: str, ruleset: RuleSet, directory: Mapp
     (``derive``: all derived again, the definition the stored path is tested against)."""
     later = None if derive else store.numbers_changed_after(pbx, now)
     if later is None or len(later) > DERIVE_ALL:
-        rows = _derived(store, pbx, ruleset, directory, now, None)
-    else:
-        stored = [as_of(r, now) for r in store.stored_obligations(pbx, since, until) if r["number"] not in later]
-        rows = stored + _derived(store, pbx, ruleset, directory, now, later) if later else stored
-        rows.sort(key=lambda r: (r["first_missed_at"], r["key"]))
-    if since is not None or until is not None:
-        lo, hi = float("-inf") if since is None else since, float("inf") if until is None else until
-        rows = [r for r in rows if lo <= r["first_missed_at"] < hi]
-    return rows
+        return _opened_within(_derived(store, pbx, ruleset, directory, now, None), since, until)
+    stored = [status_at(r, now) for r in store.callbacks_where(pbx, since=since, until=until) if r["number"] not in later]
+    if later:
+        stored += _opened_within(_derived(store, pbx, ruleset, directory, now, later), since, until)
+    return sorted(stored, key=lambda r: (r["first_missed_at"], r["key"]))  # as the derivation orders them
 
 
-def as_of(row: dict[str, Any], now: float) -> dict[str, Any]:
+def status_at(row: dict[str, Any], now: float) -> dict[str, Any]:
     """A stored obligation with its status at ``now``: an unmet one (stored as ``open``) is
     ``overdue`` once ``now`` is past its due time, as the derivation says."""
     if row["status"] == "open" and now > row["due_at"]:
@@ -67,15 +63,17 @@ def as_of(row: dict[str, Any], now: float) -> dict[str, Any]:
     return row
 
 
+def _opened_within(rows: list[dict[str, Any]], since: float | None, until: float | None) -> list[dict[str, Any]]:
+    lo, hi = float("-inf") if since is None else since, float("inf") if until is None else until
+    return [r for r in rows if lo <= r["first_missed_at"] < hi]
+
+
 def _derived(store: ReadStore, pbx: str, ruleset: RuleSet, directory: Mapping[str, Any], now: float,
              numbers: Collection[str] | None) -> list[dict[str, Any]]:
     """The obligations at ``now`` derived again from the calls, memos and cancellations up to
     it: of every number (None), or of these numbers."""
     with store.connect() as conn:
-        if numbers is None:
-            calls, ids = store.callback_calls(conn, pbx, until=now), store.callback_ids(conn, pbx)
-        else:
-            calls, ids = store.linked_calls(conn, pbx, numbers, until=now), store.obligation_ids(conn, pbx, numbers)
+        calls, ids = store.callback_calls(conn, pbx, now, numbers), store.callback_ids(conn, pbx, numbers)
         memos = store.memos_of(conn, pbx, numbers, until=now)
         cancels = [c for _, c in store.cancellations_of(conn, pbx, numbers, until=now)]
     calls = [c for c in calls if not c.incomplete]  # a cut call neither opens nor meets one

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from callmon.core.config import Config
 from callmon.metrics.rules import RuleSet
-from callmon.read.callbacks import obligations_at
+from callmon.read.callbacks import obligations_at, status_at
 from callmon.read.periods import Period
 from callmon.read.privacy import OPERATOR, Viewer
 from callmon.storage.readonly import ReadStore, open_readonly
@@ -397,9 +397,7 @@ def _cb_status(row: dict[str, Any], now: float) -> dict[str, Any]:
     missed calls as a list."""
     import json
 
-    out = dict(row)
-    if out["status"] == "open" and out["due_at"] < now:
-        out["status"] = "overdue"
+    out = dict(status_at(row, now))
     if isinstance(out.get("missed_call_ids"), str):
         out["missed_call_ids"] = json.loads(out["missed_call_ids"])
     return out

@@ -107,8 +107,10 @@ class CallbackQueries:
         q = select(calls.c.customer_number, *_CALL_COLUMNS).where(calls.c.pbx == pbx, one_of(calls.c.call_id, call_ids))
         return [(r.customer_number, call_from_row(r)) for r in conn.execute(q)]
 
-    def callback_calls(self, conn: Connection, pbx: str, until: float) -> list[Call]:
-        """The calls that take part in an obligation (they carry a callback_id), arrived by ``until``."""
+    def callback_calls(self, conn: Connection, pbx: str, until: float,
+                       numbers: Collection[str] | None = None) -> list[Call]:
+        """The calls that take part in an obligation (they carry a callback_id), arrived by ``until``
+        (``numbers``: of these numbers' obligations only)."""
         # ``callback_id >= 1`` (ids count from 1), not ``IS NOT NULL``: a range of ix_calls_callback,
         # where SQLite took ``IS NOT NULL OR ...`` for two ranges of ix_calls_arrived, every call up to
         # ``until`` (measured on 1M calls: 0.98 s against 0.09 s)
@@ -116,6 +118,9 @@ class CallbackQueries:
             calls.c.pbx == pbx, calls.c.callback_id >= 1,
             or_(calls.c.arrived_at <= until, calls.c.arrived_at.is_(None)),
         )
+        if numbers is not None:
+            q = q.where(calls.c.callback_id.in_(
+                select(callbacks.c.callback_id).where(callbacks.c.pbx == pbx, one_of(callbacks.c.number, numbers))))
         return [call_from_row(r) for r in conn.execute(q)]
 
     def memos_of(self, conn: Connection, pbx: str, numbers: Collection[str] | None = None,
@@ -161,9 +166,12 @@ class CallbackQueries:
         rows = _run(conn, pieces, callbacks.c.number, numbers)
         return sorted((dict(r._mapping) for r in rows), key=lambda r: (r["first_missed_at"], r["key"]))
 
-    def callback_ids(self, conn: Connection, pbx: str) -> dict[str, int]:
-        """key -> callback_id of the stored obligations."""
-        return dict(conn.execute(select(callbacks.c.key, callbacks.c.callback_id).where(callbacks.c.pbx == pbx)).all())
+    def callback_ids(self, conn: Connection, pbx: str, numbers: Collection[str] | None = None) -> dict[str, int]:
+        """key -> callback_id of the stored obligations (``numbers``: of these numbers only)."""
+        q = select(callbacks.c.key, callbacks.c.callback_id).where(callbacks.c.pbx == pbx)
+        if numbers is not None:
+            q = q.where(one_of(callbacks.c.number, numbers))
+        return dict(conn.execute(q).all())
 
     def callback_by_id(self, conn: Connection, pbx: str, callback_id: int) -> dict[str, Any] | None:
         q = select(callbacks).where(callbacks.c.pbx == pbx, callbacks.c.callback_id == callback_id)

@@ -8,14 +8,14 @@ masking is the read side's (:mod:`callmon.read`), which knows who is reading.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, Float, Integer, and_, case, cast, exists, func, or_, select, union
 from sqlalchemy.engine import Connection
 
-from callmon.storage.callbacks import _CALL_COLUMNS, CallbackQueries, call_from_row
+from callmon.storage.callbacks import CallbackQueries
 from callmon.storage.directory import DirectoryQueries
 from callmon.storage.frames import FrameQueries
 from callmon.storage.lists import one_of
@@ -37,8 +37,6 @@ from callmon.storage.schema import (
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from callmon.core.model import Call
 
 # the columns of the calls grid and of ``callmon calls`` (legs aside)
 GRID_COLUMNS = ("call_id", "direction", "caller", "called", "queue", "arrived_at", "first_ring_at", "answered_at",
@@ -261,8 +259,8 @@ class ReadQueries(FrameQueries, DirectoryQueries, CallbackQueries):
             q = q.where(when < until)
         if limit is not None:
             q = q.limit(limit)
-        with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(q)]
+        names = [c.name for c in callbacks.columns]
+        return [dict(zip(names, r)) for r in self._raw(q)]  # through the driver: a year's by the ten thousand
 
     def numbers_changed_after(self, pbx: str, now: float) -> set[str]:
         """The numbers with an input of their obligations later than ``now``: a call that takes
@@ -281,34 +279,6 @@ class ReadQueries(FrameQueries, DirectoryQueries, CallbackQueries):
         )
         with self.engine.connect() as conn:
             return {n for (n,) in conn.execute(q)}
-
-    def linked_calls(self, conn: Connection, pbx: str, numbers: Collection[str], until: float) -> list[Call]:
-        """:meth:`~callmon.storage.callbacks.CallbackQueries.callback_calls` of the obligations of
-        these numbers only."""
-        ids = select(callbacks.c.callback_id).where(callbacks.c.pbx == pbx, one_of(callbacks.c.number, numbers))
-        q = select(*_CALL_COLUMNS).where(calls.c.pbx == pbx, calls.c.callback_id.in_(ids),
-                                         or_(calls.c.arrived_at <= until, calls.c.arrived_at.is_(None)))
-        return [call_from_row(r) for r in conn.execute(q)]
-
-    def obligation_ids(self, conn: Connection, pbx: str, numbers: Collection[str]) -> dict[str, int]:
-        """key -> callback_id of the stored obligations of these numbers."""
-        q = select(callbacks.c.key, callbacks.c.callback_id).where(callbacks.c.pbx == pbx,
-                                                                   one_of(callbacks.c.number, numbers))
-        return dict(conn.execute(q).all())
-
-    def stored_obligations(self, pbx: str, since: float | None = None,
-                           until: float | None = None) -> list[dict[str, Any]]:
-        """The stored obligations opened in [since, until) (``first_missed_at``; None: no bound),
-        as row dicts, oldest first (by ``first_missed_at``, then ``key``, as the derivation
-        orders them)."""
-        q = select(callbacks).where(callbacks.c.pbx == pbx)
-        if since is not None:
-            q = q.where(callbacks.c.first_missed_at >= since)
-        if until is not None:
-            q = q.where(callbacks.c.first_missed_at < until)
-        names = [c.name for c in callbacks.columns]
-        rows = [dict(zip(names, r)) for r in self._raw(q)]  # through the driver: a year's by the ten thousand
-        return sorted(rows, key=lambda r: (r["first_missed_at"], r["key"]))
 
     # -- live ----------------------------------------------------------------------------------------
     def live_rows(self, pbx: str) -> list[dict[str, Any]]:

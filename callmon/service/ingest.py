@@ -57,7 +57,7 @@ from callmon.core.errors import InputError
 from callmon.calls import FileCalls
 from callmon.calls.columnar import SingleRecords, single_mask
 from callmon.sources.files import CdrRow, Reject, observed_utc_offset, read_cdr_batches, read_cel_batches, read_queue_log_batches
-from callmon.sources.files.cdr import FIELDS as CDR_FIELDS, zone_warning
+from callmon.sources.files.cdr import FIELDS as CDR_FIELDS, natural_key, zone_warning
 from callmon.sources.files.reread import FileIdentity, identify
 from callmon.calls.parties import Parties
 from callmon.sources.files.source import TextSource
@@ -65,7 +65,7 @@ from callmon.metrics.numbers import mask
 from callmon.core.model import Call
 from callmon.service.pipeline import Pipeline, PreparedRecords, Preparer
 from callmon.storage import stage
-from callmon.storage.store import JOURNAL_COLUMNS, JournalRow, journal_columns
+from callmon.storage.store import JOURNAL_COLUMNS, JournalRow
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ ENTRIES = {"cdr": _cdr_entry, "cel": _cel_entry, "queue_log": _ql_entry}
 
 def cdr_keys(columns: dict[str, list]) -> list[str]:
     """:attr:`CdrRow.key` of each record given as columns (:attr:`~callmon.sources.files.Batch.columns`)."""
-    keys = [f"cdr:{u}:{q}" if u and q is not None else None for u, q in zip(columns["uniqueid"], columns["sequence"])]
+    keys = list(map(natural_key, columns["uniqueid"], columns["sequence"]))
     if None in keys:
         fields = [columns[name] for name in CDR_FIELDS]
         keys = [k if k is not None else CdrRow._make([c[i] for c in fields]).key for i, k in enumerate(keys)]
@@ -367,7 +367,7 @@ class FileIngest:
         identity = identify(kind, path, zone)
         with fewer_collections(), self.store.bulk_begin(alone=self.alone, cache_kib=STAGED_CACHE_KIB) as conn:
             file_id = self.store.journal_file(conn, self.pipeline.pbx, identity)
-            with _Helper(path, kind, zone, self.pipeline, BLOCK_BYTES) as helper, \
+            with _Helper(path, zone, self.pipeline, BLOCK_BYTES) as helper, \
                     _deferring(self.pipeline.obligations, conn):
                 self._load_staged(conn, helper, path, kind, file_id, report, rejects)
 
@@ -466,11 +466,11 @@ class _Helper:
     unreadable file as :class:`~callmon.core.errors.InputError`); leaving the ``with`` early stops it.
     """
 
-    def __init__(self, path: Path, kind: str, zone: str, pipeline: Pipeline, block_bytes: int):
+    def __init__(self, path: Path, zone: str, pipeline: Pipeline, block_bytes: int):
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe(duplex=False)
         self._proc = ctx.Process(target=_stage_blocks, name="callmon-stage", daemon=True,
-                                 args=(child, str(path), kind, zone, pipeline.config, pipeline.pbx, block_bytes,
+                                 args=(child, str(path), zone, pipeline.config, pipeline.pbx, block_bytes,
                                        pipeline.parties.known))
         self._proc.start()
         child.close()
@@ -500,7 +500,7 @@ class _Helper:
         self._conn.close()
 
 
-def _stage_blocks(out, path: str, kind: str, zone: str, config, pbx: str, block_bytes: int, known=None) -> None:
+def _stage_blocks(out, path: str, zone: str, config, pbx: str, block_bytes: int, known=None) -> None:
     """The helper process: read the file (a Master.csv, as columns), prepare each block and bind
     its rows into a stage database (:class:`~callmon.storage.stage.StageBuilder`; of the journal,
     :data:`JOURNAL_STAGED`), send it; then ``("end",)``."""

@@ -49,6 +49,12 @@ START_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}")  # how a cdr
 log = logging.getLogger(__name__)
 
 
+def natural_key(uniqueid: str | None, sequence: int | None) -> str | None:
+    """A CDR's natural dedupe key, ``cdr:<uniqueid>:<sequence>`` (Asterisk numbers every CDR it
+    writes); None without both (:attr:`CdrRow.key` then hashes the record)."""
+    return f"cdr:{uniqueid}:{sequence}" if uniqueid and sequence is not None else None
+
+
 class CdrRow(NamedTuple):
     """One cdr_csv record: a dial attempt (or the caller alone) of a call.
 
@@ -84,9 +90,7 @@ class CdrRow(NamedTuple):
     def key(self) -> str:
         """Natural dedupe key: ``cdr:<uniqueid>:<sequence>`` (Asterisk numbers every CDR it
         writes), else a hash of the record's fields (file and line left out)."""
-        if self.uniqueid and self.sequence is not None:
-            return f"cdr:{self.uniqueid}:{self.sequence}"
-        return "cdr:h:" + digest(self[:-2])
+        return natural_key(self.uniqueid, self.sequence) or "cdr:h:" + digest(self[:-2])
 
     def columns(self) -> dict:
         """The row as a dict of plain values, for the journal."""

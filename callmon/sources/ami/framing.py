@@ -366,19 +366,14 @@ class FrameReader:
             log.warning("%s", msg)
         return []
 
-    def _frame(self, frame: str, lines_ok: bool = False) -> AmiEvent | None:
+    def _frame(self, frame: str, lines_ok: bool) -> AmiEvent | None:
         """``lines_ok``: every line of the frame after its first is known to be a header line
         (``Key: value``, no CR), so it is canonical when its first line is one too."""
         frame = frame.strip("\n")
         if not frame:
             return None
-        if lines_ok and frame.startswith("Event: "):  # as Asterisk writes it: parse nothing yet
-            j = frame.find("\n", 7)
-            name = frame[7:] if j < 0 else frame[7:j]
-            if name:
-                self.stats.events += 1
-                return AmiEvent(name, text=frame)
-        elif _CANONICAL.fullmatch(frame):  # as Asterisk writes it: parse nothing yet
+        # as Asterisk writes it (the chunk's lines checked already, else the whole frame): parse nothing yet
+        if (lines_ok and frame.startswith("Event: ")) or _CANONICAL.fullmatch(frame):
             name = _field(frame, "Event")
             if name:
                 self.stats.events += 1

@@ -52,6 +52,6 @@ def test_rebuild_through_the_helper_process_leaves_what_the_import_left(sqlite_u
     pipeline = Pipeline(Store(sqlite_url), CONFIG)
     pipeline.rebuild_helper_rows = 1
     with pipeline.store.begin() as conn:
-        assert pipeline._rebuild_helper(conn) is not None  # (10,000 rows and more: the usual threshold)
+        assert pipeline._rebuild_helper(conn) is not None  # (100,000 rows and more: the usual threshold)
     assert pipeline.rebuild(batch=batch) == len(imported["calls"])
     assert tables(sqlite_url) == imported

@@ -47,7 +47,7 @@ from callmon.core.config import Config  # noqa: E402
 from callmon.dashboard.data import period_tables  # noqa: E402
 from callmon.read import CallFilter, Reader  # noqa: E402
 from callmon.read.periods import Period  # noqa: E402
-from callmon.read.privacy import _mask  # noqa: E402
+from callmon.metrics.numbers import mask  # noqa: E402
 from callmon.reporting.report import TREND_PERIODS, build_report  # noqa: E402
 from callmon.storage import Store  # noqa: E402
 
@@ -173,7 +173,7 @@ def measure(url: str, n: int, repeat: int, breakdown: bool = False, reuse: bool 
         reader.hourly(day.start, now)
 
     def report():
-        _mask.cache_clear()  # every number masked anew, as for a period nobody looked at lately
+        mask.cache_clear()  # every number masked anew, as for a period nobody looked at lately
         r = build_report(reader, "2026-H2", now, viewer)
         assert int(r.tables["summary"]["calls"].iloc[0]) > 0.8 * n
 
@@ -223,7 +223,7 @@ def report_parts(reader: Reader, now: float) -> dict[str, float]:
     part("callbacks derived again (all numbers)", lambda: obligations_at(
         s, pbx, reader.ruleset, reader.config.directory, now, since=a, until=b, derive=True))
     cbs = part("callbacks at now (stored, later derived)", lambda: rp.callback_rows(reader, period, now))
-    _mask.cache_clear()
+    mask.cache_clear()
     part("masking the callbacks' numbers", lambda: [reader.viewer("bench", "viewer").number(r["number"]) for r in cbs])
     if part("rollups cover the period?", lambda: pt.use_rollups(s, pbx, a, b, offset)):
         part("customer cube per day and hour (rollup)", lambda: [s.rollup_customer_cube(pbx, a, b, offset, by)

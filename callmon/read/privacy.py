@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import Any, Iterable
 
 from callmon.core.roles import MAY_READ_ACCESS_LOG, MAY_REVEAL, ROLES
@@ -35,10 +34,6 @@ NUMBER_FIELDS = frozenset({"caller", "called", "answered_by", "number", "custome
 TEXT_FIELDS = frozenset({"channel", "hangup_channel", "answered_leg"})
 # not after "-": a channel's sequence number (PJSIP/2002-00000104) is no phone number
 _LONG_DIGITS = re.compile(r"(?<![-\d])\+?\d{7,}")
-# mask() is pure and costs ~40 us a number (the phone-number library parses and formats it): the
-# pages poll the same customers' numbers again and again, and an export of a report masks its
-# callbacks' numbers by the ten thousand
-_mask = lru_cache(maxsize=1 << 16)(mask)
 
 
 class NotAllowed(PermissionError):
@@ -81,13 +76,13 @@ class Viewer:
         """A number as this viewer may see it."""
         if value is None or self.full_numbers:
             return value
-        return _mask(value, self.style, self.region)
+        return mask(value, self.style, self.region)
 
     def text(self, value: str | None) -> str | None:
         """Free text (a channel name) with any long run of digits masked."""
         if value is None or self.full_numbers:
             return value
-        return _LONG_DIGITS.sub(lambda m: _mask(m.group(0), self.style, self.region), value)
+        return _LONG_DIGITS.sub(lambda m: mask(m.group(0), self.style, self.region), value)
 
     def row(self, row: dict[str, Any]) -> dict[str, Any]:
         """A record (and its ``legs``) with every number field masked as this viewer may see it."""

@@ -31,7 +31,7 @@ from callmon.calls import FileCalls
 from callmon.calls.columnar import SingleRecords, single_mask
 from callmon.calls.grouper import Grouper
 from callmon.calls.parties import Parties
-from callmon.sources.files import CdrRow, CelRow, QueueLogRow
+from callmon.sources.files import CdrRow
 from callmon.sources.files.reread import FileIdentity, reread
 from callmon.core.errors import StoreError
 from callmon.core.model import Call
@@ -48,7 +48,6 @@ _FILLABLE = tuple(f.name for f in fields(Call) if f.name not in ("pbx", "call_id
                                                                   "incomplete", "transferred"))
 REBUILD_HORIZON = 6 * 3600.0  # s: no call lasts longer; file calls older than this are emitted
 REBUILD_BATCH = 20_000  # journal rows a rebuild reads again at once
-ROW_TYPES = {"cdr": CdrRow, "cel": CelRow, "queue_log": QueueLogRow}
 
 
 def event_from_payload(payload: str) -> AmiEvent:
@@ -287,8 +286,6 @@ def _staged(store: Store, conn: Connection, parts: Iterable[Sequence[JournalEntr
             restage) -> Iterator[tuple[Sequence[JournalEntry], Any, list]]:
     """``(batch, its single-record calls staged by the helper, its other rows)``
     (:mod:`callmon.service.restage`)."""
-    from callmon.service.restage import rows_again  # (it builds on the pipeline, which builds on this module)
-
     sent: set[int] = set()
 
     def sending() -> Iterator[tuple[Sequence[JournalEntry], dict[int, FileIdentity], set[str]]]:
@@ -298,7 +295,7 @@ def _staged(store: Store, conn: Connection, parts: Iterable[Sequence[JournalEntr
             yield part, store.journal_files(conn, ids) if ids else {}, spread(part, shared)
 
     for part, staged in restage.map(sending()):
-        yield part, staged, rows_again(staged.rest)
+        yield part, staged, staged.rest
 
 
 def spread(part: Sequence[JournalEntry], shared: Mapping[str, int]) -> set[str]:

@@ -27,7 +27,7 @@ from callmon.calls.parties import Parties
 from callmon.core.config import Config
 from callmon.core.errors import InputError
 from callmon.service.pipeline import PreparedRecords, Preparer
-from callmon.service.reconcile import ROW_TYPES, rows_of_lines, take_single
+from callmon.service.reconcile import rows_of_lines, take_single
 from callmon.sources.files.reread import FileIdentity
 from callmon.storage import stage
 from callmon.storage.store import JournalEntry
@@ -43,7 +43,7 @@ class StagedCalls:
 
     image: bytes | None
     prepared: PreparedRecords
-    rest: list[tuple[str, tuple]]
+    rest: list  # the batch's other rows (CdrRow, CelRow, QueueLogRow: named tuples pickle as they are)
     n: int
 
 
@@ -144,16 +144,9 @@ def _serve(inbox, outbox, config: Config, pbx: str, known: Any, ami_ids: set[str
                     builder = stage.StageBuilder()
                     prepared = preparer.stage_records(prepared, builder)
                     image = builder.image()
-                outbox.send(("done", StagedCalls(image, prepared, [(_KIND[type(r)], tuple(r)) for r in rest], records.n)))
+                outbox.send(("done", StagedCalls(image, prepared, rest, records.n)))
     except Exception as exc:  # noqa: BLE001 - everything goes back to the rebuilding process
         outbox.send(("error", type(exc).__name__, str(exc) if isinstance(exc, InputError) else traceback.format_exc()))
     finally:
         outbox.close()
 
-
-_KIND = {t: k for k, t in ROW_TYPES.items()}
-
-
-def rows_again(rest: list[tuple[str, tuple]]) -> list:
-    """The rows :class:`StagedCalls` carries as ``(kind, fields)``, as rows again."""
-    return [ROW_TYPES[kind]._make(fields) for kind, fields in rest]

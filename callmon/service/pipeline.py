@@ -275,7 +275,7 @@ class Pipeline:
         """How ``rebuild`` makes the calls of one Master.csv record: in a helper process
         (:mod:`callmon.service.restage`) when the database is a SQLite file and the journal
         holds at least :attr:`rebuild_helper_rows` Master.csv rows; None: in this one."""
-        if not self.columnar or self.store.dialect != "sqlite" or self.store.engine.url.database in (None, "", ":memory:"):
+        if not self.columnar or not self.store.is_sqlite_file:
             return None
         if self.store.count_journal_upto(conn, self.pbx, "cdr", self.rebuild_helper_rows) < self.rebuild_helper_rows:
             return None

@@ -132,6 +132,11 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def is_sqlite_file(self) -> bool:
+        """A SQLite database in a file (not PostgreSQL, not in memory): what the bulk paths need."""
+        return self.dialect == "sqlite" and self.engine.url.database not in (None, "", ":memory:")
+
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
         from alembic import command
@@ -176,7 +181,7 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         against 76 s). The price: from the first spill of the page cache to the commit, nobody
         else can read the database (readers wait ``timeout`` seconds, then fail).
         ``synchronous=FULL`` meanwhile: a rollback journal needs it against a power cut."""
-        if self.dialect != "sqlite" or self.engine.url.database in (None, "", ":memory:"):
+        if not self.is_sqlite_file:
             with self.begin() as conn:
                 yield conn
             return
@@ -217,7 +222,7 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         which never block a writer) instead of inside the writer's commits; sqlite releases the
         GIL during that I/O, so a busy writer (the live listener) keeps going. Returns the event
         that stops the thread; None (nothing to do) on PostgreSQL or an in-memory database."""
-        if self.dialect != "sqlite" or self.engine.url.database in (None, "", ":memory:"):
+        if not self.is_sqlite_file:
             return None
         self.autocheckpoint = False
         self.engine.dispose()  # pooled connections were opened with autocheckpoint on

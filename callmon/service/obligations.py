@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from callmon.core.errors import InputError
@@ -219,13 +219,7 @@ class Obligations:
         for number, when in self.store.numbers_called_since(conn, self.pbx, since_id):
             if when is not None:
                 others[number] = min(when, others.get(number, NEVER))
-        opened = 0
-        for candidates in self.store.single_misses_since(conn, self.pbx, since_id, chunk):
-            part = [(n, c) for n, c in candidates if is_miss(c) and not c.incomplete and callback_moment(c) is not None]
-            ids = self._open(conn, [c.call_id for _, c in part], [n for n, _ in part],
-                             [callback_moment(c) for _, c in part], [c.called for _, c in part])
-            self.store.set_call_callback_ids(conn, self.pbx, list(zip(ids, (c.call_id for _, c in part))))
-            opened += len(part)
+        opened = sum(map(len, self._open_singles(conn, since_id, chunk)))
         numbers = sorted(others)
         for i in range(0, len(numbers), chunk):
             self.refresh(conn, {n: others[n] for n in numbers[i:i + chunk]})
@@ -266,16 +260,23 @@ class Obligations:
         its key stays; the call is the number's only one, so no other call links to what is
         replaced). Returns the numbers done (SQLite: the calls are found by one SQL query)."""
         done: set[str] = set()
-        for candidates in self.store.single_misses_since(conn, self.pbx, 0, chunk, stored=True):
-            part = [(n, c) for n, c in candidates if is_miss(c) and not c.incomplete and callback_moment(c) is not None]
-            ids = self._open(conn, [c.call_id for _, c in part], [n for n, _ in part],
-                             [callback_moment(c) for _, c in part], [c.called for _, c in part], again=True)
-            self.store.set_call_callback_ids(conn, self.pbx, list(zip(ids, (c.call_id for _, c in part))))
-            done.update(n for n, _ in part)
+        for numbers in self._open_singles(conn, 0, chunk, again=True):
+            done.update(numbers)
             if progress:
                 progress(len(done), total)
         log.debug("callbacks of every number: %d opened by a single missed call", len(done))
         return done
+
+    def _open_singles(self, conn, since_id: int, chunk: int, *, again: bool = False) -> Iterator[list[str]]:
+        """Open the obligation of each single missed call stored after ``since_id`` (see
+        :meth:`~callmon.storage.store.Store.single_misses_since`; ``again``: over the stored ones,
+        keeping their ids) and link its call; yields the numbers each chunk opened."""
+        for candidates in self.store.single_misses_since(conn, self.pbx, since_id, chunk, stored=again):
+            part = [(n, c) for n, c in candidates if is_miss(c) and not c.incomplete and callback_moment(c) is not None]
+            ids = self._open(conn, [c.call_id for _, c in part], [n for n, _ in part],
+                             [callback_moment(c) for _, c in part], [c.called for _, c in part], again=again)
+            self.store.set_call_callback_ids(conn, self.pbx, list(zip(ids, (c.call_id for _, c in part))))
+            yield [n for n, _ in part]
 
     def _derive(self, calls: list[Call], now: float, memos: list[Memo], cancels: list[Cancellation]) -> list[Callback]:
         # a call cut before its end (lost connection, end of file) is not known to be missed or

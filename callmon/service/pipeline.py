@@ -187,8 +187,7 @@ class Pipeline:
         p, pbx = prepared, self.pbx
         if not p.call_ids:
             return
-        for sightings, n, first, last in p.sightings:
-            self.parties.learn(sightings, first, calls=n, last=last)
+        self._learn_prepared(p, True)
         if fresh:
             ids, touched = self.obligations.open_single_calls(conn, p.call_ids, p.numbers, p.callback_moments, p.missed, p.called)
             if staged:
@@ -201,10 +200,7 @@ class Pipeline:
             if stored:
                 self.store.delete_calls(conn, pbx, [call.call_id for _, call in stored])
         if staged:
-            stage.copy(conn, "calls", p.own_cols, shapes=("call_shapes", p.shape_cols))
-            stage.copy(conn, "legs", LEG_COLUMNS)
-            if p.agent_cols:
-                stage.copy(conn, "agent_results", p.agent_cols)
+            _copy_staged(conn, p)
         else:
             self._insert_prepared(conn, p)
         self.obligations.refresh(conn, touched)
@@ -249,11 +245,7 @@ class Pipeline:
                 elif isinstance(calls, StagedCalls):  # the same, made by the helper process
                     self._learn_prepared(calls.prepared, learn)
                     stage.attach(conn, calls.image)
-                    p = calls.prepared
-                    stage.copy(conn, "calls", p.own_cols, shapes=("call_shapes", p.shape_cols))
-                    stage.copy(conn, "legs", LEG_COLUMNS)
-                    if p.agent_cols:
-                        stage.copy(conn, "agent_results", p.agent_cols)
+                    _copy_staged(conn, calls.prepared)
                     n += calls.n
                 else:
                     self.store.replace_calls(conn, self.pbx, [self.scorer(c) for c in calls])
@@ -411,6 +403,14 @@ class PreparedRecords:
                 span[0] += 1
                 span[1], span[2] = min(span[1], t), max(span[2], t)
         return [(self.sightings[code][0], n, first, last) for code, (n, first, last) in sorted(spans.items())]
+
+
+def _copy_staged(conn: Connection, p: PreparedRecords) -> None:
+    """Copy the prepared calls' rows from the attached stage database (:mod:`callmon.storage.stage`)."""
+    stage.copy(conn, "calls", p.own_cols, shapes=("call_shapes", p.shape_cols))
+    stage.copy(conn, "legs", LEG_COLUMNS)
+    if p.agent_cols:
+        stage.copy(conn, "agent_results", p.agent_cols)
 
 
 def _missed(call: Call) -> bool:

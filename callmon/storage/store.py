@@ -428,12 +428,10 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         top = raw.execute("SELECT max(id) FROM calls").fetchone()[0] or 0  # calls ever stored, about
         if top > LOAD_FIRST_SHARE * expected_rows:
             return []
-        q = f"SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND name IN ({', '.join('?' * len(LOAD_FIRST_INDEXES))})"
-        found = raw.execute(q, LOAD_FIRST_INDEXES).fetchall()
+        found = _schema_sql(raw, "index", LOAD_FIRST_INDEXES)
         # the rollups' insert triggers mark an hour per row: instead, the hours of the rows
         # stored after this point are marked once, at the end (the delete and update triggers stay)
-        q = f"SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' AND name IN ({', '.join('?' * len(LOAD_FIRST_TRIGGERS))})"
-        triggers = raw.execute(q, tuple(LOAD_FIRST_TRIGGERS)).fetchall()
+        triggers = _schema_sql(raw, "trigger", tuple(LOAD_FIRST_TRIGGERS))
         if (found or triggers) and not raw.in_transaction:  # sqlite3 begins one before DML only: DDL would commit at once
             raw.execute("BEGIN")
         for name, _ in found:
@@ -441,7 +439,7 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         after = [sql for _, sql in found]
         for name, sql in triggers:
             table, column = LOAD_FIRST_TRIGGERS[name]
-            top_id = raw.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0
+            top_id = top if table == "calls" else raw.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0
             raw.execute(f"DROP TRIGGER {name}")
             after.append(f"INSERT OR IGNORE INTO rollup_dirty (pbx, hour) SELECT DISTINCT pbx, "
                          f"{hour_sql(column, 'sqlite')} FROM {table} WHERE id > {int(top_id)} AND {column} IS NOT NULL")
@@ -463,6 +461,13 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         """The calls' highest id: the calls stored after it are newer (SQLite: rowids grow)."""
         return conn.execute(select(func.max(calls.c.id))).scalar() or 0
 
+    def _sqlite_driver(self, conn: Connection, what: str):
+        """The driver's connection for SQL written for SQLite (``?``, ``INDEXED BY``); elsewhere
+        an error naming the method, not a syntax error from the server."""
+        if self.dialect != "sqlite":
+            raise StoreError(f"{what} is for SQLite only (the database is {self.dialect})")
+        return conn.connection.driver_connection
+
     def numbers_called_since(self, conn: Connection, pbx: str, since_id: int) -> list[tuple[str, float]]:
         """``(number, earliest moment)`` of the customer numbers of the calls stored after
         ``since_id`` whose number has another call, or a memo, or a stored
@@ -470,7 +475,7 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         The moment is the earliest :func:`~callmon.service.obligations.callback_moment` of those calls.
 
         Read along ``ix_calls_customer`` (in number order, no sort), then the few numbers' calls."""
-        raw = conn.connection.driver_connection
+        raw = self._sqlite_driver(conn, "numbers_called_since")
         q = ("SELECT customer_number FROM calls INDEXED BY ix_calls_customer WHERE pbx = ? AND customer_number IS NOT NULL "
              "GROUP BY customer_number HAVING max(id) > ? AND (count(*) > 1 OR min(id) <= ? "
              "OR EXISTS (SELECT 1 FROM memos m WHERE m.pbx = ? AND m.number = customer_number) "
@@ -506,7 +511,7 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
              "AND NOT EXISTS (SELECT 1 FROM memos m WHERE m.pbx = c.pbx AND m.number = c.customer_number) "
              f"AND NOT EXISTS (SELECT 1 FROM {history} WHERE b.pbx = c.pbx AND b.number = c.customer_number) "
              f"ORDER BY c.id LIMIT {int(chunk)}")
-        raw, last = conn.connection.driver_connection, since_id
+        raw, last = self._sqlite_driver(conn, "single_misses_since"), since_id
         while True:
             rows = raw.execute(q, (last, pbx)).fetchall()
             if not rows:
@@ -517,7 +522,7 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
     def set_call_callback_ids(self, conn: Connection, pbx: str, pairs: Sequence[tuple[int, str]]) -> None:
         """``(callback_id, call_id)``: the obligation each call opened."""
         if pairs:
-            conn.connection.driver_connection.executemany(
+            self._sqlite_driver(conn, "set_call_callback_ids").executemany(
                 "UPDATE calls SET callback_id = ? WHERE pbx = ? AND call_id = ?", [(i, pbx, c) for i, c in pairs])
 
     def delete_calls(self, conn: Connection, pbx: str, call_ids: Sequence[str] | None = None) -> None:
@@ -585,6 +590,12 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
             q = q.where(live_calls.c.pbx == pbx)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def _schema_sql(raw, kind: str, names: Sequence[str]) -> list[tuple[str, str]]:
+    """``(name, sql)`` of the SQLite schema's objects of this type and these names."""
+    q = f"SELECT name, sql FROM sqlite_schema WHERE type = ? AND name IN ({', '.join('?' * len(names))})"
+    return raw.execute(q, (kind, *names)).fetchall()
 
 
 _NumberedCall = namedtuple("_NumberedCall", ["customer_number", *(c.name for c in _CALL_COLUMNS)])

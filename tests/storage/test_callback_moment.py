@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
+from callmon.core.errors import StoreError
 from callmon.metrics.rules import RuleSet
 from callmon.metrics.scoring import Scorer
 from callmon.service.obligations import callback_moment
@@ -39,3 +42,12 @@ def test_the_sql_callback_moment_is_the_python_definition(sqlite_url):
         store.replace_calls(conn, "default", calls, replace=False)
         got = dict(store.numbers_called_since(conn, "default", 0))
     assert got == expected
+
+
+def test_the_sqlite_only_reads_of_a_large_import_refuse_postgresql_by_name(pg_url):
+    """Their SQL is SQLite's (``?``, ``INDEXED BY``): on PostgreSQL a StoreError names the method."""
+    store = Store(pg_url)
+    with store.begin() as conn, pytest.raises(StoreError, match="numbers_called_since is for SQLite only"):
+        store.numbers_called_since(conn, "default", 0)
+    with store.begin() as conn, pytest.raises(StoreError, match="single_misses_since is for SQLite only"):
+        next(store.single_misses_since(conn, "default", 0))

@@ -73,8 +73,9 @@ def _compile(call: list[list[str]]) -> list[tuple]:
     return rows
 
 
-def generate(path: Path, rows: int, seed: int = 1) -> int:
-    """Write ``rows`` records to ``path``; return the number of calls."""
+def generate(path: Path, rows: int, seed: int = 1, gap: float = 0.8) -> int:
+    """Write ``rows`` records to ``path``, a call every ``gap`` seconds on average; return the
+    number of calls."""
     rnd = random.Random(seed)
     calls = [_compile(c) for c in templates()]
     t = 1_795_000_000.0
@@ -84,7 +85,7 @@ def generate(path: Path, rows: int, seed: int = 1) -> int:
         out: list[str] = []
         while written < rows:
             call = rnd.choice(calls)
-            t += rnd.expovariate(1 / 0.8)
+            t += rnd.expovariate(1 / gap)
             second = int(t)
             number = f"010{rnd.randrange(10**8):08d}"
             ids = [f"{second}.{seq + k}" for k in range(1, 5)]

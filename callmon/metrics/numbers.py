@@ -27,7 +27,13 @@ _DIGIT = re.compile(r"\d")
 
 
 def _digits(number: str) -> str:
-    """The digits of ``number``, keeping a leading ``+``."""
+    """The digits of ``number``, keeping a leading ``+``.
+
+    >>> _digits("01012345678"), _digits(" +82 10-1234-5678"), _digits("anonymous")
+    ('01012345678', '+821012345678', '')
+    """
+    if number and number.isdigit() and number.isascii():  # as stored and as most files write it: no regex
+        return number
     text = (number or "").strip()
     digits = "".join(_DIGIT.findall(text))
     return f"+{digits}" if text.startswith("+") and digits else digits

@@ -389,6 +389,8 @@ class FileIngest:
             report.new_rows += new
             if new:
                 previous = _count_calls(report, self._derive_staged(conn, block, fresh=new == block.entries), previous)
+                # while the helper reads the next block: the rollups of the hours this file has left behind
+                self.store.roll_up_loaded(conn, indexes)
             if self.progress:
                 self.progress(block.nbytes)
         self.store.index_after(conn, indexes)

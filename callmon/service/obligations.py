@@ -272,11 +272,12 @@ class Obligations:
         :meth:`~callmon.storage.store.Store.single_misses_since`; ``again``: over the stored ones,
         keeping their ids) and link its call; yields the numbers each chunk opened."""
         for candidates in self.store.single_misses_since(conn, self.pbx, since_id, chunk, stored=again):
-            part = [(n, c) for n, c in candidates if is_miss(c) and not c.incomplete and callback_moment(c) is not None]
-            ids = self._open(conn, [c.call_id for _, c in part], [n for n, _ in part],
-                             [callback_moment(c) for _, c in part], [c.called for _, c in part], again=again)
-            self.store.set_call_callback_ids(conn, self.pbx, list(zip(ids, (c.call_id for _, c in part))))
-            yield [n for n, _ in part]
+            part = [(i, n, c) for i, n, c in candidates
+                    if is_miss(c) and not c.incomplete and callback_moment(c) is not None]
+            ids = self._open(conn, [c.call_id for _, _, c in part], [n for _, n, _ in part],
+                             [callback_moment(c) for _, _, c in part], [c.called for _, _, c in part], again=again)
+            self.store.set_call_callback_ids(conn, list(zip(ids, (i for i, _, _ in part))))
+            yield [n for _, n, _ in part]
 
     def _derive(self, calls: list[Call], now: float, memos: list[Memo], cancels: list[Cancellation]) -> list[Callback]:
         # a call cut before its end (lost connection, end of file) is not known to be missed or

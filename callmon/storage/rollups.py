@@ -276,19 +276,20 @@ def _args(sql: str, params: dict) -> tuple:
     return tuple(params[m] for m in re.findall(r":(pbx|lo|hi)\b", sql))
 
 
-def refresh(conn: Connection) -> int:
-    """Recompute every hour marked in ``rollup_dirty`` and clear the marks, in the caller's
-    transaction; the number of hours recomputed. PostgreSQL: only the marks this transaction
+def refresh(conn: Connection, *, before: int | None = None) -> int:
+    """Recompute every hour marked in ``rollup_dirty`` (``before``: every hour before that one)
+    and clear their marks, in the caller's transaction; the number of hours recomputed. PostgreSQL: only the marks this transaction
     sees (its own and committed ones) are taken, and the recomputing of a PBX is serialised by
     an advisory lock held to the commit, so a concurrent writer of the same PBX recomputes
     after this one's commit and sees its rows."""
     d = conn.dialect.name
+    where, args = ("", ()) if before is None else (f" WHERE hour < {_mark(d)}", (int(before),))
     if d == "postgresql":
-        marked = conn.exec_driver_sql("DELETE FROM rollup_dirty RETURNING pbx, hour").all()
+        marked = conn.exec_driver_sql(f"DELETE FROM rollup_dirty{where} RETURNING pbx, hour", args).all()
     else:
-        marked = conn.exec_driver_sql("SELECT DISTINCT pbx, hour FROM rollup_dirty").all()
+        marked = conn.exec_driver_sql(f"SELECT DISTINCT pbx, hour FROM rollup_dirty{where}", args).all()
         if marked:
-            conn.exec_driver_sql("DELETE FROM rollup_dirty")
+            conn.exec_driver_sql(f"DELETE FROM rollup_dirty{where}", args)
     if not marked:
         return 0
     by_pbx: dict[str, set[int]] = {}

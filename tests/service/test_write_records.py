@@ -26,9 +26,10 @@ CONFIG = Config(timezone="UTC", directory=DIRECTORY)
 SKIP = {"id", "callback_id", "ingested_at", "created_at"}
 
 
-def generated(tmp_path, rows: int = 12_000, numbers: int = 40):
+def generated(tmp_path, rows: int = 12_000, numbers: int = 40, gap: float = 0.8):
     """A benchmark file whose callers are ``numbers`` numbers: 40, so that misses, callbacks and
-    customers who call again meet across the file; many, so that most numbers call once."""
+    customers who call again meet across the file; many, so that most numbers call once. A call
+    every ``gap`` seconds, about."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
         import import_speed
@@ -36,7 +37,7 @@ def generated(tmp_path, rows: int = 12_000, numbers: int = 40):
         sys.path.pop(0)
     path = tmp_path / f"gen{numbers}" / "Master.csv"
     path.parent.mkdir()
-    import_speed.generate(path, rows)
+    import_speed.generate(path, rows, gap=gap)
     text = re.sub(r"010\d{8}", lambda m: f"010{int(m.group(0)) % numbers:08d}", path.read_text())
     path.write_text(text)
     return path

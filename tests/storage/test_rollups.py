@@ -277,3 +277,45 @@ def test_a_large_import_marks_its_hours_at_its_end_and_keeps_the_rollups_exact(t
         assert_rollups_exact(reader, first.timestamp() + 40 * 86400, labels)
     finally:
         reader.close()
+
+
+@pytest.mark.parametrize("shuffled", [False, True], ids=["in-order", "late-rows"])
+def test_a_large_import_rolls_up_the_hours_it_leaves_behind_as_it_goes(tmp_path, cfg_path, monkeypatch, shuffled):
+    """A large import recomputes the rollups of the hours its file has left behind block by
+    block (Store.roll_up_loaded) instead of all at its commit. A row that comes late for an hour
+    already recomputed (moved to the end of the file; its call's other records stay where they
+    were, so the call is derived again from all of them) marks that hour again: the rollups
+    still equal the rows, and nothing is left marked."""
+    import sqlite3
+    from datetime import datetime, timezone
+
+    from callmon.service import ingest
+    from tests.service.test_write_records import generated
+
+    path = generated(tmp_path, 3_000, numbers=200, gap=15.0)  # about 12 hours
+    if shuffled:
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        late = set(random.Random(7).sample(range(len(lines) // 2), len(lines) // 20))
+        path.write_text("".join([x for i, x in enumerate(lines) if i not in late] + [lines[i] for i in sorted(late)]),
+                        encoding="utf-8")
+    monkeypatch.setattr(ingest, "BLOCK_BYTES", 64 << 10)  # (the helper is given it when it starts)
+    url = f"sqlite:///{tmp_path / 'big.db'}"
+    store = Store(url)
+    rolled: list[int] = []
+    roll_up = store.roll_up_loaded
+    monkeypatch.setattr(store, "roll_up_loaded", lambda conn, plan: rolled.append(roll_up(conn, plan)) or rolled[-1])
+    config = load_config(cfg_path)
+    report = ingest.FileIngest(Pipeline(store, config), stage_min_bytes=0).ingest(path, "cdr")
+    assert report.calls > 2_000 and report.rejected == 0
+    assert len(rolled) > 5 and sum(rolled) > 0  # hours were recomputed while the file was read
+    db = sqlite3.connect(tmp_path / "big.db")
+    assert db.execute("SELECT count(*) FROM rollup_dirty").fetchone() == (0,)
+    first = datetime.fromtimestamp(db.execute("SELECT min(arrived_at) FROM calls").fetchone()[0], timezone.utc)
+    db.close()
+    reader = Reader.open(url, config)
+    try:
+        labels = (f"{first:%Y-%m}", f"{first.year}-H{1 + (first.month > 6)}")
+        assert_rollups_exact(reader, first.timestamp() + 40 * 86400, labels)
+    finally:
+        reader.close()
+        store.dispose()

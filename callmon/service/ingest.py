@@ -40,7 +40,9 @@ import csv
 import gc
 import logging
 import multiprocessing
+import queue
 import re
+import threading
 import time
 import traceback
 from contextlib import contextmanager
@@ -79,6 +81,8 @@ STAGE_MIN_BYTES = 32 << 20
 # bytes per block: a block's rows, calls and scores are in memory at once; 2 MB keeps the peak near
 # 350 MB however large the file (8 MB blocks: ~500 MB, and freed blocks fragment the heap)
 BLOCK_BYTES = 2 << 20
+# blocks the helper process of a staged import may be ahead of the one being written (each a few MB)
+READ_AHEAD = 8
 # bytes per Master.csv row, about (a staged import's estimate of its rows: Store.load_first)
 ROW_BYTES = 300
 # the journal columns a staged import's helper binds per row (the others are the same for every
@@ -463,9 +467,13 @@ class _Helper:
     """The helper process of a staged import, as an iterator of :class:`StagedBlock`.
 
     It is started with ``spawn`` (a fresh interpreter: nothing of this process's threads or
-    database connections comes along) and given the merged configuration; a pipe carries one
-    block at a time, so it runs at most a block or two ahead. Its failure is raised here (an
-    unreadable file as :class:`~callmon.core.errors.InputError`); leaving the ``with`` early stops it.
+    database connections comes along) and given the merged configuration. A thread of this
+    process receives its blocks as they come, up to :data:`READ_AHEAD` ahead of the one being
+    written: with one block in the pipe, each process waited for the other on every block whose
+    cost differed (1M rows: the importing process waited 7-11 s, the helper about as long), and
+    the helper stopped when the importing one fell behind instead of reading on. Its failure is
+    raised here (an unreadable file as :class:`~callmon.core.errors.InputError`); leaving the
+    ``with`` early stops it.
     """
 
     def __init__(self, path: Path, zone: str, pipeline: Pipeline, block_bytes: int):
@@ -476,29 +484,51 @@ class _Helper:
                                        pipeline.parties.known))
         self._proc.start()
         child.close()
+        self._queue: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
+        self._stop = threading.Event()
+        self._reader = threading.Thread(target=self._receive, name="callmon-stage-reader", daemon=True)
+        self._reader.start()
+
+    def _receive(self) -> None:
+        """The reader thread: each message of the helper into the queue, until its last."""
+        while True:
+            try:
+                message = self._conn.recv()
+            except (EOFError, OSError):
+                message = ("gone",)
+            while not self._stop.is_set():
+                try:
+                    self._queue.put(message, timeout=0.2)
+                    break
+                except queue.Full:
+                    continue
+            if message[0] != "block" or self._stop.is_set():
+                return
 
     def __enter__(self) -> "_Helper":
         return self
 
     def __iter__(self) -> Iterator[StagedBlock]:
         while True:
-            try:
-                message = self._conn.recv()
-            except EOFError:
-                raise RuntimeError(f"the import helper process ended unexpectedly "
-                                   f"(exit code {self._proc.exitcode})") from None
+            message = self._queue.get()
             if message[0] == "block":
                 yield message[1]
             elif message[0] == "end":
                 return
+            elif message[0] == "gone":
+                self._proc.join(timeout=5)
+                raise RuntimeError(f"the import helper process ended unexpectedly "
+                                   f"(exit code {self._proc.exitcode})")
             else:
                 _, name, text = message
                 raise InputError(text) if name == "InputError" else RuntimeError(f"import helper: {text}")
 
     def __exit__(self, *exc) -> None:
+        self._stop.set()
         if self._proc.is_alive() and exc[0] is not None:
             self._proc.terminate()
         self._proc.join(timeout=30)
+        self._reader.join(timeout=5)
         self._conn.close()
 
 

@@ -46,3 +46,31 @@ def test_the_column_path_gives_the_rows_of_the_row_path(tmp_path, block_bytes):
             assert preparer.prepare_records(column_records) == preparer.prepare_records(records)
             blocks += 1
     assert blocks >= 18  # every file, a block or more each
+
+
+def test_the_helper_reads_ahead_while_the_importing_process_writes(tmp_path, monkeypatch):
+    """The helper process does not wait for each block to be written before it reads the next:
+    up to READ_AHEAD blocks are received ahead. With a writer slower than the reader (here: a
+    pause after each block), the helper has read the whole file and ended while the importing
+    process is still at its early blocks; the import is still whole."""
+    import multiprocessing
+    import time
+
+    from callmon.service.pipeline import Pipeline
+    from callmon.storage import Store
+
+    monkeypatch.setattr(ingest, "BLOCK_BYTES", 64 << 10)  # (the helper is given it when it starts)
+    path = generated(tmp_path, 3_000)
+    blocks = -(-path.stat().st_size // (64 << 10))
+    assert ingest.READ_AHEAD + 2 < blocks < 2 * ingest.READ_AHEAD  # the helper can finish ahead
+    seen: list[bool] = []
+
+    def slow_writer(nbytes: int) -> None:
+        time.sleep(0.3)
+        seen.append(any(p.name == "callmon-stage" for p in multiprocessing.active_children()))
+
+    store = Store(f"sqlite:///{tmp_path / 'callmon.db'}")
+    report = ingest.FileIngest(Pipeline(store, CONFIG), stage_min_bytes=0, progress=slow_writer).ingest(path, "cdr")
+    store.dispose()
+    assert report.rows == 3_000 and report.new_rows == 3_000
+    assert seen[0] and not seen[blocks - ingest.READ_AHEAD]  # gone while blocks were left to write

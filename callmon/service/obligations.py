@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from callmon.core.errors import InputError
-from callmon.metrics.callbacks import CLOSED, Callback, Cancellation, Memo, derive_callbacks, is_miss
+from callmon.metrics.callbacks import CLOSED, Callback, Cancellation, Memo, derive_callbacks, is_miss, miss_of
 from callmon.metrics.numbers import normalize
 from callmon.metrics.rules import RuleSet
 from callmon.core.model import Call
@@ -272,12 +272,12 @@ class Obligations:
         :meth:`~callmon.storage.store.Store.single_misses_since`; ``again``: over the stored ones,
         keeping their ids) and link its call; yields the numbers each chunk opened."""
         for candidates in self.store.single_misses_since(conn, self.pbx, since_id, chunk, stored=again):
-            part = [(i, n, c) for i, n, c in candidates
-                    if is_miss(c) and not c.incomplete and callback_moment(c) is not None]
-            ids = self._open(conn, [c.call_id for _, _, c in part], [n for _, n, _ in part],
-                             [callback_moment(c) for _, _, c in part], [c.called for _, _, c in part], again=again)
-            self.store.set_call_callback_ids(conn, list(zip(ids, (i for i, _, _ in part))))
-            yield [n for _, n, _ in part]
+            part = [m for m in candidates
+                    if miss_of(m.direction, m.outcome, m.caller) and not m.incomplete and m.moment is not None]
+            ids = self._open(conn, [m.call_id for m in part], [m.number for m in part], [m.moment for m in part],
+                             [m.called for m in part], again=again)
+            self.store.set_call_callback_ids(conn, list(zip(ids, (m.id for m in part))))
+            yield [m.number for m in part]
 
     def _derive(self, calls: list[Call], now: float, memos: list[Memo], cancels: list[Cancellation]) -> list[Callback]:
         # a call cut before its end (lost connection, end of file) is not known to be missed or

@@ -8,7 +8,6 @@ import os
 import sqlite3
 import threading
 import time
-from collections import namedtuple
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -23,7 +22,7 @@ from callmon.core.errors import StoreError
 from callmon.core.model import Call, Leg, Score
 from callmon.metrics.scoring import AgentResult, ScoredCall
 from callmon.metrics.callbacks import MISSED_OUTCOMES
-from callmon.storage.callbacks import _CALL_COLUMNS, CallbackQueries, call_from_row
+from callmon.storage.callbacks import CallbackQueries
 from callmon.storage.directory import DirectoryQueries
 from callmon.storage.endpoints import EndpointQueries
 from callmon.storage.frames import FrameQueries
@@ -508,21 +507,23 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         return out
 
     def single_misses_since(self, conn: Connection, pbx: str, since_id: int,
-                           chunk: int = 20_000, *, stored: bool = False) -> Iterator[list[tuple[int, str, Call]]]:
-        """``(row id, number, call)`` of the calls stored after ``since_id`` whose number has a single call (no
-        other call, no memo, no stored obligation) and which are unanswered inbound calls (the
-        SQL narrowing of :func:`~callmon.metrics.callbacks.miss_of`), in the order they were
-        stored, ``chunk`` at a time (each read whole before it is given: the caller may write).
-        The calls are read in the order of their ids (rowids), not by number, which would read
-        the table's pages at random.
+                           chunk: int = 20_000, *, stored: bool = False) -> Iterator[list[SingleMiss]]:
+        """The calls stored after ``since_id`` whose number has a single call (no other call, no
+        memo, no stored obligation) and which are unanswered inbound calls (the SQL narrowing of
+        :func:`~callmon.metrics.callbacks.miss_of`), as :class:`SingleMiss` rows (what opening
+        their obligation reads, its moment computed by the SQL of
+        :func:`~callmon.service.obligations.callback_moment`), in the order they were stored,
+        ``chunk`` at a time (each read whole before it is given: the caller may write). The calls
+        are read in the order of their ids (rowids), not by number, which would read the table's
+        pages at random.
 
         ``stored``: a number may have stored obligations, but no cancellation (``rebuild``
         derives every obligation again: the stored ones are replaced, and a cancellation names
         one of them)."""
-        cols = ", ".join(f"c.{c.name}" for c in _CALL_COLUMNS)
         outcomes = ", ".join(f"'{o}'" for o in MISSED_OUTCOMES)
         history = "cancellations b" if stored else "callbacks b"
-        q = (f"SELECT c.id, c.customer_number, {cols} FROM calls c NOT INDEXED WHERE c.id > ? AND c.pbx = ? "
+        q = (f"SELECT c.id, c.customer_number, c.call_id, c.direction, c.outcome, c.caller, c.called, c.incomplete, "
+             f"{_CALLBACK_MOMENT} FROM calls c NOT INDEXED WHERE c.id > ? AND c.pbx = ? "
              f"AND c.direction = 'inbound' AND c.outcome IN ({outcomes}) AND c.customer_number IS NOT NULL "
              "AND NOT EXISTS (SELECT 1 FROM calls x WHERE x.pbx = c.pbx AND x.customer_number = c.customer_number "
              "AND x.id <> c.id) "
@@ -535,7 +536,7 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
             if not rows:
                 return
             last = rows[-1][0]
-            yield [(r[0], r[1], call_from_row(_NumberedCall._make(r[1:]))) for r in rows]
+            yield list(map(SingleMiss._make, rows))
 
     def set_call_callback_ids(self, conn: Connection, pairs: Sequence[tuple[int, int]]) -> None:
         """``(callback_id, row id)``: the obligation each call opened, the calls named by their row
@@ -636,11 +637,12 @@ def _mark_loaded(raw, plan: LoadFirst) -> int | None:
         top = raw.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0
         if top <= since:
             continue
-        hour = hour_sql(column, "sqlite")
-        raw.execute(f"INSERT OR IGNORE INTO rollup_dirty (pbx, hour) SELECT DISTINCT pbx, {hour} FROM {table} "
-                    f"WHERE id > ? AND {column} IS NOT NULL", (since,))
-        first = raw.execute(f"SELECT min({hour}) FROM {table} WHERE id > ? AND {column} IS NOT NULL", (since,)).fetchone()[0]
-        if first is not None:
+        # NOT INDEXED: the new rows by their row ids (the planner would scan the covering index of the column)
+        hours = raw.execute(f"SELECT DISTINCT pbx, {hour_sql(column, 'sqlite')} FROM {table} NOT INDEXED "
+                            f"WHERE id > ? AND {column} IS NOT NULL", (since,)).fetchall()
+        raw.executemany("INSERT OR IGNORE INTO rollup_dirty (pbx, hour) VALUES (?, ?)", hours)
+        if hours:
+            first = min(h for _, h in hours)
             earliest = first if earliest is None else min(earliest, first)
         plan.marked[table] = top
     return earliest
@@ -652,7 +654,19 @@ def _schema_sql(raw, kind: str, names: Sequence[str]) -> list[tuple[str, str]]:
     return raw.execute(q, (kind, *names)).fetchall()
 
 
-_NumberedCall = namedtuple("_NumberedCall", ["customer_number", *(c.name for c in _CALL_COLUMNS)])
+class SingleMiss(NamedTuple):
+    """A stored call :meth:`Store.single_misses_since` finds: what opening its obligation reads."""
+
+    id: int  # its row id
+    number: str  # its customer number
+    call_id: str
+    direction: str
+    outcome: str
+    caller: str
+    called: str
+    incomplete: bool
+    moment: float | None  # obligations.callback_moment of the call
+
 # obligations.callback_moment in SQL: an unanswered inbound call at its arrival, any other at its answer
 _CALLBACK_MOMENT = ("CASE WHEN direction = 'inbound' AND answered_at IS NULL THEN coalesce(arrived_at, ended_at) "
                     "ELSE coalesce(answered_at, ended_at, arrived_at) END")

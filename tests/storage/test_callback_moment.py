@@ -44,6 +44,31 @@ def test_the_sql_callback_moment_is_the_python_definition(sqlite_url):
     assert got == expected
 
 
+def test_a_single_miss_is_read_with_the_python_callback_moment(sqlite_url):
+    """``single_misses_since`` gives each unanswered inbound call of a number with one call, its
+    moment computed in SQL as :func:`callback_moment` computes it (with or without an arrival or
+    an end; a voicemail with an answer time too); answered and outbound calls are not read."""
+    store = Store(sqlite_url)
+    scorer = Scorer(RuleSet(), {})
+    kinds = list(itertools.product(("abandoned", "voicemail", "answered"), (None, T0), (None, 5.0), (None, 60.0)))
+    calls, expected = [], {}
+    for i, (outcome, arrived, answer, end) in enumerate(kinds):
+        number = f"0106666{i:04d}"
+        call = make_call(f"m{i}", direction="inbound", caller=number, called="2001", arrived_at=arrived,
+                         outcome=outcome, answered_at=None if answer is None or arrived is None else arrived + answer,
+                         ended_at=None if end is None or arrived is None else arrived + end)
+        calls.append(scorer(call))
+        if outcome != "answered":
+            expected[call.call_id] = (calls[-1].customer_number, callback_moment(call))
+    calls.append(scorer(make_call("out", direction="outbound", caller="2001", called="01077770000", arrived_at=T0,
+                                  outcome="abandoned")))
+    with store.begin() as conn:
+        store.replace_calls(conn, "default", calls, replace=False)
+        got = {m.call_id: (m.number, m.moment) for part in store.single_misses_since(conn, "default", 0) for m in part}
+    assert got == expected
+    assert {m for m, _ in expected.values()} and any(m is None for _, m in expected.values())
+
+
 def test_the_sqlite_only_reads_of_a_large_import_refuse_postgresql_by_name(pg_url):
     """Their SQL is SQLite's (``?``, ``INDEXED BY``): on PostgreSQL a StoreError names the method."""
     store = Store(pg_url)

@@ -81,8 +81,9 @@ STAGE_MIN_BYTES = 32 << 20
 # bytes per block: a block's rows, calls and scores are in memory at once; 2 MB keeps the peak near
 # 350 MB however large the file (8 MB blocks: ~500 MB, and freed blocks fragment the heap)
 BLOCK_BYTES = 2 << 20
-# blocks the helper process of a staged import may be ahead of the one being written (each a few MB)
-READ_AHEAD = 8
+# blocks the helper process of a staged import may be ahead of the one being written (each ~10 MB in
+# memory: 8 gained nothing over 4 at 1M rows, and a 10M import keeps its peak under 1 GB)
+READ_AHEAD = 4
 # bytes per Master.csv row, about (a staged import's estimate of its rows: Store.load_first)
 ROW_BYTES = 300
 # the journal columns a staged import's helper binds per row (the others are the same for every

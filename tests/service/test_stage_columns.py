@@ -62,7 +62,7 @@ def test_the_helper_reads_ahead_while_the_importing_process_writes(tmp_path, mon
     monkeypatch.setattr(ingest, "BLOCK_BYTES", 64 << 10)  # (the helper is given it when it starts)
     path = generated(tmp_path, 3_000)
     blocks = -(-path.stat().st_size // (64 << 10))
-    assert ingest.READ_AHEAD + 2 < blocks < 2 * ingest.READ_AHEAD  # the helper can finish ahead
+    assert blocks > ingest.READ_AHEAD + 4  # the helper can finish ahead
     seen: list[bool] = []
 
     def slow_writer(nbytes: int) -> None:

@@ -278,10 +278,10 @@ def _args(sql: str, params: dict) -> tuple:
 
 def refresh(conn: Connection, *, before: int | None = None) -> int:
     """Recompute every hour marked in ``rollup_dirty`` (``before``: every hour before that one)
-    and clear their marks, in the caller's transaction; the number of hours recomputed. PostgreSQL: only the marks this transaction
-    sees (its own and committed ones) are taken, and the recomputing of a PBX is serialised by
-    an advisory lock held to the commit, so a concurrent writer of the same PBX recomputes
-    after this one's commit and sees its rows."""
+    and clear their marks, in the caller's transaction; the number of hours recomputed.
+    PostgreSQL: only the marks this transaction sees (its own and committed ones) are taken, and
+    the recomputing of a PBX is serialised by an advisory lock held to the commit, so a
+    concurrent writer of the same PBX recomputes after this one's commit and sees its rows."""
     d = conn.dialect.name
     where, args = ("", ()) if before is None else (f" WHERE hour < {_mark(d)}", (int(before),))
     if d == "postgresql":

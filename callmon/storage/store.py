@@ -202,11 +202,12 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
                 if alone and not _back_to_wal(raw):
                     conn.invalidate()  # not back to the pool in rollback mode
 
-    def refresh_rollups(self, conn: Connection) -> int:
+    def refresh_rollups(self, conn: Connection, *, before: int | None = None) -> int:
         """Recompute the report's rollups of the hours this transaction's writes touched
-        (:mod:`callmon.storage.rollups`); :meth:`begin` and :meth:`bulk_begin` do it before they
-        commit (a transaction ended otherwise leaves its marks to the next one: the read side
-        meanwhile reads those hours from the rows). The number of hours recomputed."""
+        (:mod:`callmon.storage.rollups`; ``before``: of the hours before that one); :meth:`begin`
+        and :meth:`bulk_begin` do it before they commit (a transaction ended otherwise leaves its
+        marks to the next one: the read side meanwhile reads those hours from the rows). The
+        number of hours recomputed."""
         if self._rollups is None:
             from sqlalchemy import inspect
 
@@ -215,7 +216,7 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
             return 0
         from callmon.storage import rollups
 
-        return rollups.refresh(conn)
+        return rollups.refresh(conn, before=before)
 
     def background_checkpoints(self, interval: float = 1.0) -> threading.Event | None:
         """SQLite: copy the WAL into the database from a thread of its own (PASSIVE checkpoints,
@@ -468,10 +469,8 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         The number of hours recomputed."""
         if not plan.marked:
             return 0
-        from callmon.storage import rollups
-
         earliest = _mark_loaded(conn.connection.driver_connection, plan)
-        return 0 if earliest is None else rollups.refresh(conn, before=earliest - 1)
+        return 0 if earliest is None else self.refresh_rollups(conn, before=earliest - 1)
 
     # -- a large import's callback obligations, at its end (SQLite) -----------------------------
     def top_call_id(self, conn: Connection) -> int:

@@ -72,7 +72,7 @@ class StageBuilder:
         self._rows[table].extend(zip(*columns))
 
     def image(self) -> bytes:
-        """The database as bytes (``sqlite3.Connection.serialize``); the builder is spent.
+        """The database as bytes (its file's, as ``sqlite3.Connection.serialize`` gives them); the builder is spent.
 
         Each image gets a schema cookie of its own: the importing process keeps the stage's
         schema (where each table starts) cached while the cookie stays the same, and two images
@@ -101,9 +101,11 @@ class StageBuilder:
                     db.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(cols))})", rows)
                 db.execute(f"PRAGMA schema_version = {_images}")
                 db.commit()
-                return db.serialize()
             finally:
                 db.close()
+            # the file is the image (no journal is left after the commit): read it as it is, five
+            # times faster than serialize(), which reads it a page at a time through SQLite
+            return Path(name).read_bytes()
         finally:
             os.unlink(name)
             self._arrow, self._rows = {}, {}

@@ -42,6 +42,7 @@ import logging
 import multiprocessing
 import queue
 import re
+import shutil
 import threading
 import time
 import traceback
@@ -389,7 +390,7 @@ class FileIngest:
             report.rows += block.rows
             if block.encoding != "utf-8":
                 report.encoding = block.encoding
-            stage.attach(conn, block.image)
+            stage.attach(conn, stage.take(block.stage_file))
             new = stage.copy(conn, "journal", JOURNAL_STAGED, ignore=True, constants={**journal, "ingested_at": time.time()})
             report.new_rows += new
             if new:
@@ -450,10 +451,11 @@ def _count_calls(report: FileReport, derived: list[tuple[str, bool]], previous: 
 
 @dataclass
 class StagedBlock:
-    """What the helper process sends for one block: the stage database's image (journal rows and
-    the single-record calls' rows) and what storing them needs, the other records as rows."""
+    """What the helper process sends for one block: the stage database's file (journal rows and
+    the single-record calls' rows; :func:`~callmon.storage.stage.take` reads and removes it) and
+    what storing them needs, the other records as rows."""
 
-    image: bytes
+    stage_file: str  # in the import's directory of stage files (_Helper), not sent through the pipe
     prepared: PreparedRecords  # without its rows (they are in the image)
     rest: list[tuple]  # the CdrRow of the calls of more than one record (and Local channels), as
     # plain tuples: a named tuple costs its class's constructor each when unpickled (7 times longer)
@@ -475,14 +477,21 @@ class _Helper:
     the helper stopped when the importing one fell behind instead of reading on. Its failure is
     raised here (an unreadable file as :class:`~callmon.core.errors.InputError`); leaving the
     ``with`` early stops it.
+
+    The stage databases come as files in a directory of this import's (in memory where
+    ``/dev/shm`` is), the pipe carries only their names: sent through it, a million rows' stages
+    (about 600 MB) were copied four times over (pickled, written, read, unpickled). Whatever is
+    left of them when the import ends, read or not, goes with the directory (after a kill, with
+    the next import's: :func:`~callmon.storage.stage.import_directory`).
     """
 
     def __init__(self, path: Path, zone: str, pipeline: Pipeline, block_bytes: int):
         ctx = multiprocessing.get_context("spawn")
+        self.directory = stage.import_directory()
         self._conn, child = ctx.Pipe(duplex=False)
         self._proc = ctx.Process(target=_stage_blocks, name="callmon-stage", daemon=True,
                                  args=(child, str(path), zone, pipeline.config, pipeline.pbx, block_bytes,
-                                       pipeline.parties.known))
+                                       pipeline.parties.known, self.directory))
         self._proc.start()
         child.close()
         self._queue: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
@@ -531,12 +540,14 @@ class _Helper:
         self._proc.join(timeout=30)
         self._reader.join(timeout=5)
         self._conn.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def _stage_blocks(out, path: str, zone: str, config, pbx: str, block_bytes: int, known=None) -> None:
+def _stage_blocks(out, path: str, zone: str, config, pbx: str, block_bytes: int, known=None,
+                  directory: str | None = None) -> None:
     """The helper process: read the file (a Master.csv, as columns), prepare each block and bind
     its rows into a stage database (:class:`~callmon.storage.stage.StageBuilder`; of the journal,
-    :data:`JOURNAL_STAGED`), send it; then ``("end",)``."""
+    :data:`JOURNAL_STAGED`) in a file in ``directory``, send its name; then ``("end",)``."""
     try:
         preparer = Preparer.from_config(config, pbx)  # the config's directory is the merged one
         parties = Parties(config, known)  # what the importing process knows
@@ -545,11 +556,11 @@ def _stage_blocks(out, path: str, zone: str, config, pbx: str, block_bytes: int,
             for batch in batches:
                 columns, keys, raw = unique_cdr_columns(batch.columns, batch.raw)
                 records, rest = split_single_columns(columns, config, pbx, parties)
-                builder = stage.StageBuilder()
+                builder = stage.StageBuilder(directory)
                 journal = dict(zip(JOURNAL_COLUMNS, cdr_journal_columns(pbx, path, columns, keys, raw, None)))
                 builder.add_columns("journal", JOURNAL_STAGED, [journal[c] for c in JOURNAL_STAGED])
                 prepared = preparer.stage_records(preparer.prepare_records(records), builder)
-                out.send(("block", StagedBlock(builder.image(), prepared, rest, len(keys), batch.count,
+                out.send(("block", StagedBlock(builder.file(), prepared, rest, len(keys), batch.count,
                                                batch.rejects, batch.encoding, batch.nbytes)))
         out.send(("end",))
     except Exception as exc:  # noqa: BLE001 - everything goes back to the importing process

@@ -3,8 +3,9 @@
 Binding values one by one is most of what an insert costs the interpreter (a million calls of
 34 columns: about 6 s before SQLite touches a page), and only one process can write a SQLite
 database. So a helper process writes a block's rows into a small database of its own
-(:class:`StageBuilder`: Arrow columns bound by the ADBC SQLite driver), sends its image
-(:meth:`StageBuilder.image`, a few MB of bytes), and the importing process puts the image beside
+(:class:`StageBuilder`: Arrow columns bound by the ADBC SQLite driver), in a file of a few MB in
+memory (:meth:`StageBuilder.file`) or as bytes (:meth:`StageBuilder.image`), and the importing
+process puts the image (:func:`take`) beside
 its own database under the schema name ``stage`` (:func:`attach`,
 ``sqlite3.Connection.deserialize``) and copies the rows with one ``INSERT ... SELECT`` per table
 (:func:`copy`), which runs in SQLite without the interpreter.
@@ -17,6 +18,7 @@ exactly as if it had been bound there.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -43,7 +45,7 @@ class StageBuilder:
     system) and read back as an image by :meth:`image`."""
 
     def __init__(self, directory: str | Path | None = None) -> None:
-        self.directory = directory if directory is not None else _default_directory()
+        self.directory = directory if directory is not None else default_directory()
         self.tables: dict[str, tuple[str, ...]] = {}
         self._arrow: dict[str, list[pa.Table]] = {}
         self._rows: dict[str, list[Sequence]] = {}
@@ -72,7 +74,12 @@ class StageBuilder:
         self._rows[table].extend(zip(*columns))
 
     def image(self) -> bytes:
-        """The database as bytes (its file's, as ``sqlite3.Connection.serialize`` gives them); the builder is spent.
+        """The database as bytes (its file's, as ``sqlite3.Connection.serialize`` gives them); the builder is spent."""
+        return take(self.file())
+
+    def file(self) -> str:
+        """Write the database to a file of its own in :attr:`directory` and return its name (the
+        caller removes it: :func:`take`); the builder is spent.
 
         Each image gets a schema cookie of its own: the importing process keeps the stage's
         schema (where each table starts) cached while the cookie stays the same, and two images
@@ -103,12 +110,23 @@ class StageBuilder:
                 db.commit()
             finally:
                 db.close()
-            # the file is the image (no journal is left after the commit): read it as it is, five
-            # times faster than serialize(), which reads it a page at a time through SQLite
-            return Path(name).read_bytes()
-        finally:
+        except BaseException:
             os.unlink(name)
+            raise
+        finally:
             self._arrow, self._rows = {}, {}
+        return name
+
+
+def take(name: str | Path) -> bytes:
+    """The image of a stage database written by :meth:`StageBuilder.file`, its file removed.
+
+    The file is the image (no journal is left after its commit): read as it is, five times faster
+    than ``serialize()``, which reads it a page at a time through SQLite."""
+    try:
+        return Path(name).read_bytes()
+    finally:
+        os.unlink(name)
 
 
 def _rows_of(parts: list[pa.Table]) -> list[tuple]:
@@ -126,7 +144,33 @@ def _concat(parts: list[pa.Table]) -> pa.Table:
     return table
 
 
-def _default_directory() -> str | None:
+def import_directory() -> str:
+    """A new directory for one import's stage files (:meth:`StageBuilder.file`), in memory where
+    ``/dev/shm`` is, named after this process (the import removes it when it ends). The
+    directories of imports whose process is gone (killed before it could remove its own) are
+    removed first."""
+    parent = default_directory() or tempfile.gettempdir()
+    for old in Path(parent).glob(f"{_IMPORT_PREFIX}*"):
+        pid = old.name[len(_IMPORT_PREFIX):].partition("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f"{_IMPORT_PREFIX}{os.getpid()}-", dir=parent)
+
+
+_IMPORT_PREFIX = "callmon-import-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
+
+
+def default_directory() -> str | None:
     """Where stage files are written: ``/dev/shm`` (memory) when it is there, else the temp dir."""
     shm = Path("/dev/shm")
     return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None

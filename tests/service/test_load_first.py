@@ -10,14 +10,16 @@ import logging
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from callmon.service import ingest as file_ingest
 from callmon.service.ingest import FileIngest
 from callmon.service.pipeline import Pipeline
-from callmon.storage import Store
+from callmon.storage import Store, stage
 from tests.conftest import ROOT, SAMPLES
 from tests.service.test_write_records import CONFIG, generated, tables
 
@@ -107,14 +109,18 @@ def test_a_killed_import_leaves_the_old_state_and_the_index(tmp_path):
                 if len(blocks) == 3:
                     gone = conns[0].execute(sa.text(
                         "SELECT count(*) FROM sqlite_schema WHERE name = '{INDEX}'")).scalar_one() == 0
-                    print("index dropped" if gone else "index there", flush=True)
+                    print("index dropped" if gone else "index there", os.getpid(), flush=True)
                     os.kill(os.getpid(), signal.SIGKILL)
 
             FileIngest(Pipeline(store, CONFIG), stage_min_bytes=0, progress=block).ingest({str(big)!r}, "cdr")
     """)
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == -9, done.stderr
-    assert done.stdout.strip() == "index dropped"
+    said, pid = done.stdout.strip().rsplit(" ", 1)
+    assert said == "index dropped"
+    # its stage files were left where it put them (in memory, where /dev/shm is)
+    left = list(Path(stage.default_directory() or tempfile.gettempdir()).glob(f"callmon-import-{pid}-*"))
+    assert len(left) == 1 and any(left[0].iterdir())
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert index_sql(path) == index
@@ -122,6 +128,7 @@ def test_a_killed_import_leaves_the_old_state_and_the_index(tmp_path):
     # and the file goes in afterwards
     FileIngest(Pipeline(Store(url), CONFIG), stage_min_bytes=0).ingest(big, "cdr")
     assert index_sql(path) == index and len(tables(url)["calls"]) > len(before["calls"])
+    assert not left[0].exists()  # the next import removed what the killed one left
 
 
 def test_obligations_at_the_end_are_those_derived_block_by_block(tmp_path, monkeypatch):

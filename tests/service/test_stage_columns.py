@@ -52,9 +52,15 @@ def test_the_helper_reads_ahead_while_the_importing_process_writes(tmp_path, mon
     """The helper process does not wait for each block to be written before it reads the next:
     up to READ_AHEAD blocks are received ahead. With a writer slower than the reader (here: a
     pause after each block), the helper has read the whole file and ended while the importing
-    process is still at its early blocks; the import is still whole."""
+    process is still at its early blocks; the import is still whole. The blocks waiting are
+    files of the import's own directory, which goes when the import ends."""
     import multiprocessing
+    import os
+    import tempfile
     import time
+    from pathlib import Path
+
+    from callmon.storage import stage
 
     from callmon.service.pipeline import Pipeline
     from callmon.storage import Store
@@ -64,13 +70,19 @@ def test_the_helper_reads_ahead_while_the_importing_process_writes(tmp_path, mon
     blocks = -(-path.stat().st_size // (64 << 10))
     assert blocks > ingest.READ_AHEAD + 4  # the helper can finish ahead
     seen: list[bool] = []
+    waiting: list[int] = []
+
+    def mine() -> list[Path]:
+        return list(Path(stage.default_directory() or tempfile.gettempdir()).glob(f"callmon-import-{os.getpid()}-*"))
 
     def slow_writer(nbytes: int) -> None:
         time.sleep(0.3)
         seen.append(any(p.name == "callmon-stage" for p in multiprocessing.active_children()))
+        waiting.append(sum(len(list(d.iterdir())) for d in mine()))
 
     store = Store(f"sqlite:///{tmp_path / 'callmon.db'}")
     report = ingest.FileIngest(Pipeline(store, CONFIG), stage_min_bytes=0, progress=slow_writer).ingest(path, "cdr")
     store.dispose()
     assert report.rows == 3_000 and report.new_rows == 3_000
     assert seen[0] and not seen[blocks - ingest.READ_AHEAD]  # gone while blocks were left to write
+    assert max(waiting) >= ingest.READ_AHEAD and not mine()

@@ -71,8 +71,14 @@ def _by_number(conn: Connection, base, numbers: Collection[str] | None, ended_si
     """Rows of ``base`` (a select on calls) for these customer numbers (all when None) that ended at
     or after ``ended_since`` or have not ended. Run as two ranges of ix_calls_customer (pbx,
     customer_number, ended_at): an OR of the two would read every call of the number, and a
-    number that calls every day would make each write slower than the last."""
-    base = base.where(calls.c.customer_number.is_not(None))
+    number that calls every day would make each write slower than the last.
+
+    Given numbers, no ``customer_number IS NOT NULL`` (the list implies it): with it, SQLite may
+    read the index as one range of every number (``customer_number > NULL``) and test each
+    entry against the list, as it did once ``ix_calls_customer`` was built after a large load
+    (last in the schema): 10M calls, 3-4 s a query instead of 0.2 s."""
+    if numbers is None:
+        base = base.where(calls.c.customer_number.is_not(None))
     pieces = [base]
     if ended_since > float("-inf"):
         pieces = [base.where(calls.c.ended_at >= ended_since), base.where(calls.c.ended_at.is_(None))]

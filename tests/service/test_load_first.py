@@ -214,3 +214,25 @@ def test_after_the_index_is_built_again_a_number_is_looked_up_in_it(tmp_path):
         for sql, params in statements:
             plan = " ".join(r[3] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params))
             assert f"USING INDEX {INDEX} (pbx=? AND customer_number=?" in plan, (sql, plan)
+
+
+def test_the_index_is_built_with_sorting_threads_then_the_setting_is_put_back(tmp_path):
+    """SQLite merges the sorted runs of a large index with helper threads while it is built
+    after the load, and the connection's setting is as it was afterwards."""
+    import os
+
+    store = Store(f"sqlite:///{tmp_path / 'callmon.db'}")
+    with store.begin() as conn:
+        raw = conn.connection.driver_connection
+        before = raw.execute("PRAGMA threads").fetchone()[0]
+        plan = store.load_first(conn, 10)
+        assert plan.indexes
+        said: list[str] = []
+        raw.set_trace_callback(said.append)
+        try:
+            store.index_after(conn, plan)
+        finally:
+            raw.set_trace_callback(None)
+        build = next(k for k, sql in enumerate(said) if sql.startswith(f"CREATE INDEX {INDEX}"))
+        assert f"PRAGMA threads = {min(4, os.cpu_count() or 1)}" in said[:build]
+        assert raw.execute("PRAGMA threads").fetchone()[0] == before

@@ -148,8 +148,11 @@ def import_directory() -> str:
     """A new directory for one import's stage files (:meth:`StageBuilder.file`), in memory where
     ``/dev/shm`` is, named after this process (the import removes it when it ends). The
     directories of imports whose process is gone (killed before it could remove its own) are
-    removed first."""
-    parent = default_directory() or tempfile.gettempdir()
+    removed first. Where ``/dev/shm`` has less than :data:`IMPORT_ROOM` free (a container's is
+    64 MB by default), the temporary directory is taken instead."""
+    parent = default_directory()
+    if parent is None or shutil.disk_usage(parent).free < IMPORT_ROOM:
+        parent = tempfile.gettempdir()
     for old in Path(parent).glob(f"{_IMPORT_PREFIX}*"):
         pid = old.name[len(_IMPORT_PREFIX):].partition("-")[0]
         if pid.isdigit() and not _alive(int(pid)):
@@ -158,6 +161,9 @@ def import_directory() -> str:
 
 
 _IMPORT_PREFIX = "callmon-import-"
+# room an import's stage files may take at once: a few MB each, up to about seven of them (the
+# blocks read ahead, one received, one being sent, one being written)
+IMPORT_ROOM = 128 << 20
 
 
 def _alive(pid: int) -> bool:

@@ -69,3 +69,23 @@ def test_rows_given_as_columns_or_rows_or_of_mixed_types_arrive_as_given(tmp_pat
     assert [tuple(r) for r in got] == [("a", 1, 2.5, "real"), ("b", None, None, "null"), ("c", 3, 4.0, "real"),
                                        ("d", 5, "text", "text"), ("e", 6, 7, "integer"), ("f", 8, None, "null")]
     engine.dispose()
+
+
+def test_an_import_keeps_its_stage_files_in_memory_when_there_is_room(monkeypatch):
+    """An import's directory of stage files is in /dev/shm (memory) where it has room for them,
+    else in the temporary directory; the directory is named after the process."""
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    for free, where in ((stage.IMPORT_ROOM * 2, stage.default_directory()), (stage.IMPORT_ROOM // 2, None)):
+        real = shutil.disk_usage
+        monkeypatch.setattr(shutil, "disk_usage", lambda path: real(path)._replace(free=free))
+        made = Path(stage.import_directory())
+        monkeypatch.undo()
+        try:
+            assert str(made.parent) == (where or tempfile.gettempdir())
+            assert made.name.startswith(f"callmon-import-{os.getpid()}-")
+        finally:
+            made.rmdir()

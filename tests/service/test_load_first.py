@@ -216,15 +216,15 @@ def test_after_the_index_is_built_again_a_number_is_looked_up_in_it(tmp_path):
             assert f"USING INDEX {INDEX} (pbx=? AND customer_number=?" in plan, (sql, plan)
 
 
-def test_the_index_is_built_with_sorting_threads_then_the_setting_is_put_back(tmp_path):
-    """SQLite merges the sorted runs of a large index with helper threads while it is built
-    after the load, and the connection's setting is as it was afterwards."""
-    import os
+def test_the_index_is_built_with_sorting_threads_then_the_settings_are_put_back(tmp_path):
+    """SQLite sorts a large index with a helper thread and a smaller page cache while it is
+    built after the load; the connection's settings are as they were afterwards."""
+    from callmon.storage import store as storage
 
     store = Store(f"sqlite:///{tmp_path / 'callmon.db'}")
     with store.begin() as conn:
         raw = conn.connection.driver_connection
-        before = raw.execute("PRAGMA threads").fetchone()[0]
+        before = [raw.execute(f"PRAGMA {name}").fetchone()[0] for name in ("threads", "cache_size")]
         plan = store.load_first(conn, 10)
         assert plan.indexes
         said: list[str] = []
@@ -234,5 +234,6 @@ def test_the_index_is_built_with_sorting_threads_then_the_setting_is_put_back(tm
         finally:
             raw.set_trace_callback(None)
         build = next(k for k, sql in enumerate(said) if sql.startswith(f"CREATE INDEX {INDEX}"))
-        assert f"PRAGMA threads = {min(4, os.cpu_count() or 1)}" in said[:build]
-        assert raw.execute("PRAGMA threads").fetchone()[0] == before
+        assert f"PRAGMA threads = {storage.SORT_THREADS}" in said[:build]
+        assert f"PRAGMA cache_size = -{storage.SORT_CACHE_KIB}" in said[:build]
+        assert [raw.execute(f"PRAGMA {name}").fetchone()[0] for name in ("threads", "cache_size")] == before

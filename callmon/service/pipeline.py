@@ -244,7 +244,7 @@ class Pipeline:
                     n += calls.n
                 elif isinstance(calls, StagedCalls):  # the same, made by the helper process
                     self._learn_prepared(calls.prepared, learn)
-                    stage.attach(conn, calls.image)
+                    stage.attach(conn, stage.take(calls.stage_file))
                     _copy_staged(conn, calls.prepared)
                     n += calls.n
                 else:

@@ -4,7 +4,8 @@ order and sends each batch's lines to the helper, which reads them again as rows
 (:func:`~callmon.service.reconcile.rows_of_lines`), makes the calls of one Master.csv record
 each as columns (:func:`~callmon.service.reconcile.take_single`), prepares their rows and binds
 them into a stage database (:class:`~callmon.storage.stage.StageBuilder`); it sends back the
-stage's image, what storing those calls needs, and the other rows. The rebuilding process
+name of the stage's file (in a directory of the rebuild's, as an import's stage files are:
+:class:`~callmon.service.ingest._Helper`), what storing those calls needs, and the other rows. The rebuilding process
 copies the stage in (:mod:`callmon.storage.stage`) and assembles the other calls meanwhile: the
 per-row work of the single-record calls runs beside the writing instead of before it, and the
 same rows arrive (tested against a rebuild without the helper).
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
+import shutil
 import threading
 import traceback
 from dataclasses import dataclass
@@ -37,11 +39,12 @@ AHEAD = 2  # batches sent to the helper before the first result is taken: it wor
 
 @dataclass
 class StagedCalls:
-    """What the helper made of one batch: the stage's image (rows of calls of one Master.csv
-    record each), what storing them needs (:meth:`PreparedRecords.without` their rows), the
-    other rows as ``(kind, fields)``, and how many single-record calls were taken."""
+    """What the helper made of one batch: the stage's file (rows of calls of one Master.csv
+    record each; :func:`~callmon.storage.stage.take` reads and removes it), what storing them
+    needs (:meth:`PreparedRecords.without` their rows), the other rows as ``(kind, fields)``, and
+    how many single-record calls were taken."""
 
-    image: bytes | None
+    stage_file: str | None
     prepared: PreparedRecords
     rest: list  # the batch's other rows (CdrRow, CelRow, QueueLogRow: named tuples pickle as they are)
     n: int
@@ -52,14 +55,16 @@ class RebuildHelper:
 
     Started with ``spawn`` (a fresh interpreter) and given the merged configuration and what the
     rebuilding process knows of the endpoints. One thread of this process sends the batches, so
-    neither side waits on the other's full pipe; leaving the ``with`` stops the helper."""
+    neither side waits on the other's full pipe; leaving the ``with`` stops the helper and
+    removes its directory of stage files."""
 
     def __init__(self, config: Config, pbx: str, known: Any, ami_ids: set[str]):
         ctx = multiprocessing.get_context("spawn")
+        self.directory = stage.import_directory()
         self._to, child_in = ctx.Pipe(duplex=False)  # (read end, write end)
         child_out, self._out = ctx.Pipe(duplex=False)
         self._proc = ctx.Process(target=_serve, name="callmon-restage", daemon=True,
-                                 args=(child_out, child_in, config, pbx, known, ami_ids))
+                                 args=(child_out, child_in, config, pbx, known, ami_ids, self.directory))
         self._proc.start()
         child_in.close()
         child_out.close()
@@ -116,9 +121,11 @@ class RebuildHelper:
             self._proc.terminate()
         self._to.close()
         self._out.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def _serve(inbox, outbox, config: Config, pbx: str, known: Any, ami_ids: set[str]) -> None:
+def _serve(inbox, outbox, config: Config, pbx: str, known: Any, ami_ids: set[str],
+           directory: str | None = None) -> None:
     """The helper process: for each ``("part", lines, files, elsewhere)``, the rows again, the
     single-record calls' rows bound into a stage, the other rows; until ``("end",)``."""
     from callmon.service.ingest import fewer_collections  # (ingest builds on the pipeline, as this does)
@@ -138,13 +145,13 @@ def _serve(inbox, outbox, config: Config, pbx: str, known: Any, ami_ids: set[str
                            for kind, file_id, line, payload, linkedid in lines]
                 rows = rows_of_lines(entries, files)
                 records, rest = take_single(entries, rows, elsewhere, ami_ids, config, pbx, parties)
-                image = None
+                stage_file = None
                 prepared = preparer.prepare_records(records)
                 if records.n:
-                    builder = stage.StageBuilder()
+                    builder = stage.StageBuilder(directory)
                     prepared = preparer.stage_records(prepared, builder)
-                    image = builder.image()
-                outbox.send(("done", StagedCalls(image, prepared, rest, records.n)))
+                    stage_file = builder.file()
+                outbox.send(("done", StagedCalls(stage_file, prepared, rest, records.n)))
     except Exception as exc:  # noqa: BLE001 - everything goes back to the rebuilding process
         outbox.send(("error", type(exc).__name__, str(exc) if isinstance(exc, InputError) else traceback.format_exc()))
     finally:

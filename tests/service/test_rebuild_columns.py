@@ -47,11 +47,24 @@ def test_rebuild_on_columns_leaves_what_the_import_left(db_url, tmp_path, batch)
 @pytest.mark.parametrize("batch", [20_000, 700], ids=["usual-batches", "small-batches"])
 def test_rebuild_through_the_helper_process_leaves_what_the_import_left(sqlite_url, tmp_path, batch):
     """A large journal's single-record calls are made by a helper process (callmon.service.restage):
-    the same tables as the import left, with CEL, queue_log and calls cut by a batch's end."""
+    the same tables as the import left, with CEL, queue_log and calls cut by a batch's end. Its
+    directory of stage files is gone with the rebuild."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from callmon.storage import stage
+
+    def stage_directories() -> list[Path]:
+        return list(Path(stage.default_directory() or tempfile.gettempdir()).glob(f"callmon-import-{os.getpid()}-*"))
+
     imported = _imported(sqlite_url, tmp_path, 6_000, 2_000)
     pipeline = Pipeline(Store(sqlite_url), CONFIG)
     pipeline.rebuild_helper_rows = 1
     with pipeline.store.begin() as conn:
         assert pipeline._rebuild_helper(conn) is not None  # (100,000 rows and more: the usual threshold)
-    assert pipeline.rebuild(batch=batch) == len(imported["calls"])
+    during: list[int] = []
+    rebuilt = pipeline.rebuild(batch=batch, progress=lambda *_: during.append(len(stage_directories())))
+    assert rebuilt == len(imported["calls"])
     assert tables(sqlite_url) == imported
+    assert during and max(during) == 1 and not stage_directories()

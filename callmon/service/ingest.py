@@ -456,7 +456,7 @@ class StagedBlock:
     what storing them needs, the other records as rows."""
 
     stage_file: str  # in the import's directory of stage files (_Helper), not sent through the pipe
-    prepared: PreparedRecords  # without its rows (they are in the image)
+    prepared: PreparedRecords  # without its rows (they are in the stage file)
     rest: list[tuple]  # the CdrRow of the calls of more than one record (and Local channels), as
     # plain tuples: a named tuple costs its class's constructor each when unpickled (7 times longer)
     entries: int  # journal rows in the image
@@ -543,8 +543,7 @@ class _Helper:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def _stage_blocks(out, path: str, zone: str, config, pbx: str, block_bytes: int, known=None,
-                  directory: str | None = None) -> None:
+def _stage_blocks(out, path: str, zone: str, config, pbx: str, block_bytes: int, known, directory: str) -> None:
     """The helper process: read the file (a Master.csv, as columns), prepare each block and bind
     its rows into a stage database (:class:`~callmon.storage.stage.StageBuilder`; of the journal,
     :data:`JOURNAL_STAGED`) in a file in ``directory``, send its name; then ``("end",)``."""

@@ -124,8 +124,7 @@ class RebuildHelper:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def _serve(inbox, outbox, config: Config, pbx: str, known: Any, ami_ids: set[str],
-           directory: str | None = None) -> None:
+def _serve(inbox, outbox, config: Config, pbx: str, known: Any, ami_ids: set[str], directory: str) -> None:
     """The helper process: for each ``("part", lines, files, elsewhere)``, the rows again, the
     single-record calls' rows bound into a stage, the other rows; until ``("end",)``."""
     from callmon.service.ingest import fewer_collections  # (ingest builds on the pipeline, as this does)

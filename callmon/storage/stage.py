@@ -4,9 +4,8 @@ Binding values one by one is most of what an insert costs the interpreter (a mil
 34 columns: about 6 s before SQLite touches a page), and only one process can write a SQLite
 database. So a helper process writes a block's rows into a small database of its own
 (:class:`StageBuilder`: Arrow columns bound by the ADBC SQLite driver), in a file of a few MB in
-memory (:meth:`StageBuilder.file`) or as bytes (:meth:`StageBuilder.image`), and the importing
-process puts the image (:func:`take`) beside
-its own database under the schema name ``stage`` (:func:`attach`,
+memory (:meth:`StageBuilder.file`), and the importing process reads its image (:func:`take`) and
+puts it beside its own database under the schema name ``stage`` (:func:`attach`,
 ``sqlite3.Connection.deserialize``) and copies the rows with one ``INSERT ... SELECT`` per table
 (:func:`copy`), which runs in SQLite without the interpreter.
 
@@ -42,7 +41,7 @@ class StageBuilder:
     million rows of 11 columns: 2.0 s against 6.2 s). A table with a column Arrow cannot hold as
     one type (say numbers and text mixed) is bound by ``sqlite3`` instead. The database is
     written to a file in ``directory`` (default: ``/dev/shm`` where there is one, a memory file
-    system) and read back as an image by :meth:`image`."""
+    system), whose image :func:`take` reads."""
 
     def __init__(self, directory: str | Path | None = None) -> None:
         self.directory = directory if directory is not None else default_directory()
@@ -72,10 +71,6 @@ class StageBuilder:
             except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):  # mixed types: sqlite3 binds them
                 self._rows[table] = _rows_of(self._arrow.pop(table, []))
         self._rows[table].extend(zip(*columns))
-
-    def image(self) -> bytes:
-        """The database as bytes (its file's, as ``sqlite3.Connection.serialize`` gives them); the builder is spent."""
-        return take(self.file())
 
     def file(self) -> str:
         """Write the database to a file of its own in :attr:`directory` and return its name (the
@@ -148,15 +143,15 @@ def import_directory() -> str:
     """A new directory for one import's stage files (:meth:`StageBuilder.file`), in memory where
     ``/dev/shm`` is, named after this process (the import removes it when it ends). The
     directories of imports whose process is gone (killed before it could remove its own) are
-    removed first. Where ``/dev/shm`` has less than :data:`IMPORT_ROOM` free (a container's is
-    64 MB by default), the temporary directory is taken instead."""
-    parent = default_directory()
-    if parent is None or shutil.disk_usage(parent).free < IMPORT_ROOM:
-        parent = tempfile.gettempdir()
-    for old in Path(parent).glob(f"{_IMPORT_PREFIX}*"):
-        pid = old.name[len(_IMPORT_PREFIX):].partition("-")[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(old, ignore_errors=True)
+    removed first, from both places. Where ``/dev/shm`` has less than :data:`IMPORT_ROOM` free (a
+    container's is 64 MB by default), the temporary directory is taken instead."""
+    shm = default_directory()
+    for place in {shm, tempfile.gettempdir()} - {None}:
+        for old in Path(place).glob(f"{_IMPORT_PREFIX}*"):
+            pid = old.name[len(_IMPORT_PREFIX):].partition("-")[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(old, ignore_errors=True)
+    parent = shm if shm is not None and shutil.disk_usage(shm).free >= IMPORT_ROOM else tempfile.gettempdir()
     return tempfile.mkdtemp(prefix=f"{_IMPORT_PREFIX}{os.getpid()}-", dir=parent)
 
 

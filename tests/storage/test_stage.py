@@ -12,7 +12,7 @@ def image(tables: dict[str, tuple[tuple[str, ...], list[tuple]]]) -> bytes:
     builder = stage.StageBuilder()
     for name, (cols, rows) in tables.items():
         builder.add(name, cols, rows)
-    return builder.image()
+    return stage.take(builder.file())
 
 
 def test_images_whose_tables_lie_elsewhere_are_each_read_as_they_are(tmp_path):
@@ -56,7 +56,7 @@ def test_rows_given_as_columns_or_rows_or_of_mixed_types_arrive_as_given(tmp_pat
     builder.add("empty", cols, [])
     builder.add("m2", cols, mixed[:1])
     builder.add("m2", cols, mixed[1:])  # two parts of other types
-    img = builder.image()
+    img = stage.take(builder.file())
     assert list(tmp_path.iterdir()) == []  # the stage file is gone once read
     with engine.begin() as conn:
         for table in ("t", "m", "m2", "empty"):
@@ -89,3 +89,26 @@ def test_an_import_keeps_its_stage_files_in_memory_when_there_is_room(monkeypatc
             assert made.name.startswith(f"callmon-import-{os.getpid()}-")
         finally:
             made.rmdir()
+
+
+def test_the_stage_files_a_killed_import_left_are_removed_wherever_they_are():
+    """A directory of stage files whose process is gone is removed by the next import, in
+    /dev/shm and in the temporary directory alike (an import takes the latter when the former
+    is short of room); a living process's stays."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(gone.stdout)
+    places = {stage.default_directory(), tempfile.gettempdir()} - {None}
+    left = [Path(tempfile.mkdtemp(prefix=f"callmon-import-{dead}-", dir=place)) for place in places]
+    living = Path(tempfile.mkdtemp(prefix=f"callmon-import-{os.getppid()}-", dir=tempfile.gettempdir()))
+    made = Path(stage.import_directory())
+    try:
+        assert not any(d.exists() for d in left) and living.exists()
+    finally:
+        made.rmdir()
+        living.rmdir()

@@ -51,25 +51,39 @@ def sqlite_url(tmp_path) -> str:
 
 
 @pytest.fixture
-def pg_url() -> str:
+def pg_url(pg_urls) -> str:
     """A fresh schema on the PostgreSQL server for this test; dropped afterwards.
 
     Without CALLMON_TEST_PG_URL the test is skipped; with it, an unreachable server is an error.
     """
+    return pg_urls()
+
+
+@pytest.fixture
+def pg_urls():
+    """Makes a fresh schema on the PostgreSQL server each call (its URL); all dropped afterwards.
+    Skipped and failed as :func:`pg_url`."""
     if not PG_URL:
         pytest.skip("CALLMON_TEST_PG_URL not set")
     import sqlalchemy as sa
 
     from callmon.storage import normalize_url
 
-    schema = f"t_{uuid.uuid4().hex[:12]}"
     engine = sa.create_engine(normalize_url(PG_URL))
+    schemas = []
+
+    def make() -> str:
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        schemas.append(schema)
+        sep = "&" if "?" in PG_URL else "?"
+        return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+    yield make
     with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        for schema in schemas:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     engine.dispose()
 
 

@@ -32,7 +32,7 @@ from callmon.service.obligations import Obligations, earliest, callback_moment
 from callmon.metrics.scoring import Scorer, customer_numbers
 from callmon.storage.schema import agent_results as agent_results_table
 from callmon.storage.schema import calls as calls_table
-from callmon.storage import stage
+from callmon.storage import pgstage, stage
 from callmon.storage.schema import legs as legs_table
 from callmon.storage.jsontext import json_lists_of_one
 from callmon.storage.store import LEG_COLUMNS, JournalRow, Store, agent_result_row, call_row
@@ -175,23 +175,23 @@ class Pipeline:
         self.store_records(conn, self.preparer.prepare_records(records), fresh=fresh)
 
     def store_records(self, conn: Connection, prepared: PreparedRecords, *, fresh: bool = False,
-                      staged: bool = False) -> None:
+                      staged: stage.Attached | pgstage.Block | None = None) -> None:
         """Store what :meth:`Preparer.prepare_records` made, replacing earlier versions of the calls, and
         bring the callback obligations of their numbers up to date.
 
         ``fresh``: none of these calls is stored yet (their every input is new), so there are no
         earlier versions to look up and replace, and the callback obligations of numbers with no
         other call are opened at once (:meth:`~callmon.service.obligations.Obligations.open_single_calls`).
-        ``staged``: the rows are not in ``prepared`` but in the attached stage database
-        (:mod:`callmon.storage.stage`), copied from there."""
+        ``staged``: the rows are not in ``prepared`` but in a staged block (:class:`~callmon.storage.stage.Attached`
+        on SQLite, :class:`~callmon.storage.pgstage.Block` on PostgreSQL), copied from there."""
         p, pbx = prepared, self.pbx
         if not p.call_ids:
             return
         self._learn_prepared(p, True)
         if fresh:
             ids, touched = self.obligations.open_single_calls(conn, p.call_ids, p.numbers, p.callback_moments, p.missed, p.called)
-            if staged:
-                stage.set_callback_ids(conn, [(i, c) for i, c in zip(ids, p.call_ids) if i is not None])
+            if staged is not None:
+                staged.set_callback_ids([(i, c) for i, c in zip(ids, p.call_ids) if i is not None])
             else:
                 p.own[p.own_cols.index("callback_id")] = ids
         else:
@@ -199,8 +199,8 @@ class Pipeline:
             touched = earliest([*zip(p.numbers, p.callback_moments), *((n, callback_moment(c)) for n, c in stored)])
             if stored:
                 self.store.delete_calls(conn, pbx, [call.call_id for _, call in stored])
-        if staged:
-            _copy_staged(conn, p)
+        if staged is not None:
+            staged.copy_calls(p.own_cols, p.shape_cols, p.agent_cols)
         else:
             self._insert_prepared(conn, p)
         self.obligations.refresh(conn, touched)
@@ -244,8 +244,8 @@ class Pipeline:
                     n += calls.n
                 elif isinstance(calls, StagedCalls):  # the same, made by the helper process
                     self._learn_prepared(calls.prepared, learn)
-                    stage.attach(conn, stage.take(calls.stage_file))
-                    _copy_staged(conn, calls.prepared)
+                    p = calls.prepared
+                    stage.Attached(conn, calls.stage_file).copy_calls(p.own_cols, p.shape_cols, p.agent_cols)
                     n += calls.n
                 else:
                     self.store.replace_calls(conn, self.pbx, [self.scorer(c) for c in calls])
@@ -403,14 +403,6 @@ class PreparedRecords:
                 span[0] += 1
                 span[1], span[2] = min(span[1], t), max(span[2], t)
         return [(self.sightings[code][0], n, first, last) for code, (n, first, last) in sorted(spans.items())]
-
-
-def _copy_staged(conn: Connection, p: PreparedRecords) -> None:
-    """Copy the prepared calls' rows from the attached stage database (:mod:`callmon.storage.stage`)."""
-    stage.copy(conn, "calls", p.own_cols, shapes=("call_shapes", p.shape_cols))
-    stage.copy(conn, "legs", LEG_COLUMNS)
-    if p.agent_cols:
-        stage.copy(conn, "agent_results", p.agent_cols)
 
 
 def _missed(call: Call) -> bool:

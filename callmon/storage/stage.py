@@ -261,3 +261,39 @@ def spread(conn: Connection, pbx: str) -> set[str]:
          "WHERE linkedid IS NOT NULL GROUP BY linkedid) s "
          "WHERE (SELECT count(*) FROM main.journal j WHERE j.pbx = ? AND j.linkedid = s.linkedid) > s.n")
     return {lid for (lid,) in raw.execute(q, (pbx,))}
+
+
+class Attached:
+    """One staged block on the importing connection (its image attached as ``stage``): what the
+    import does with it. The PostgreSQL counterpart is :class:`callmon.storage.pgstage.Block`.
+
+    ``journal``: the journal's columns the stage holds, and ``constants`` those every row has
+    the same value in (:func:`copy`)."""
+
+    def __init__(self, conn: Connection, name: str | Path, journal: Sequence[str] = (),
+                 constants: Mapping[str, object] | None = None) -> None:
+        self.conn = conn
+        self._journal, self._constants = tuple(journal), dict(constants or {})
+        attach(conn, take(name))
+
+    def copy_journal(self) -> int:
+        """Append the staged journal rows, skipping those already there; how many went in."""
+        return copy(self.conn, "journal", self._journal, ignore=True, constants=self._constants)
+
+    def spread(self, pbx: str) -> set[str]:
+        return spread(self.conn, pbx)
+
+    def skip(self, call_ids: Iterable[str]) -> None:
+        skip(self.conn, call_ids)
+
+    def set_callback_ids(self, pairs: Iterable[tuple[int, str]]) -> None:
+        set_callback_ids(self.conn, pairs)
+
+    def copy_calls(self, own_cols: Sequence[str], shape_cols: Sequence[str], agent_cols: Sequence[str]) -> None:
+        """Copy the staged calls (each with its shape's columns), legs and agent results."""
+        from callmon.storage.store import LEG_COLUMNS  # (the store builds on this module)
+
+        copy(self.conn, "calls", own_cols, shapes=("call_shapes", shape_cols))
+        copy(self.conn, "legs", LEG_COLUMNS)
+        if agent_cols:
+            copy(self.conn, "agent_results", agent_cols)

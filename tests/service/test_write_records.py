@@ -131,10 +131,12 @@ def test_numbers_that_call_once_get_the_same_obligations_either_way(db_url, tmp_
 
 
 @pytest.mark.parametrize("block_bytes", [None, 48 << 10], ids=["usual-blocks", "small-blocks"])
-def test_a_staged_import_stores_what_a_direct_one_does(tmp_path, monkeypatch, block_bytes):
-    # a helper process binds the rows into a stage database, copied in by SQLite; same tables,
-    # same rejects, and a second import of the same files changes nothing. Small blocks cut
-    # calls of several records: the helper's versions of those give way to the journal's
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_a_staged_import_stores_what_a_direct_one_does(tmp_path, monkeypatch, block_bytes, dialect, request):
+    # a helper process binds the rows into a stage database, copied in by SQLite (on PostgreSQL:
+    # it makes the journal's CSV and the calls' columns for COPY); same tables, same rejects, and
+    # a second import of the same files changes nothing. Small blocks cut calls of several
+    # records: the helper's versions of those give way to the journal's
     if block_bytes:
         monkeypatch.setattr(file_ingest, "BLOCK_BYTES", block_bytes)
     files = [generated(tmp_path, 12_000, numbers=15_000), generated(tmp_path, 6_000, numbers=40),
@@ -155,7 +157,11 @@ def test_a_staged_import_stores_what_a_direct_one_does(tmp_path, monkeypatch, bl
     with again.open("w", newline="") as fh:
         csv.writer(fh).writerows([*rec[:20], str(int(rec[20]) + 10**7)] for rec in twice)
     files.append(again)
-    staged, direct = f"sqlite:///{tmp_path / 'staged.db'}", f"sqlite:///{tmp_path / 'direct.db'}"
+    if dialect == "sqlite":
+        staged, direct = f"sqlite:///{tmp_path / 'staged.db'}", f"sqlite:///{tmp_path / 'direct.db'}"
+    else:
+        make = request.getfixturevalue("pg_urls")
+        staged, direct = make(), make()
     reports = {}
     for url, threshold in ((staged, 0), (direct, None)):
         files_in = FileIngest(Pipeline(Store(url), CONFIG), rejects_dir=tmp_path / str(threshold),

@@ -62,6 +62,8 @@ def pg_url(pg_urls) -> str:
 @pytest.fixture
 def pg_urls():
     """Makes a fresh schema on the PostgreSQL server each call (its URL); all dropped afterwards.
+    ``make(database=True)``: a database of its own instead, where no other test's session is
+    (a large import loads first only when it is alone on its database: Store.load_first).
     Skipped and failed as :func:`pg_url`."""
     if not PG_URL:
         pytest.skip("CALLMON_TEST_PG_URL not set")
@@ -69,21 +71,24 @@ def pg_urls():
 
     from callmon.storage import normalize_url
 
-    engine = sa.create_engine(normalize_url(PG_URL))
-    schemas = []
+    engine = sa.create_engine(normalize_url(PG_URL), isolation_level="AUTOCOMMIT")
+    made: list[tuple[str, str]] = []
 
-    def make() -> str:
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        schemas.append(schema)
+    def make(database: bool = False) -> str:
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'CREATE {"DATABASE" if database else "SCHEMA"} "{name}"'))
+        made.append(("DATABASE" if database else "SCHEMA", name))
+        engine.dispose()  # no idle session of the fixture's left on the database
+        if database:
+            return str(sa.engine.make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
         sep = "&" if "?" in PG_URL else "?"
-        return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+        return f"{PG_URL}{sep}options=-csearch_path%3D{name}"
 
     yield make
-    with engine.begin() as conn:
-        for schema in schemas:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    with engine.connect() as conn:
+        for kind, name in made:
+            conn.execute(sa.text(f'DROP {kind} "{name}"' + (" WITH (FORCE)" if kind == "DATABASE" else " CASCADE")))
     engine.dispose()
 
 

@@ -68,7 +68,7 @@ from callmon.metrics.numbers import mask
 from callmon.core.model import Call
 from callmon.service.pipeline import Pipeline, PreparedRecords, Preparer
 from callmon.storage import pgcopy, pgstage, stage
-from callmon.storage.store import JOURNAL_COLUMNS, JournalRow
+from callmon.storage.store import JOURNAL_COLUMNS, LOAD_FIRST_INDEXES, JournalRow
 
 log = logging.getLogger(__name__)
 
@@ -377,18 +377,24 @@ class FileIngest:
             file_id = self.store.journal_file(conn, self.pipeline.pbx, identity)
             # PostgreSQL's helper makes the journal's rows whole: it is given their file and name
             journal = None if sqlite else (file_id, identity.name)
+            indexes = self.store.load_first(conn, path.stat().st_size // ROW_BYTES, alone=self.alone)
+            # the obligations wait for the end: on PostgreSQL, when the import has the database alone
+            defer = sqlite or bool(indexes)
             with _Helper(path, zone, self.pipeline, BLOCK_BYTES, journal) as helper, \
-                    _deferring(self.pipeline.obligations, conn, sqlite):
-                self._load_staged(conn, helper, path, kind, file_id, report, rejects)
+                    _deferring(self.pipeline.obligations, conn, defer):
+                self._load_staged(conn, helper, path, kind, file_id, report, rejects, indexes)
+                if defer:  # the index of numbers first; the others after (PostgreSQL: the calls' updates)
+                    self.store.index_after(conn, indexes, LOAD_FIRST_INDEXES)
+                    self.pipeline.obligations.settle(conn)
+            self.store.index_after(conn, indexes)
 
     def _load_staged(self, conn: Connection, helper: _Helper, path: Path, kind: str, file_id: int, report: FileReport,
-                     rejects: RejectsFile) -> None:
+                     rejects: RejectsFile, indexes) -> None:
         """The blocks of :meth:`_ingest_staged` copied in as they come (the journal's columns
-        that are the file's, not the row's, given here); then the indexes and the obligations
-        left for the end."""
+        that are the file's, not the row's, given here), with the indexes of ``indexes``
+        (:meth:`~callmon.storage.Store.load_first`) away meanwhile."""
         previous: set[str] = set()
         journal = {"pbx": self.pipeline.pbx, "kind": kind, "source": str(path)[:255], "file_id": file_id}
-        indexes = self.store.load_first(conn, path.stat().st_size // ROW_BYTES)
         for n, block in enumerate(helper, 1):
             if n & (n - 1) == 0 and n > 1:  # blocks 2, 4, 8, ...: as the tables double (PostgreSQL)
                 self.store.refresh_statistics(conn)
@@ -409,9 +415,6 @@ class FileIngest:
                 self.store.roll_up_loaded(conn, indexes)
             if self.progress:
                 self.progress(block.nbytes)
-        self.store.index_after(conn, indexes)
-        if self.store.dialect == "sqlite":
-            self.pipeline.obligations.settle(conn)
 
     def _derive_staged(self, conn: Connection, block: StagedBlock, staged: stage.Attached | pgstage.Block, *,
                        fresh: bool) -> list[tuple[str, bool]]:

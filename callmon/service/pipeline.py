@@ -234,7 +234,7 @@ class Pipeline:
             before = self.store.count_calls(conn, self.pbx)
             self.store.delete_calls(conn, self.pbx)
             # a rebuild is a large write: load first, index after (Store.load_first)
-            indexes = self.store.load_first(conn, before)
+            indexes = self.store.load_first(conn, before, journal=False)
             for calls in rebuild_calls(self.store, conn, self.pbx, self.config, batch=batch, parties=self.parties,
                                        learn=learn, columnar=self.columnar, helper=self._rebuild_helper(conn)):
                 if isinstance(calls, SingleRecords):  # calls of one Master.csv record each, as columns

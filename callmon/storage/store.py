@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import os
 import sqlite3
 import threading
@@ -40,6 +41,13 @@ SQLITE_TIMEOUT_S = 30  # how long a connection waits for a lock another holds
 CHUNK = 500  # ids per IN (...) clause
 # secondary indexes a large import builds after its rows are in (Store.load_first)
 LOAD_FIRST_INDEXES = ("ix_calls_customer",)
+# PostgreSQL's: those with random keys and those with time keys (each a cost per row of a COPY;
+# the three of time alone, 1M Master.csv rows: 117 s against 108 s without them). None is read
+# while the rows go in, once the callback obligations wait for the end (Obligations.defer)
+LOAD_FIRST_INDEXES_PG = ("ix_calls_customer", "ix_calls_callback", "ix_calls_arrived", "ix_journal_ts",
+                         "ix_agent_results_at")
+# PostgreSQL's memory for building each of them again (SET LOCAL: the import's transaction only)
+PG_INDEX_MEMORY = "256MB"
 # how they are built again after the load (Store.index_after): SQLite's helper threads for sorting,
 # and the page cache meanwhile (KiB), which is also each thread's memory for sorting
 SORT_THREADS = 1
@@ -186,6 +194,8 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         else can read the database (readers wait ``timeout`` seconds, then fail).
         ``synchronous=FULL`` meanwhile: a rollback journal needs it against a power cut."""
         if not self.is_sqlite_file:
+            if alone and self.dialect == "postgresql":
+                self.engine.dispose()  # its idle pooled sessions would count as others (load_first)
             with self.begin() as conn:
                 yield conn
             return
@@ -414,11 +424,11 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
             conn.exec_driver_sql("ANALYZE journal, calls, legs, agent_results, callbacks")
 
     # -- a large import: load first, index after; its callback obligations at its end ---------------
-    def load_first(self, conn: Connection, expected_rows: int) -> LoadFirst:
+    def load_first(self, conn: Connection, expected_rows: int, *, alone: bool = True, journal: bool = True) -> LoadFirst:
         """Drop the secondary indexes a load does not read (:data:`LOAD_FIRST_INDEXES`) for the
         rest of the transaction, when the import's rows will be a large part of the calls table
         (it holds at most :data:`LOAD_FIRST_SHARE` times ``expected_rows``); return what puts
-        them back (:meth:`index_after`). SQLite only (else nothing is dropped: an empty plan).
+        them back (:meth:`index_after`); an empty plan where nothing is dropped.
 
         ``ix_calls_customer`` has a random key (customer numbers): each insert lands on a random
         page, about 5 s per million calls, growing faster than the rows once the index outgrows
@@ -428,7 +438,15 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         by :meth:`roll_up_loaded` as the load goes, or at the latest by :meth:`index_after`.
         The drop is part of the import's transaction: a reader meanwhile sees the old state with
         its indexes (or waits, when the import holds the database alone), a failed or killed
-        import leaves them as they were."""
+        import leaves them as they were.
+
+        PostgreSQL: :data:`LOAD_FIRST_INDEXES_PG`, when ``alone`` and no other session is
+        connected to the database: ``DROP INDEX`` locks its table until the commit, so a reader
+        or the live listener would wait the whole import (with others there, nothing is
+        dropped); ``journal=False``: not the journal's (a write of calls alone reads the journal
+        in time order: ``rebuild``). The rollups' triggers there are one per statement and stay."""
+        if self.dialect == "postgresql":
+            return self._pg_load_first(conn, expected_rows, journal) if alone else LoadFirst()
         if self.dialect != "sqlite":
             return LoadFirst()
         raw = conn.connection.driver_connection
@@ -453,10 +471,30 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
                  ", ".join(name for name, _ in found) or "no index", ", ".join(name for name, _ in triggers) or "no trigger")
         return plan
 
-    def index_after(self, conn: Connection, plan: LoadFirst) -> None:
+    def _pg_load_first(self, conn: Connection, expected_rows: int, journal: bool) -> LoadFirst:
+        """:meth:`load_first` on PostgreSQL."""
+        top = conn.execute(select(func.count()).select_from(calls)).scalar_one()
+        if top > LOAD_FIRST_SHARE * expected_rows:
+            return LoadFirst()
+        others = conn.exec_driver_sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                      "AND pid <> pg_backend_pid() AND backend_type = 'client backend'").scalar_one()
+        if others:
+            log.info("large import: %d other session(s) on the database, its indexes stay", others)
+            return LoadFirst()
+        found = conn.exec_driver_sql("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                                     "AND indexname = ANY(%(names)s) ORDER BY indexname",
+                                     {"names": [n for n in LOAD_FIRST_INDEXES_PG
+                                                if journal or not n.startswith("ix_journal")]}).all()
+        for name, _ in found:
+            conn.exec_driver_sql(f"DROP INDEX {name}")
+        log.info("large import: %s built after the load", ", ".join(name for name, _ in found) or "no index")
+        return LoadFirst([sql for _, sql in found])
+
+    def index_after(self, conn: Connection, plan: LoadFirst, names: Sequence[str] | None = None) -> None:
         """Build the indexes :meth:`load_first` dropped, mark the hours of the rows stored since
         it last marked them (the rollups recompute them at the commit) and create its triggers
-        again, in the same transaction.
+        again, in the same transaction. ``names``: only those of these indexes, the rest (and the
+        marks and triggers) by a later call; each is built once.
 
         SQLite sorts the keys of an index larger than its memory for sorting in runs that it then
         merges; that memory is the page cache's size, per thread. Built with one helper thread
@@ -464,19 +502,28 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         10M calls takes about 13 s instead of 24 s, with 150-200 MB for sorting instead of the
         large import's 256 MB cache (two threads on it took 740 MB; measured on 10M numbers)."""
         raw = conn.connection.driver_connection
-        if plan.indexes:  # (SQLite's: elsewhere nothing was dropped)
+        now = [sql for sql in plan.indexes if names is None or _index_name(sql) in names]
+        plan.indexes = [sql for sql in plan.indexes if sql not in now]
+        if now and self.dialect == "postgresql":
+            conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{PG_INDEX_MEMORY}'")
+            for sql in now:
+                conn.exec_driver_sql(sql)
+        elif now:
             threads, cache = raw.execute("PRAGMA threads").fetchone()[0], raw.execute("PRAGMA cache_size").fetchone()[0]
             raw.execute(f"PRAGMA threads = {SORT_THREADS}")
             raw.execute(f"PRAGMA cache_size = -{SORT_CACHE_KIB}")
             try:
-                for sql in plan.indexes:
+                for sql in now:
                     raw.execute(sql)
             finally:
                 raw.execute(f"PRAGMA threads = {threads}")
                 raw.execute(f"PRAGMA cache_size = {cache}")
+        if plan.indexes:  # the rest later
+            return
         _mark_loaded(raw, plan)
         for sql in plan.triggers:
             raw.execute(sql)
+        plan.triggers = []
 
     def roll_up_loaded(self, conn: Connection, plan: LoadFirst) -> int:
         """During a load without the rollups' insert triggers (:meth:`load_first`): mark the
@@ -490,17 +537,19 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         earliest = _mark_loaded(conn.connection.driver_connection, plan)
         return 0 if earliest is None else self.refresh_rollups(conn, before=earliest - 1)
 
-    # -- a large import's callback obligations, at its end (SQLite) -----------------------------
+    # -- a large import's callback obligations, at its end ----------------------------------------
     def top_call_id(self, conn: Connection) -> int:
-        """The calls' highest id: the calls stored after it are newer (SQLite: rowids grow)."""
+        """The calls' highest id: the calls stored after it are newer (SQLite: rowids grow;
+        PostgreSQL: ids come from a sequence, in the order rows are written)."""
         return conn.execute(select(func.max(calls.c.id))).scalar() or 0
 
-    def _sqlite_driver(self, conn: Connection, what: str):
-        """The driver's connection for SQL written for SQLite (``?``, ``INDEXED BY``); elsewhere
-        an error naming the method, not a syntax error from the server."""
-        if self.dialect != "sqlite":
-            raise StoreError(f"{what} is for SQLite only (the database is {self.dialect})")
-        return conn.connection.driver_connection
+    def _sqlite_driver(self, conn: Connection, what: str) -> _DriverSql:
+        """The driver's connection for SQL written for SQLite (``?``, ``INDEXED BY``, ``NOT
+        INDEXED``), which on PostgreSQL runs without the hints and with psycopg's ``%s``
+        (:class:`_DriverSql`); other databases: an error naming the method."""
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise StoreError(f"{what} is for SQLite and PostgreSQL only (the database is {self.dialect})")
+        return _DriverSql(conn.connection.driver_connection, self.dialect == "postgresql")
 
     def numbers_called_since(self, conn: Connection, pbx: str, since_id: int) -> list[tuple[str, float]]:
         """``(number, earliest moment)`` of the customer numbers of the calls stored after
@@ -559,9 +608,14 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         """``(callback_id, row id)``: the obligation each call opened, the calls named by their row
         ids (:meth:`single_misses_since`): an update in the order of the table's pages, where one
         by ``call_id`` looks each up in an index at random (1M Master.csv rows: 0.4 s against 2.9 s)."""
-        if pairs:
-            self._sqlite_driver(conn, "set_call_callback_ids").executemany(
-                "UPDATE calls SET callback_id = ? WHERE id = ?", pairs)
+        if not pairs:
+            return
+        driver = self._sqlite_driver(conn, "set_call_callback_ids")
+        if driver.pg:  # one statement, not one per call
+            driver.execute("UPDATE calls SET callback_id = v.callback_id FROM unnest(?::bigint[], ?::bigint[]) "
+                           "AS v(callback_id, id) WHERE calls.id = v.id", [list(column) for column in zip(*pairs)])
+        else:
+            driver.executemany("UPDATE calls SET callback_id = ? WHERE id = ?", pairs)
 
     def delete_calls(self, conn: Connection, pbx: str, call_ids: Sequence[str] | None = None) -> None:
         tables = (legs, agent_results, calls)
@@ -663,6 +717,38 @@ def _mark_loaded(raw, plan: LoadFirst) -> int | None:
             earliest = first if earliest is None else min(earliest, first)
         plan.marked[table] = top
     return earliest
+
+
+class _DriverSql:
+    """SQL written for SQLite on the driver's connection; on PostgreSQL (``pg``) the same without
+    SQLite's index hints and with psycopg's placeholders (the SQL holds no ``?`` of its own)."""
+
+    _HINTS = re.compile(r"\s+(?:INDEXED BY \w+|NOT INDEXED)\b")
+
+    def __init__(self, raw, pg: bool) -> None:
+        self.raw, self.pg = raw, pg
+
+    def sql(self, q: str) -> str:
+        return self._HINTS.sub("", q).replace("?", "%s") if self.pg else q
+
+    def execute(self, q: str, params: Sequence = ()):
+        return self.raw.execute(self.sql(q), params)
+
+    def executemany(self, q: str, rows: Sequence[Sequence]) -> None:
+        if self.pg:
+            with self.raw.cursor() as cur:
+                cur.executemany(self.sql(q), rows)
+        else:
+            self.raw.executemany(q, rows)
+
+
+def _index_name(sql: str) -> str:
+    """The name a ``CREATE INDEX`` statement gives.
+
+    >>> _index_name("CREATE INDEX ix_calls_customer ON public.calls USING btree (pbx)")
+    'ix_calls_customer'
+    """
+    return re.search(r"INDEX\s+(?:IF NOT EXISTS\s+)?([\w.\"]+)", sql).group(1).strip('"')
 
 
 def _schema_sql(raw, kind: str, names: Sequence[str]) -> list[tuple[str, str]]:

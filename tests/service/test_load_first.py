@@ -98,9 +98,9 @@ def test_a_killed_import_leaves_the_old_state_and_the_index(tmp_path):
             store = Store({url!r})
             load_first, conns, blocks = store.load_first, [], []
 
-            def remember(conn, rows):  # the import's connection, to look at its schema
+            def remember(conn, rows, **options):  # the import's connection, to look at its schema
                 conns.append(conn)
-                return load_first(conn, rows)
+                return load_first(conn, rows, **options)
 
             store.load_first = remember
 
@@ -131,7 +131,8 @@ def test_a_killed_import_leaves_the_old_state_and_the_index(tmp_path):
     assert not left[0].exists()  # the next import removed what the killed one left
 
 
-def test_obligations_at_the_end_are_those_derived_block_by_block(tmp_path, monkeypatch):
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_obligations_at_the_end_are_those_derived_block_by_block(tmp_path, monkeypatch, caplog, dialect, request):
     """A database with obligations, memos and a cancellation from before; a staged import (its
     obligations derived once at its end, the index built after) of a file whose numbers call
     once, again, or had a memo, stores what a direct import (block by block) does, and what a
@@ -144,7 +145,11 @@ def test_obligations_at_the_end_are_those_derived_block_by_block(tmp_path, monke
         part.parent.mkdir()
         part.write_text("".join(text))
     numbers = sorted({line.split(",")[1].strip('"') for line in lines[3_000:3_400]})
-    urls = {way: f"sqlite:///{tmp_path / (way + '.db')}" for way in ("staged", "direct")}
+    if dialect == "sqlite":
+        urls = {way: f"sqlite:///{tmp_path / (way + '.db')}" for way in ("staged", "direct")}
+    else:
+        make = request.getfixturevalue("pg_urls")
+        urls = {way: make(database=True) for way in ("staged", "direct")}
     for way, url in urls.items():
         pipeline = Pipeline(Store(url), CONFIG)
         FileIngest(pipeline, stage_min_bytes=None).ingest(earlier, "cdr")
@@ -155,9 +160,13 @@ def test_obligations_at_the_end_are_those_derived_block_by_block(tmp_path, monke
         with pipeline.store.begin() as conn:
             opened = [r for r in pipeline.store.stored_callbacks(conn, pipeline.pbx) if r["status"] == "open"]
         obligations.cancel(opened[0]["callback_id"], "중복 민원", opened[0]["first_missed_at"] + 60)
+        pipeline.store.engine.dispose()  # (PostgreSQL: an idle session would keep the import from loading first)
         staged = FileIngest(Pipeline(Store(url), CONFIG), stage_min_bytes=0 if way == "staged" else None)
         assert staged._stages(later, "cdr") is (way == "staged")
-        staged.ingest(later, "cdr")
+        with caplog.at_level(logging.INFO, "callmon.storage.store"):
+            staged.ingest(later, "cdr")
+        assert (f"{INDEX}" in caplog.text and "built after the load" in caplog.text) is (way == "staged")
+        caplog.clear()
     result = tables(urls["staged"])
     assert result == tables(urls["direct"])
     assert len(result["callbacks"]) > 1000
@@ -237,3 +246,49 @@ def test_the_index_is_built_with_sorting_threads_then_the_settings_are_put_back(
         assert f"PRAGMA threads = {storage.SORT_THREADS}" in said[:build]
         assert f"PRAGMA cache_size = -{storage.SORT_CACHE_KIB}" in said[:build]
         assert [raw.execute(f"PRAGMA {name}").fetchone()[0] for name in ("threads", "cache_size")] == before
+
+
+def pg_indexes(url: str) -> dict[str, str]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(Store(url, migrate=False).engine.url)
+    with engine.connect() as conn:
+        found = dict(conn.exec_driver_sql("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()").all())
+    engine.dispose()
+    return found
+
+
+def test_postgresql_loads_first_only_when_the_import_is_alone(pg_urls, tmp_path, caplog):
+    """On PostgreSQL a large import drops the secondary indexes a load does not read and builds
+    them again at its end (the same definitions), and its obligations wait for its end, only
+    when no other session is connected to the database (DROP INDEX would lock its table for the
+    whole import) and it is not ``--shared``. Each way stores the same tables."""
+    import psycopg
+
+    from callmon.storage import store as storage
+
+    big = generated(tmp_path, 6_000, numbers=300)
+    first = sorted(SAMPLES.glob("*/Master.csv"))[0]
+    results, said = [], []
+    for way in ("alone", "shared", "another session"):
+        url = pg_urls(database=True)
+        store = Store(url)
+        FileIngest(Pipeline(store, CONFIG), stage_min_bytes=None).ingest(first, "cdr")
+        before = pg_indexes(url)
+        assert set(storage.LOAD_FIRST_INDEXES_PG) <= set(before)
+        store.engine.dispose()
+        other = psycopg.connect(url) if way == "another session" else None
+        try:
+            caplog.clear()
+            with caplog.at_level(logging.INFO, "callmon.storage.store"):
+                FileIngest(Pipeline(Store(url), CONFIG), stage_min_bytes=0, alone=way != "shared").ingest(big, "cdr")
+            said.append(caplog.text)
+        finally:
+            if other is not None:
+                other.close()
+        assert pg_indexes(url) == before
+        results.append(tables(url))
+    assert all(name in said[0] for name in storage.LOAD_FIRST_INDEXES_PG) and "built after the load" in said[0]
+    assert "built after the load" not in said[1] and "built after the load" not in said[2]
+    assert "other session(s) on the database, its indexes stay" in said[2]
+    assert results[0] == results[1] == results[2] and results[0]["callbacks"]

@@ -1,14 +1,12 @@
 """The SQL evaluation of :func:`~callmon.service.obligations.callback_moment` (the store's
 ``numbers_called_since``, which a large import's obligations start from) places every kind of call
-where the Python definition does: inbound or outbound, answered or not, with or without an end."""
+where the Python definition does: inbound or outbound, answered or not, with or without an end;
+on SQLite and on PostgreSQL (the same SQL, without SQLite's index hints)."""
 
 from __future__ import annotations
 
 import itertools
 
-import pytest
-
-from callmon.core.errors import StoreError
 from callmon.metrics.rules import RuleSet
 from callmon.metrics.scoring import Scorer
 from callmon.service.obligations import callback_moment
@@ -18,10 +16,10 @@ from tests.metrics.conftest import at, make_call
 T0 = at(2026, 11, 23, 10)
 
 
-def test_the_sql_callback_moment_is_the_python_definition(sqlite_url):
+def test_the_sql_callback_moment_is_the_python_definition(db_url):
     """Each number has one call of each shape (direction x answer x end) and a later plain call; the
     number's earliest moment, read in SQL, is the shape's callback_moment."""
-    store = Store(sqlite_url)
+    store = Store(db_url)
     scorer = Scorer(RuleSet(), {})
     shapes = list(itertools.product(("inbound", "outbound"), (None, 7.0), (None, 60.0)))
     calls, expected = [], {}
@@ -44,11 +42,11 @@ def test_the_sql_callback_moment_is_the_python_definition(sqlite_url):
     assert got == expected
 
 
-def test_a_single_miss_is_read_with_the_python_callback_moment(sqlite_url):
+def test_a_single_miss_is_read_with_the_python_callback_moment(db_url):
     """``single_misses_since`` gives each unanswered inbound call of a number with one call, its
     moment computed in SQL as :func:`callback_moment` computes it (with or without an arrival or
     an end; a voicemail with an answer time too); answered and outbound calls are not read."""
-    store = Store(sqlite_url)
+    store = Store(db_url)
     scorer = Scorer(RuleSet(), {})
     kinds = list(itertools.product(("abandoned", "voicemail", "answered"), (None, T0), (None, 5.0), (None, 60.0)))
     calls, expected = [], {}
@@ -67,12 +65,3 @@ def test_a_single_miss_is_read_with_the_python_callback_moment(sqlite_url):
         got = {m.call_id: (m.number, m.moment) for part in store.single_misses_since(conn, "default", 0) for m in part}
     assert got == expected
     assert {m for m, _ in expected.values()} and any(m is None for _, m in expected.values())
-
-
-def test_the_sqlite_only_reads_of_a_large_import_refuse_postgresql_by_name(pg_url):
-    """Their SQL is SQLite's (``?``, ``INDEXED BY``): on PostgreSQL a StoreError names the method."""
-    store = Store(pg_url)
-    with store.begin() as conn, pytest.raises(StoreError, match="numbers_called_since is for SQLite only"):
-        store.numbers_called_since(conn, "default", 0)
-    with store.begin() as conn, pytest.raises(StoreError, match="single_misses_since is for SQLite only"):
-        next(store.single_misses_since(conn, "default", 0))

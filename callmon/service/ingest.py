@@ -46,6 +46,7 @@ import shutil
 import threading
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from collections import Counter
 from itertools import compress
@@ -65,6 +66,7 @@ from callmon.sources.files.reread import FileIdentity, identify
 from callmon.calls.parties import Parties
 from callmon.sources.files.source import TextSource
 from callmon.metrics.numbers import mask
+from callmon.metrics.scoring import ScoredCall
 from callmon.core.model import Call
 from callmon.service.pipeline import Pipeline, PreparedRecords, Preparer
 from callmon.storage import pgcopy, pgstage, stage
@@ -345,18 +347,28 @@ class FileIngest:
                      fresh: bool) -> list[tuple[str, bool]]:
         """Assemble and store the calls of the rows in hand (with ``calls`` already made), then
         derive again the calls with inputs elsewhere; return their ``(call_id, incomplete)``."""
-        pbx, cfg = self.pipeline.pbx, self.pipeline.config
-        assembler = FileCalls(cfg, pbx, parties=self.pipeline.parties)
+        return self._store_rest(conn, [*map(self.pipeline.scorer, calls), *self._assemble(in_hand)], elsewhere, fresh)
+
+    def _assemble(self, in_hand: list) -> list[ScoredCall]:
+        """The calls of the rows in hand, assembled and scored (no database)."""
+        assembler = FileCalls(self.pipeline.config, self.pipeline.pbx, parties=self.pipeline.parties)
         assembler.add(in_hand)
-        calls.extend(assembler.finish())
-        self.pipeline.write(conn, calls, fresh=fresh)
+        return list(map(self.pipeline.scorer, assembler.finish()))
+
+    def _store_rest(self, conn: Connection, scored: list[ScoredCall], elsewhere: set[str],
+                    fresh: bool) -> list[tuple[str, bool]]:
+        """Store scored calls, then derive again the calls with inputs elsewhere; return their
+        ``(call_id, incomplete)``."""
+        pbx, cfg = self.pipeline.pbx, self.pipeline.config
+        self.pipeline.write_scored(conn, scored, fresh=fresh)
+        calls = [s.call for s in scored]
         if elsewhere:
             again = calls_of_linkedids(self.store, conn, pbx, cfg, elsewhere, parties=self.pipeline.parties)
             self.pipeline.write(conn, again)
             calls.extend(again)
         return [(c.call_id, c.incomplete) for c in calls]
 
-    # -- big Master.csv files on SQLite: a helper process binds the rows ----------------------------
+    # -- big Master.csv files: a helper process reads and prepares the rows -------------------------
     def _stages(self, path: Path, kind: str) -> bool:
         """Does this import go through a stage (:mod:`callmon.storage.stage`)? A Master.csv of
         at least :attr:`stage_min_bytes` into SQLite or PostgreSQL, column-wise."""
@@ -381,7 +393,8 @@ class FileIngest:
             # the obligations wait for the end: on PostgreSQL, when the import has the database alone
             defer = sqlite or bool(indexes)
             with _Helper(path, zone, self.pipeline, BLOCK_BYTES, journal) as helper, \
-                    _deferring(self.pipeline.obligations, conn, defer):
+                    _deferring(self.pipeline.obligations, conn, defer), \
+                    ThreadPoolExecutor(1, thread_name_prefix="callmon-assemble") as self._assembler:
                 self._load_staged(conn, helper, path, kind, file_id, report, rejects, indexes)
                 if defer:  # the index of numbers first; the others after (PostgreSQL: the calls' updates)
                     self.store.index_after(conn, indexes, LOAD_FIRST_INDEXES)
@@ -429,9 +442,17 @@ class FileIngest:
             staged.skip(elsewhere & set(prepared.call_ids))
             prepared = prepared.without(elsewhere)
             in_hand = [r for r in in_hand if (r.linkedid or r.uniqueid) not in elsewhere]
-        self.pipeline.store_records(conn, prepared, fresh=fresh, staged=staged)
+        # the other calls are assembled and scored by a thread of this process while the staged
+        # rows are copied: the copy runs in SQLite or waits for PostgreSQL without holding the
+        # interpreter. What the staged calls teach of the endpoints is learnt first, as before
+        self.pipeline.learn_prepared(prepared)
+        assembling = self._assembler.submit(self._assemble, in_hand)
+        try:
+            self.pipeline.store_records(conn, prepared, fresh=fresh, staged=staged, endpoints=False)
+        finally:
+            scored = assembling.result()
         derived = [(call_id, False) for call_id in prepared.call_ids]
-        return derived + self._derive_rest(conn, in_hand, elsewhere, [], fresh)
+        return derived + self._store_rest(conn, scored, elsewhere, fresh)
 
 
 @contextmanager

@@ -29,7 +29,7 @@ from callmon.metrics.callbacks import is_miss, miss_of
 from callmon.metrics.rules import RuleSet
 from callmon.core.model import Call, Score
 from callmon.service.obligations import Obligations, earliest, callback_moment
-from callmon.metrics.scoring import Scorer, customer_numbers
+from callmon.metrics.scoring import ScoredCall, Scorer, customer_numbers
 from callmon.storage.schema import agent_results as agent_results_table
 from callmon.storage.schema import calls as calls_table
 from callmon.storage import pgstage, stage
@@ -132,7 +132,10 @@ class Pipeline:
         """Score and store calls (replacing earlier versions), then bring the callback
         obligations of the numbers they touch up to date, in the caller's transaction.
         ``fresh``: none of these calls is stored yet (no earlier versions to look up)."""
-        scored = [self.scorer(c) for c in calls]
+        self.write_scored(conn, [self.scorer(c) for c in calls], fresh=fresh)
+
+    def write_scored(self, conn: Connection, scored: Sequence[ScoredCall], *, fresh: bool = False) -> None:
+        """:meth:`write` of calls already scored (:attr:`scorer`)."""
         if fresh:
             ids, touched = self.obligations.open_single_calls(
                 conn, [s.call.call_id for s in scored], [s.customer_number for s in scored],
@@ -175,7 +178,7 @@ class Pipeline:
         self.store_records(conn, self.preparer.prepare_records(records), fresh=fresh)
 
     def store_records(self, conn: Connection, prepared: PreparedRecords, *, fresh: bool = False,
-                      staged: stage.Attached | pgstage.Block | None = None) -> None:
+                      staged: stage.Attached | pgstage.Block | None = None, endpoints: bool = True) -> None:
         """Store what :meth:`Preparer.prepare_records` made, replacing earlier versions of the calls, and
         bring the callback obligations of their numbers up to date.
 
@@ -183,11 +186,15 @@ class Pipeline:
         earlier versions to look up and replace, and the callback obligations of numbers with no
         other call are opened at once (:meth:`~callmon.service.obligations.Obligations.open_single_calls`).
         ``staged``: the rows are not in ``prepared`` but in a staged block (:class:`~callmon.storage.stage.Attached`
-        on SQLite, :class:`~callmon.storage.pgstage.Block` on PostgreSQL), copied from there."""
+        on SQLite, :class:`~callmon.storage.pgstage.Block` on PostgreSQL), copied from there.
+        ``endpoints=False``: what the calls teach of the endpoints is left to the caller
+        (:meth:`learn_prepared` before, :meth:`save_endpoints` after): this touches no
+        :attr:`parties`, and another thread may build calls meanwhile."""
         p, pbx = prepared, self.pbx
         if not p.call_ids:
             return
-        self._learn_prepared(p, True)
+        if endpoints:
+            self._learn_prepared(p, True)
         if fresh:
             ids, touched = self.obligations.open_single_calls(conn, p.call_ids, p.numbers, p.callback_moments, p.missed, p.called)
             if staged is not None:
@@ -204,7 +211,13 @@ class Pipeline:
         else:
             self._insert_prepared(conn, p)
         self.obligations.refresh(conn, touched)
-        self.save_endpoints(conn)
+        if endpoints:
+            self.save_endpoints(conn)
+
+    def learn_prepared(self, prepared: PreparedRecords) -> None:
+        """Learn what these calls show of the endpoints (:meth:`store_records` does, unless told not to)."""
+        if prepared.call_ids:
+            self._learn_prepared(prepared, True)
 
     def _insert_prepared(self, conn: Connection, p: PreparedRecords) -> None:
         self.store.insert_tuples(conn, calls_table, [*p.own_cols, *p.shape_cols],

@@ -20,7 +20,11 @@ processes: a helper reads each block as columns (no row object per record but fo
 several records), prepares its rows and binds them into a small stage database, whose image the importing process attaches and copies into its own with one
 ``INSERT ... SELECT`` per table (:mod:`callmon.storage.stage`). Binding values is most of what an
 insert costs the interpreter, and a SQLite database has one writer: this way the binding runs
-beside the writing instead of before it, and the same rows arrive (tested).
+beside the writing instead of before it, and the same rows arrive (tested). Into PostgreSQL the
+helper makes what ``COPY`` takes instead: the journal's rows as CSV, the calls' rows as Arrow
+columns (:mod:`callmon.storage.pgstage`). Either way the importing process assembles and scores
+the block's calls of several records in a thread while the staged rows are copied (SQLite copies
+them, and PostgreSQL writes them, without holding the interpreter).
 
 Such an import also loads first and indexes after: when its rows will be a large part of the
 calls table (:meth:`~callmon.storage.Store.load_first`), ``ix_calls_customer`` (a random key:
@@ -29,6 +33,9 @@ the callback obligations of the whole file are derived once at its end
 (:meth:`~callmon.service.obligations.Obligations.defer`, ``settle``) instead of block by block.
 It is still one transaction: a reader meanwhile sees the database as it was, indexes and all,
 or waits while the import holds it alone; a failed or killed import leaves it as it was (tested).
+On PostgreSQL ``DROP INDEX`` locks its table until the commit: there it drops more indexes, and
+only when no other session is connected and the import is not ``--shared``; otherwise the
+obligations are derived block by block, with the indexes in place.
 
 Rejected lines are written to a rejects file (``<name>.rejects.csv``: file, line, reason, the
 start of the line with caller numbers masked) beside the input or in the directory given.
@@ -382,7 +389,7 @@ class FileIngest:
 
     def _ingest_staged(self, path: Path, kind: str, zone: str, report: FileReport, rejects: RejectsFile) -> None:
         """:meth:`ingest` with a helper process (:func:`_stage_blocks`) that reads, prepares and
-        binds each block into a stage database while this one copies the last into its own."""
+        stages each block while this one copies the last into its own database."""
         identity = identify(kind, path, zone)
         sqlite = self.store.dialect == "sqlite"
         with fewer_collections(), self.store.bulk_begin(alone=self.alone, cache_kib=STAGED_CACHE_KIB) as conn:
@@ -394,15 +401,15 @@ class FileIngest:
             defer = sqlite or bool(indexes)
             with _Helper(path, zone, self.pipeline, BLOCK_BYTES, journal) as helper, \
                     _deferring(self.pipeline.obligations, conn, defer), \
-                    ThreadPoolExecutor(1, thread_name_prefix="callmon-assemble") as self._assembler:
-                self._load_staged(conn, helper, path, kind, file_id, report, rejects, indexes)
+                    ThreadPoolExecutor(1, thread_name_prefix="callmon-assemble") as assembler:
+                self._load_staged(conn, helper, assembler, path, kind, file_id, report, rejects, indexes)
                 if defer:  # the index of numbers first; the others after (PostgreSQL: the calls' updates)
                     self.store.index_after(conn, indexes, LOAD_FIRST_INDEXES)
                     self.pipeline.obligations.settle(conn)
             self.store.index_after(conn, indexes)
 
-    def _load_staged(self, conn: Connection, helper: _Helper, path: Path, kind: str, file_id: int, report: FileReport,
-                     rejects: RejectsFile, indexes) -> None:
+    def _load_staged(self, conn: Connection, helper: _Helper, assembler: ThreadPoolExecutor, path: Path, kind: str,
+                     file_id: int, report: FileReport, rejects: RejectsFile, indexes) -> None:
         """The blocks of :meth:`_ingest_staged` copied in as they come (the journal's columns
         that are the file's, not the row's, given here), with the indexes of ``indexes``
         (:meth:`~callmon.storage.Store.load_first`) away meanwhile."""
@@ -422,15 +429,15 @@ class FileIngest:
             new = staged.copy_journal()
             report.new_rows += new
             if new:
-                previous = _count_calls(report, self._derive_staged(conn, block, staged, fresh=new == block.entries),
-                                        previous)
+                derived = self._derive_staged(conn, block, staged, assembler, fresh=new == block.entries)
+                previous = _count_calls(report, derived, previous)
                 # while the helper reads the next block: the rollups of the hours this file has left behind
                 self.store.roll_up_loaded(conn, indexes)
             if self.progress:
                 self.progress(block.nbytes)
 
-    def _derive_staged(self, conn: Connection, block: StagedBlock, staged: stage.Attached | pgstage.Block, *,
-                       fresh: bool) -> list[tuple[str, bool]]:
+    def _derive_staged(self, conn: Connection, block: StagedBlock, staged: stage.Attached | pgstage.Block,
+                       assembler: ThreadPoolExecutor, *, fresh: bool) -> list[tuple[str, bool]]:
         """:meth:`_derive_block` of a staged block: its single-record calls are copied from the
         stage, less those with inputs elsewhere, which are derived from all their inputs. Its
         other calls are assembled and scored here: the helper has more to do than this process
@@ -446,7 +453,7 @@ class FileIngest:
         # rows are copied: the copy runs in SQLite or waits for PostgreSQL without holding the
         # interpreter. What the staged calls teach of the endpoints is learnt first, as before
         self.pipeline.learn_prepared(prepared)
-        assembling = self._assembler.submit(self._assemble, in_hand)
+        assembling = assembler.submit(self._assemble, in_hand)
         try:
             self.pipeline.store_records(conn, prepared, fresh=fresh, staged=staged, endpoints=False)
         finally:

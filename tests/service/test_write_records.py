@@ -130,8 +130,8 @@ def test_numbers_that_call_once_get_the_same_obligations_either_way(db_url, tmp_
         assert tables(url) == fast
 
 
-@pytest.mark.parametrize("block_bytes", [None, 48 << 10], ids=["usual-blocks", "small-blocks"])
-@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@pytest.mark.parametrize(("dialect", "block_bytes"), [("sqlite", None), ("sqlite", 48 << 10), ("postgresql", 48 << 10)],
+                         ids=["sqlite-usual-blocks", "sqlite-small-blocks", "postgresql-small-blocks"])
 def test_a_staged_import_stores_what_a_direct_one_does(tmp_path, monkeypatch, block_bytes, dialect, request):
     # a helper process binds the rows into a stage database, copied in by SQLite (on PostgreSQL:
     # it makes the journal's CSV and the calls' columns for COPY); same tables, same rejects, and

@@ -15,7 +15,7 @@ Master.csv record (most of a CDR file) are built, scored and stored as columns
 (:class:`~callmon.calls.columnar.SingleRecords`,
 :meth:`~callmon.service.pipeline.Pipeline.write_records`), the others as record objects.
 
-A large Master.csv into SQLite (:attr:`FileIngest.stage_min_bytes`) is imported by two
+A large Master.csv into SQLite or PostgreSQL (:attr:`FileIngest.stage_min_bytes`) is imported by two
 processes: a helper reads each block as columns (no row object per record but for the calls of
 several records), prepares its rows and binds them into a small stage database, whose image the importing process attaches and copies into its own with one
 ``INSERT ... SELECT`` per table (:mod:`callmon.storage.stage`). Binding values is most of what an
@@ -86,7 +86,7 @@ REJECTS_SUFFIX = ".rejects.csv"
 # the page cache of a staged import's connection (KiB): its indexes with random keys (customer
 # numbers) outgrow the usual 64 MB early; measured at 3M rows: 154 s against 169 s, +190 MB
 STAGED_CACHE_KIB = 256 << 10
-# a Master.csv at least this large (bytes) into SQLite is imported by two processes (FileIngest)
+# a Master.csv at least this large (bytes) into SQLite or PostgreSQL is imported by two processes (FileIngest)
 STAGE_MIN_BYTES = 32 << 20
 # bytes per block: a block's rows, calls and scores are in memory at once; 2 MB keeps the peak near
 # 350 MB however large the file (8 MB blocks: ~500 MB, and freed blocks fragment the heap)
@@ -273,11 +273,12 @@ class FileIngest:
     def __init__(self, pipeline: Pipeline, *, rejects_dir: Path | None = None,
                  progress: Callable[[int], None] | None = None, alone: bool = True,
                  stage_min_bytes: int | None = STAGE_MIN_BYTES):
-        """``stage_min_bytes``: a Master.csv at least this large (bytes) into SQLite is imported
+        """``stage_min_bytes``: a Master.csv at least this large (bytes) into SQLite or PostgreSQL is imported
         through a helper process and a stage database (:meth:`_ingest_staged`); None: never.
         ``alone``: a staged import takes a SQLite database for itself while it runs, when nobody
-        else has it open (:meth:`~callmon.storage.Store.bulk_begin`); False: it stays readable
-        by others."""
+        else has it open (:meth:`~callmon.storage.Store.bulk_begin`), and on PostgreSQL drops
+        indexes for the load when no other session is connected (:meth:`~callmon.storage.Store.load_first`);
+        False: it stays readable by others."""
         self.pipeline = pipeline
         self.store = pipeline.store
         self.rejects_dir = rejects_dir

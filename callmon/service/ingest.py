@@ -426,7 +426,7 @@ class FileIngest:
             if self.store.dialect == "sqlite":
                 staged = stage.Attached(conn, block.stage_file, JOURNAL_STAGED, {**journal, "ingested_at": time.time()})
             else:
-                staged = pgstage.Block(conn, block.stage_file)
+                staged = pgstage.Block(conn, block.stage_file, self.store)
             new = staged.copy_journal()
             report.new_rows += new
             if new:

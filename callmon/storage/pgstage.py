@@ -103,8 +103,9 @@ class Block:
     """One staged block on the importing connection: what the import does with it, as with
     SQLite's attached stage (:class:`~callmon.storage.stage.Attached`)."""
 
-    def __init__(self, conn, name: str | Path) -> None:
-        self.conn = conn
+    def __init__(self, conn, name: str | Path, store) -> None:
+        """``store``: the :class:`~callmon.storage.Store` of ``conn``."""
+        self.conn, self.store = conn, store
         self.journal, self.linkedids, self.tables = take(name)
         self._skipped: set[str] = set()
         self._callback_ids: dict[str, int] = {}
@@ -122,12 +123,8 @@ class Block:
     def spread(self, pbx: str) -> set[str]:
         """Linkedids of the block's journal rows that have more journal rows than the block
         (rows from elsewhere); run after :meth:`copy_journal`."""
-        if not self.linkedids:
-            return set()
-        with self._raw.cursor() as cur:
-            cur.execute("SELECT linkedid, count(*) FROM journal WHERE pbx = %s AND linkedid = ANY(%s) GROUP BY linkedid",
-                        (pbx, list(self.linkedids)))
-            return {lid for lid, n in cur if n > self.linkedids[lid]}
+        stored = self.store.journal_counts(self.conn, pbx, self.linkedids)
+        return {lid for lid, n in stored.items() if n > self.linkedids[lid]}
 
     def skip(self, call_ids: Iterable[str]) -> None:
         """Leave the rows of these calls out when copying (they are derived otherwise)."""

@@ -543,7 +543,7 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         PostgreSQL: ids come from a sequence, in the order rows are written)."""
         return conn.execute(select(func.max(calls.c.id))).scalar() or 0
 
-    def _sqlite_driver(self, conn: Connection, what: str) -> _DriverSql:
+    def _driver_sql(self, conn: Connection, what: str) -> _DriverSql:
         """The driver's connection for SQL written for SQLite (``?``, ``INDEXED BY``, ``NOT
         INDEXED``), which on PostgreSQL runs without the hints and with psycopg's ``%s``
         (:class:`_DriverSql`); other databases: an error naming the method."""
@@ -558,7 +558,7 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         The moment is the earliest :func:`~callmon.service.obligations.callback_moment` of those calls.
 
         Read along ``ix_calls_customer`` (in number order, no sort), then the few numbers' calls."""
-        raw = self._sqlite_driver(conn, "numbers_called_since")
+        raw = self._driver_sql(conn, "numbers_called_since")
         q = ("SELECT customer_number FROM calls INDEXED BY ix_calls_customer WHERE pbx = ? AND customer_number IS NOT NULL "
              "GROUP BY customer_number HAVING max(id) > ? AND (count(*) > 1 OR min(id) <= ? "
              "OR EXISTS (SELECT 1 FROM memos m WHERE m.pbx = ? AND m.number = customer_number) "
@@ -596,7 +596,7 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
              "AND NOT EXISTS (SELECT 1 FROM memos m WHERE m.pbx = c.pbx AND m.number = c.customer_number) "
              f"AND NOT EXISTS (SELECT 1 FROM {history} WHERE b.pbx = c.pbx AND b.number = c.customer_number) "
              f"ORDER BY c.id LIMIT {int(chunk)}")
-        raw, last = self._sqlite_driver(conn, "single_misses_since"), since_id
+        raw, last = self._driver_sql(conn, "single_misses_since"), since_id
         while True:
             rows = raw.execute(q, (last, pbx)).fetchall()
             if not rows:
@@ -610,7 +610,7 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         by ``call_id`` looks each up in an index at random (1M Master.csv rows: 0.4 s against 2.9 s)."""
         if not pairs:
             return
-        driver = self._sqlite_driver(conn, "set_call_callback_ids")
+        driver = self._driver_sql(conn, "set_call_callback_ids")
         if driver.pg:  # one statement, not one per call
             driver.execute("UPDATE calls SET callback_id = v.callback_id FROM unnest(?::bigint[], ?::bigint[]) "
                            "AS v(callback_id, id) WHERE calls.id = v.id", [list(column) for column in zip(*pairs)])

@@ -139,7 +139,7 @@ def test_a_staged_import_stores_what_a_direct_one_does(tmp_path, monkeypatch, bl
     # records: the helper's versions of those give way to the journal's
     if block_bytes:
         monkeypatch.setattr(file_ingest, "BLOCK_BYTES", block_bytes)
-    files = [generated(tmp_path, 12_000, numbers=15_000), generated(tmp_path, 6_000, numbers=40),
+    files = [generated(tmp_path, 6_000, numbers=8_000), generated(tmp_path, 4_000, numbers=40),
              *sorted(SAMPLES.glob("*/Master.csv"))[:2]]  # a helper process each: a second or so
     bad = tmp_path / "bad" / "Master.csv"
     bad.parent.mkdir()
@@ -186,7 +186,7 @@ def test_a_staged_import_learns_each_call_once(tmp_path, monkeypatch):
     again from the journal and learnt then: its sightings in the helper's block are not counted
     too (the endpoints' call counts equal a direct import's). Tiny blocks cut many calls."""
     monkeypatch.setattr(file_ingest, "BLOCK_BYTES", 8 << 10)
-    path = generated(tmp_path, 12_000, numbers=15_000)
+    path = generated(tmp_path, 5_000, numbers=6_000)
     seen = {}
     for name, threshold in (("staged", 0), ("direct", None)):
         url = f"sqlite:///{tmp_path / name}.db"

@@ -304,14 +304,20 @@ def refresh(conn: Connection, *, before: int | None = None) -> int:
     return n
 
 
-def rebuild_all(conn: Connection) -> int:
-    """Mark every hour that has calls or agent results, then :func:`refresh` (the migration
-    that creates the rollups fills them so)."""
+def mark_all(conn: Connection) -> None:
+    """Mark every hour that has calls or agent results (to be recomputed by :func:`refresh`)."""
     d = conn.dialect.name
     conn.exec_driver_sql(
         f"INSERT INTO rollup_dirty (pbx, hour) SELECT DISTINCT pbx, {hour_sql('arrived_at', d)} FROM calls "
         f"WHERE arrived_at IS NOT NULL UNION SELECT DISTINCT pbx, {hour_sql('at', d)} FROM agent_results "
-        "WHERE at IS NOT NULL")
+        "WHERE at IS NOT NULL EXCEPT SELECT pbx, hour FROM rollup_dirty")
+
+
+def rebuild_all(conn: Connection) -> int:
+    """Mark every hour that has calls or agent results, then :func:`refresh` (the migration
+    that creates the rollups fills them so)."""
+    d = conn.dialect.name
+    mark_all(conn)
     n = refresh(conn)
     if d == "postgresql":  # the planner's view of the tables just filled (else: one row each, sorts on disk)
         conn.exec_driver_sql(f"ANALYZE {', '.join(ROLLUP_TABLES)}")
@@ -381,4 +387,4 @@ def drop_trigger_ddl(dialect: str) -> list[str]:
     return out
 
 
-__all__ = ["LEVELS", "ROLLUP_TABLES", "WARNING_LEVELS", "WARNING_SEP", "hour_of", "pieces", "drop_trigger_ddl", "hour_sql", "rebuild_all", "recompute", "refresh", "trigger_ddl"]
+__all__ = ["LEVELS", "ROLLUP_TABLES", "WARNING_LEVELS", "WARNING_SEP", "hour_of", "pieces", "drop_trigger_ddl", "hour_sql", "mark_all", "rebuild_all", "recompute", "refresh", "trigger_ddl"]

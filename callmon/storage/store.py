@@ -29,7 +29,7 @@ from callmon.storage.endpoints import EndpointQueries
 from callmon.storage.frames import FrameQueries
 from callmon.storage import pgcopy
 from callmon.storage.lists import one_of
-from callmon.storage.rollups import hour_sql
+from callmon.storage.rollups import hour_sql, mark_all
 from callmon.sources.files.reread import FileIdentity
 from callmon.storage.schema import agent_results, calls, journal, journal_files, legs, live_calls
 
@@ -618,8 +618,16 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
             driver.executemany("UPDATE calls SET callback_id = ? WHERE id = ?", pairs)
 
     def delete_calls(self, conn: Connection, pbx: str, call_ids: Sequence[str] | None = None) -> None:
+        """Delete these calls of ``pbx`` with their legs and agent results (None: all of them).
+        All of them on SQLite, where the tables hold no other PBX's: emptied at once
+        (:func:`_empty_calls`)."""
         tables = (legs, agent_results, calls)
         if call_ids is None:
+            raw = conn.connection.driver_connection
+            if self.dialect == "sqlite" and not any(
+                    raw.execute(f"SELECT 1 FROM {t.name} WHERE pbx <> ? LIMIT 1", (pbx,)).fetchone() for t in tables):
+                _empty_calls(conn, [t.name for t in tables])
+                return
             for t in tables:
                 conn.execute(delete(t).where(t.c.pbx == pbx))
             return
@@ -749,6 +757,26 @@ def _index_name(sql: str) -> str:
     'ix_calls_customer'
     """
     return re.search(r"INDEX\s+(?:IF NOT EXISTS\s+)?([\w.\"]+)", sql).group(1).strip('"')
+
+
+def _empty_calls(conn: Connection, tables: Sequence[str]) -> None:
+    """Empty these SQLite tables: each page freed at once, not each row and its index entries
+    deleted (1M Master.csv rows' calls: 0.3 s against 11 s). SQLite does so for a ``DELETE``
+    without ``WHERE`` on a table without triggers: the rollups' delete and update triggers are
+    dropped meanwhile and the hours they would mark are marked beforehand."""
+    raw = conn.connection.driver_connection
+    if not raw.in_transaction:  # sqlite3 begins one before DML only: DDL would commit at once
+        raw.execute("BEGIN")
+    q = f"SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name IN ({', '.join('?' * len(tables))})"
+    triggers = raw.execute(q, tuple(tables)).fetchall()
+    if any(name.startswith("rollup_mark_") for name, _ in triggers):
+        mark_all(conn)
+    for name, _ in triggers:
+        raw.execute(f'DROP TRIGGER "{name}"')
+    for table in tables:
+        raw.execute(f"DELETE FROM {table}")
+    for _, sql in triggers:
+        raw.execute(sql)
 
 
 def _schema_sql(raw, kind: str, names: Sequence[str]) -> list[tuple[str, str]]:

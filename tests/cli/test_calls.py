@@ -106,6 +106,27 @@ def test_pbx_names_keep_records_apart(sqlite_url):
     assert both[0]["call_id"] == both[1]["call_id"]
 
 
+def test_rebuild_of_one_pbx_leaves_the_others_and_the_schema(sqlite_url):
+    """A rebuild derives its PBX's calls again: on SQLite, alone in the tables, they are emptied
+    at once (their triggers dropped meanwhile, then created again); with another PBX's calls
+    beside them, those stay as they were."""
+    import sqlite3
+
+    db = sqlite_url.removeprefix("sqlite:///")
+    schema = lambda: sorted(sqlite3.connect(db).execute("SELECT type, name, sql FROM sqlite_schema"))  # noqa: E731
+    run_cli("ingest", *ALL_CAPTURES[:3], "--db", sqlite_url, "--pbx", "seoul")
+    before, objects = calls_json(sqlite_url, "--pbx", "seoul"), schema()
+    run_cli("rebuild", "--db", sqlite_url, "--pbx", "seoul")  # alone: the tables emptied
+    assert calls_json(sqlite_url, "--pbx", "seoul") == before and schema() == objects
+    run_cli("ingest", *ALL_CAPTURES[:2], "--db", sqlite_url, "--pbx", "busan")
+    busan = calls_json(sqlite_url, "--pbx", "busan")
+    run_cli("rebuild", "--db", sqlite_url, "--pbx", "seoul")
+    assert calls_json(sqlite_url, "--pbx", "seoul") == before and calls_json(sqlite_url, "--pbx", "busan") == busan
+    run_cli("rebuild", "--db", sqlite_url, "--pbx", "busan")
+    assert calls_json(sqlite_url, "--pbx", "seoul") == before and calls_json(sqlite_url, "--pbx", "busan") == busan
+    assert len(busan) == 2 and schema() == objects
+
+
 def test_since_until_select_by_arrival(sqlite_url):
     """--since/--until (PBX local time) select calls by arrival."""
     run_cli("ingest", *ALL_CAPTURES[:3], "--db", sqlite_url)

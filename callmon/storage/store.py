@@ -56,6 +56,8 @@ SORT_CACHE_KIB = 64 << 10
 LOAD_FIRST_SHARE = 4
 # the rollups' per-row insert triggers (storage/rollups.py) a large import replaces by one marking
 # of the hours of its rows at its end: name -> (table, the column whose hour is marked)
+# the temporary table of the obligations a large import opens at its end (Store.put_opened)
+_OPENED = "callmon_opened"
 LOAD_FIRST_TRIGGERS = {"rollup_mark_calls_insert": ("calls", "arrived_at"),
                        "rollup_mark_agent_results_insert": ("agent_results", "at")}
 
@@ -603,6 +605,32 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
                 return
             last = rows[-1][0]
             yield list(map(SingleMiss._make, rows))
+
+    def put_opened(self, conn: Connection, cols: Sequence[str], rows: Sequence[tuple]) -> None:
+        """SQLite: put obligations aside for :meth:`store_opened`, each as ``(row id of the call
+        that opens it, *values of cols)`` (the callbacks' columns but ``callback_id``), in a
+        temporary table of this connection."""
+        raw = conn.connection.driver_connection
+        raw.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_OPENED} (call_row INTEGER, {', '.join(cols)})")
+        raw.executemany(f"INSERT INTO temp.{_OPENED} VALUES ({', '.join('?' * (len(cols) + 1))})", rows)
+
+    def store_opened(self, conn: Connection, cols: Sequence[str]) -> None:
+        """Store the obligations :meth:`put_opened` put aside: in the order of their PBX, number
+        and key (the order of the callbacks' indexes, so each index grows at its pages in turn),
+        their ids given in that order after the highest, and link each call to its obligation
+        in the order of the calls' ids (their pages)."""
+        raw = conn.connection.driver_connection
+        if not raw.execute("SELECT 1 FROM temp.sqlite_schema WHERE name = ?", (_OPENED,)).fetchone():
+            return
+        names = ", ".join(cols)
+        top = raw.execute("SELECT coalesce(max(callback_id), 0) FROM callbacks").fetchone()[0]
+        raw.execute(f"CREATE TEMP TABLE {_OPENED}_sorted AS SELECT * FROM temp.{_OPENED} ORDER BY pbx, number, key")
+        raw.execute(f"INSERT INTO callbacks (callback_id, {names}) "
+                    f"SELECT ? + rowid, {names} FROM temp.{_OPENED}_sorted ORDER BY rowid", (top,))
+        links = raw.execute(f"SELECT ? + rowid, call_row FROM temp.{_OPENED}_sorted ORDER BY call_row", (top,))
+        raw.executemany("UPDATE calls SET callback_id = ? WHERE id = ?", links)
+        raw.execute(f"DROP TABLE temp.{_OPENED}_sorted")
+        raw.execute(f"DROP TABLE temp.{_OPENED}")
 
     def set_call_callback_ids(self, conn: Connection, pairs: Sequence[tuple[int, int]]) -> None:
         """``(callback_id, row id)``: the obligation each call opened, the calls named by their row

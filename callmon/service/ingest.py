@@ -77,7 +77,7 @@ from callmon.metrics.scoring import ScoredCall
 from callmon.core.model import Call
 from callmon.service.pipeline import Pipeline, PreparedRecords, Preparer
 from callmon.storage import pgcopy, pgstage, stage
-from callmon.storage.store import JOURNAL_COLUMNS, LOAD_FIRST_INDEXES, JournalRow
+from callmon.storage.store import JOURNAL_COLUMNS, JournalRow
 
 log = logging.getLogger(__name__)
 
@@ -404,9 +404,11 @@ class FileIngest:
                     _deferring(self.pipeline.obligations, conn, defer), \
                     ThreadPoolExecutor(1, thread_name_prefix="callmon-assemble") as assembler:
                 self._load_staged(conn, helper, assembler, path, kind, file_id, report, rejects, indexes)
-                if defer:  # the index of numbers first; the others after (PostgreSQL: the calls' updates)
-                    self.store.index_after(conn, indexes, LOAD_FIRST_INDEXES)
-                    self.pipeline.obligations.settle(conn)
+                if defer:  # the index of numbers first, of obligations once the single misses are linked;
+                    # the others after (PostgreSQL: the calls' updates)
+                    self.store.index_after(conn, indexes, ("ix_calls_customer",))
+                    self.pipeline.obligations.settle(
+                        conn, linked=lambda: self.store.index_after(conn, indexes, ("ix_calls_callback",)))
             self.store.index_after(conn, indexes)
 
     def _load_staged(self, conn: Connection, helper: _Helper, assembler: ThreadPoolExecutor, path: Path, kind: str,

@@ -77,7 +77,7 @@ from callmon.metrics.scoring import ScoredCall
 from callmon.core.model import Call
 from callmon.service.pipeline import Pipeline, PreparedRecords, Preparer
 from callmon.storage import pgcopy, pgstage, stage
-from callmon.storage.store import JOURNAL_COLUMNS, JournalRow
+from callmon.storage.store import JOURNAL_COLUMNS, LOAD_FIRST_INDEXES, JournalRow
 
 log = logging.getLogger(__name__)
 
@@ -404,11 +404,9 @@ class FileIngest:
                     _deferring(self.pipeline.obligations, conn, defer), \
                     ThreadPoolExecutor(1, thread_name_prefix="callmon-assemble") as assembler:
                 self._load_staged(conn, helper, assembler, path, kind, file_id, report, rejects, indexes)
-                if defer:  # the index of numbers first, of obligations once the single misses are linked;
-                    # the others after (PostgreSQL: the calls' updates)
-                    self.store.index_after(conn, indexes, ("ix_calls_customer",))
-                    self.pipeline.obligations.settle(
-                        conn, linked=lambda: self.store.index_after(conn, indexes, ("ix_calls_callback",)))
+                if defer:  # the index of numbers first; the others after (PostgreSQL: the calls' updates)
+                    self.store.index_after(conn, indexes, LOAD_FIRST_INDEXES)
+                    self.pipeline.obligations.settle(conn)
             self.store.index_after(conn, indexes)
 
     def _load_staged(self, conn: Connection, helper: _Helper, assembler: ThreadPoolExecutor, path: Path, kind: str,

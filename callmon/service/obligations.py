@@ -209,16 +209,14 @@ class Obligations:
     def _defers(self, conn) -> bool:
         return self._deferred is not None and self._deferred[0] is conn
 
-    def settle(self, conn, chunk: int = REFRESH_CHUNK, *, linked: Callable[[], None] | None = None) -> None:
+    def settle(self, conn, chunk: int = REFRESH_CHUNK) -> None:
         """Derive the obligations left since :meth:`defer`, on the same connection.
 
         Most numbers have one call, stored meanwhile, and no memo or obligation: its miss opens
         an obligation at once (:meth:`open_single_calls`' case, found by SQL in the order the calls
         were stored). The other numbers of the calls stored meanwhile, and those kept, are
         derived again from their earliest touched moment, ``chunk`` numbers at a time
-        (:meth:`refresh`). ``linked``: called between the two (the import builds the index of
-        the calls' obligations there: the first link calls to new ones only, the others read
-        the calls of the obligations they replace)."""
+        (:meth:`refresh`)."""
         if not self._defers(conn):
             raise RuntimeError("settle() without defer() on this connection")
         _, since_id, kept = self._deferred
@@ -231,8 +229,6 @@ class Obligations:
             opened = self._open_singles_in_order(conn, since_id, chunk)
         else:
             opened = sum(map(len, self._open_singles(conn, since_id, chunk)))
-        if linked is not None:
-            linked()
         numbers = sorted(others)
         for i in range(0, len(numbers), chunk):
             self.refresh(conn, {n: others[n] for n in numbers[i:i + chunk]})

@@ -39,11 +39,8 @@ DEFAULT_SQLITE = "callmon.db"
 SQLITE_CACHE_KIB = 64 << 10  # each connection's page cache
 SQLITE_TIMEOUT_S = 30  # how long a connection waits for a lock another holds
 CHUNK = 500  # ids per IN (...) clause
-# secondary indexes a large import builds after its rows are in (Store.load_first): the customer
-# numbers' (random keys) before its callback obligations are derived, the obligations' of the
-# calls once the single misses are linked to theirs (Obligations.settle: obligations get their
-# ids in the order of numbers, so each link would land on a random page of it)
-LOAD_FIRST_INDEXES = ("ix_calls_customer", "ix_calls_callback")
+# secondary indexes a large import builds after its rows are in (Store.load_first)
+LOAD_FIRST_INDEXES = ("ix_calls_customer",)
 # PostgreSQL's: those with random keys and those with time keys (each a cost per row of a COPY;
 # the three of time alone, 1M Master.csv rows: 117 s against 108 s without them). None is read
 # while the rows go in, once the callback obligations wait for the end (Obligations.defer)

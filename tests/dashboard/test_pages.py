@@ -288,10 +288,11 @@ def test_a_supervisors_unmasking_is_in_the_access_log_an_admin_reads(browser, da
     assert not [n for n in full if n in source]
     browser.find_element(By.ID, "reveal-reason").send_keys(REASON)
     browser.find_element(By.ID, "reveal-button").click()
-    wait_for(browser, lambda: [n for n in full if n in browser.page_source], what="full numbers in the grid")
+    shown = lambda source: [n for n in full if n in source]  # noqa: E731  (the page read once a poll)
+    wait_for(browser, lambda: shown(browser.page_source), what="full numbers in the grid")
     shoot("calls-unmasked")
     browser.find_element(By.ID, "reveal-stop").click()
-    wait_for(browser, lambda: "****" in browser.page_source and not [n for n in full if n in browser.page_source],
+    wait_for(browser, lambda: "****" in (source := browser.page_source) and not shown(source),
              what="the numbers masked again")
     login(browser, dashboard.url, "admin1", PASSWORD)
     open_page(browser, f"{dashboard.url}/access", "access-table")

@@ -624,7 +624,14 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
             return
         names = ", ".join(cols)
         top = raw.execute("SELECT coalesce(max(callback_id), 0) FROM callbacks").fetchone()[0]
-        raw.execute(f"CREATE TEMP TABLE {_OPENED}_sorted AS SELECT * FROM temp.{_OPENED} ORDER BY pbx, number, key")
+        # sorted within the memory of an index build: SQLite's sorter holds up to the page cache's
+        # size (a large import's is 256 MB) before it spills to temporary files
+        cache = raw.execute("PRAGMA cache_size").fetchone()[0]
+        raw.execute(f"PRAGMA cache_size = -{SORT_CACHE_KIB}")
+        try:
+            raw.execute(f"CREATE TEMP TABLE {_OPENED}_sorted AS SELECT * FROM temp.{_OPENED} ORDER BY pbx, number, key")
+        finally:
+            raw.execute(f"PRAGMA cache_size = {cache}")
         raw.execute(f"INSERT INTO callbacks (callback_id, {names}) "
                     f"SELECT ? + rowid, {names} FROM temp.{_OPENED}_sorted ORDER BY rowid", (top,))
         links = raw.execute(f"SELECT ? + rowid, call_row FROM temp.{_OPENED}_sorted ORDER BY call_row", (top,))

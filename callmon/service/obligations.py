@@ -285,8 +285,7 @@ class Obligations:
         the number), a cost per row that grows with the table. The number opened."""
         opened = 0
         for candidates in self.store.single_misses_since(conn, self.pbx, since_id, chunk):
-            part = [m for m in candidates
-                    if miss_of(m.direction, m.outcome, m.caller) and not m.incomplete and m.moment is not None]
+            part = _opening(candidates)
             rows = self._alone_rows([m.call_id for m in part], [m.number for m in part], [m.moment for m in part],
                                     [m.called for m in part])
             self.store.put_opened(conn, _ALONE_COLUMNS[1:], [(m.id, *row) for m, row in zip(part, rows)])
@@ -299,8 +298,7 @@ class Obligations:
         :meth:`~callmon.storage.store.Store.single_misses_since`; ``again``: over the stored ones,
         keeping their ids) and link its call; yields the numbers each chunk opened."""
         for candidates in self.store.single_misses_since(conn, self.pbx, since_id, chunk, stored=again):
-            part = [m for m in candidates
-                    if miss_of(m.direction, m.outcome, m.caller) and not m.incomplete and m.moment is not None]
+            part = _opening(candidates)
             ids = self._open(conn, [m.call_id for m in part], [m.number for m in part], [m.moment for m in part],
                              [m.called for m in part], again=again)
             self.store.set_call_callback_ids(conn, list(zip(ids, (m.id for m in part))))
@@ -371,3 +369,9 @@ class Obligations:
             self.store.add_cancellation(conn, self.pbx, row["number"], Cancellation(row["key"], reason, at), by)
             self.refresh(conn, {row["number"]: at})
             return self.store.callback_by_id(conn, self.pbx, callback_id)
+
+
+def _opening(candidates):
+    """The single misses among :meth:`~callmon.storage.Store.single_misses_since`'s candidates
+    that open an obligation: missed (:func:`miss_of`), complete, with a moment."""
+    return [m for m in candidates if miss_of(m.direction, m.outcome, m.caller) and not m.incomplete and m.moment is not None]

@@ -54,10 +54,10 @@ SORT_THREADS = 1
 SORT_CACHE_KIB = 64 << 10
 # ... when the calls table holds at most this many times the rows the import brings
 LOAD_FIRST_SHARE = 4
-# the rollups' per-row insert triggers (storage/rollups.py) a large import replaces by one marking
-# of the hours of its rows at its end: name -> (table, the column whose hour is marked)
 # the temporary table of the obligations a large import opens at its end (Store.put_opened)
 _OPENED = "callmon_opened"
+# the rollups' per-row insert triggers (storage/rollups.py) a large import replaces by one marking
+# of the hours of its rows at its end: name -> (table, the column whose hour is marked)
 LOAD_FIRST_TRIGGERS = {"rollup_mark_calls_insert": ("calls", "arrived_at"),
                        "rollup_mark_agent_results_insert": ("agent_results", "at")}
 
@@ -511,15 +511,9 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
             for sql in now:
                 conn.exec_driver_sql(sql)
         elif now:
-            threads, cache = raw.execute("PRAGMA threads").fetchone()[0], raw.execute("PRAGMA cache_size").fetchone()[0]
-            raw.execute(f"PRAGMA threads = {SORT_THREADS}")
-            raw.execute(f"PRAGMA cache_size = -{SORT_CACHE_KIB}")
-            try:
+            with _sorting(raw, threads=SORT_THREADS):
                 for sql in now:
                     raw.execute(sql)
-            finally:
-                raw.execute(f"PRAGMA threads = {threads}")
-                raw.execute(f"PRAGMA cache_size = {cache}")
         if plan.indexes:  # the rest later
             return
         _mark_loaded(raw, plan)
@@ -624,18 +618,12 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
             return
         names = ", ".join(cols)
         top = raw.execute("SELECT coalesce(max(callback_id), 0) FROM callbacks").fetchone()[0]
-        # sorted within the memory of an index build: SQLite's sorter holds up to the page cache's
-        # size (a large import's is 256 MB) before it spills to temporary files
-        cache = raw.execute("PRAGMA cache_size").fetchone()[0]
-        raw.execute(f"PRAGMA cache_size = -{SORT_CACHE_KIB}")
-        try:
+        with _sorting(raw):  # within the memory of an index build (10M rows: 765 MB at the peak, not 880)
             raw.execute(f"CREATE TEMP TABLE {_OPENED}_sorted AS SELECT * FROM temp.{_OPENED} ORDER BY pbx, number, key")
-        finally:
-            raw.execute(f"PRAGMA cache_size = {cache}")
         raw.execute(f"INSERT INTO callbacks (callback_id, {names}) "
                     f"SELECT ? + rowid, {names} FROM temp.{_OPENED}_sorted ORDER BY rowid", (top,))
-        links = raw.execute(f"SELECT ? + rowid, call_row FROM temp.{_OPENED}_sorted ORDER BY call_row", (top,))
-        raw.executemany("UPDATE calls SET callback_id = ? WHERE id = ?", links)
+        self.set_call_callback_ids(conn, raw.execute(
+            f"SELECT ? + rowid, call_row FROM temp.{_OPENED}_sorted ORDER BY call_row", (top,)))
         raw.execute(f"DROP TABLE temp.{_OPENED}_sorted")
         raw.execute(f"DROP TABLE temp.{_OPENED}")
 
@@ -794,9 +782,25 @@ def _index_name(sql: str) -> str:
     return re.search(r"INDEX\s+(?:IF NOT EXISTS\s+)?([\w.\"]+)", sql).group(1).strip('"')
 
 
+@contextmanager
+def _sorting(raw, *, threads: int | None = None) -> Iterator[None]:
+    """SQLite sorts within :data:`SORT_CACHE_KIB` meanwhile (its sorter holds up to the page
+    cache's size before it spills to temporary files: a large import's cache is 256 MB), with
+    ``threads`` helper threads if given; the connection's settings are put back after."""
+    saved = {name: raw.execute(f"PRAGMA {name}").fetchone()[0] for name in ("threads", "cache_size")}
+    raw.execute(f"PRAGMA cache_size = -{SORT_CACHE_KIB}")
+    if threads is not None:
+        raw.execute(f"PRAGMA threads = {threads}")
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            raw.execute(f"PRAGMA {name} = {value}")
+
+
 def _empty_calls(conn: Connection, tables: Sequence[str]) -> None:
     """Empty these SQLite tables: each page freed at once, not each row and its index entries
-    deleted (1M Master.csv rows' calls: 0.3 s against 11 s). SQLite does so for a ``DELETE``
+    deleted (1M Master.csv rows' calls: about 3 s against 12 s). SQLite does so for a ``DELETE``
     without ``WHERE`` on a table without triggers: the rollups' delete and update triggers are
     dropped meanwhile and the hours they would mark are marked beforehand."""
     raw = conn.connection.driver_connection

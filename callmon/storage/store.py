@@ -15,7 +15,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
-from sqlalchemy import create_engine, delete, event, func, insert, select
+from sqlalchemy import create_engine, delete, event, func, insert, select, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 
@@ -160,6 +160,7 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         cfg.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
         try:
             with self.engine.begin() as conn:
+                _migration_lock(conn)
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
             self._rollups = True
@@ -796,6 +797,21 @@ def _sorting(raw, *, threads: int | None = None) -> Iterator[None]:
     finally:
         for name, value in saved.items():
             raw.execute(f"PRAGMA {name} = {value}")
+
+
+def _migration_lock(conn: Connection) -> None:
+    """Make the migration's transaction the only one migrating this database: processes opening
+    a new database together (gunicorn's workers; a listener and its dashboard) would each create
+    its tables, and all but the first fail. The others wait here, then find it at the newest
+    revision. SQLite: the write lock from the start (``BEGIN IMMEDIATE``; sqlite3 would begin
+    only before the first DML, the DDL before it committed at once); PostgreSQL: an advisory
+    lock for this schema, released with the transaction."""
+    if conn.dialect.name == "sqlite":
+        raw = conn.connection.driver_connection
+        if not raw.in_transaction:
+            raw.execute("BEGIN IMMEDIATE")
+    elif conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('callmon.migrate.' || current_schema()))"))
 
 
 def _empty_calls(conn: Connection, tables: Sequence[str]) -> None:

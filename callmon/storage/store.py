@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -154,15 +155,16 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
         from alembic import command
-        from alembic.config import Config as AlembicConfig
+        from alembic.runtime.migration import MigrationContext
 
-        cfg = AlembicConfig()
-        cfg.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
         try:
             with self.engine.begin() as conn:
-                _migration_lock(conn)
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
+                # at the newest revision (the usual case): nothing to lock, nobody waited for
+                if set(MigrationContext.configure(conn).get_current_heads()) != _heads():
+                    _migration_lock(conn)
+                    cfg = _alembic_config()
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
             self._rollups = True
         except OperationalError as exc:
             raise StoreError(f"cannot reach database {safe_url(self.url)}: {exc.orig}") from exc
@@ -797,6 +799,22 @@ def _sorting(raw, *, threads: int | None = None) -> Iterator[None]:
     finally:
         for name, value in saved.items():
             raw.execute(f"PRAGMA {name} = {value}")
+
+
+def _alembic_config():
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    return cfg
+
+
+@functools.cache
+def _heads() -> frozenset[str]:
+    """The newest revisions of callmon's migrations."""
+    from alembic.script import ScriptDirectory
+
+    return frozenset(ScriptDirectory.from_config(_alembic_config()).get_heads())
 
 
 def _migration_lock(conn: Connection) -> None:

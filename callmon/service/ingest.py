@@ -26,6 +26,12 @@ columns (:mod:`callmon.storage.pgstage`). Either way the importing process assem
 the block's calls of several records in a thread while the staged rows are copied (SQLite copies
 them, and PostgreSQL writes them, without holding the interpreter).
 
+Finding those calls costs a look-up per linkedid of the block in the journal. When the journal
+held nothing of the PBX before the import and nobody else writes it meanwhile (a first import),
+a linkedid can only have rows elsewhere if an earlier block of the file showed it: the helper
+remembers the linkedids it has sent in a Bloom filter (:class:`Recurring`) and names those of
+each block it may have seen before; only they are looked up.
+
 Such an import also loads first and indexes after: when its rows will be a large part of the
 calls table (:meth:`~callmon.storage.Store.load_first`), ``ix_calls_customer`` (a random key:
 customer numbers) is dropped inside its transaction and built again once the rows are in, and
@@ -59,7 +65,9 @@ from collections import Counter
 from itertools import compress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
+
+from rbloom import Bloom
 
 from callmon.storage import Connection
 
@@ -191,6 +199,28 @@ def split_single_columns(columns: dict[str, list], config, pbx: str, parties: Pa
     return records, rest
 
 
+class Recurring:
+    """Which linkedids of a block an earlier block of the file may have had: a Bloom filter of
+    those seen (about 1.2 MB per million rows at 1% false positives). A linkedid it names may
+    be new (it is then looked up for nothing); one it does not name is new for certain.
+
+    >>> seen = Recurring(1000)
+    >>> seen.block(["1.1", "1.2", None, "1.2"]), seen.block(["1.2", "1.3"])
+    ([], ['1.2'])
+    """
+
+    def __init__(self, expected: int):
+        self._seen = Bloom(max(expected, 1000), 0.01)
+
+    def block(self, linkedids: Iterable[str | None]) -> list[str]:
+        """The distinct linkedids of this block that may have come before (in order); then
+        remember them all."""
+        ids = list(dict.fromkeys(filter(None, linkedids)))
+        earlier = [lid for lid in ids if lid in self._seen]
+        self._seen.update(ids)
+        return earlier
+
+
 class RejectsFile:
     """The rejects of one input, written as CSV when the first one comes (no rejects, no file)."""
 
@@ -285,6 +315,7 @@ class FileIngest:
         self.progress = progress
         self.alone = alone
         self.stage_min_bytes = stage_min_bytes
+        self._first_rows = False  # (a staged import's: the journal held nothing of the PBX before it)
 
     def ingest(self, path: str | Path, kind: str) -> FileReport:
         """Journal one file's sound rows and derive the calls they touch; all or nothing.
@@ -400,6 +431,9 @@ class FileIngest:
             indexes = self.store.load_first(conn, path.stat().st_size // ROW_BYTES, alone=self.alone)
             # the obligations wait for the end: on PostgreSQL, when the import has the database alone
             defer = sqlite or bool(indexes)
+            # a linkedid has rows elsewhere only if an earlier block had it: when the journal holds
+            # nothing of the PBX and nobody else writes it (SQLite has one writer; PostgreSQL: alone)
+            self._first_rows = defer and not self.store.journal_has(conn, self.pipeline.pbx)
             with _Helper(path, zone, self.pipeline, BLOCK_BYTES, journal) as helper, \
                     _deferring(self.pipeline.obligations, conn, defer), \
                     ThreadPoolExecutor(1, thread_name_prefix="callmon-assemble") as assembler:
@@ -444,7 +478,7 @@ class FileIngest:
         other calls are assembled and scored here: the helper has more to do than this process
         once the database is taken alone (measured, 1M rows: 66-68 s against 74-78 s with the
         helper scoring them and sending the scored calls)."""
-        elsewhere = staged.spread(self.pipeline.pbx)
+        elsewhere = staged.spread(self.pipeline.pbx, block.recurring if self._first_rows else None)
         prepared, in_hand = block.prepared, list(map(CdrRow._make, block.rest))
         if elsewhere:
             staged.skip(elsewhere & set(prepared.call_ids))
@@ -508,6 +542,7 @@ class StagedBlock:
     rest: list[tuple]  # the CdrRow of the calls of more than one record (and Local channels), as
     # plain tuples: a named tuple costs its class's constructor each when unpickled (7 times longer)
     entries: int  # journal rows in the image
+    recurring: list[str]  # its linkedids an earlier block of the file may have had (Recurring)
     rows: int  # sound rows of the block (before removing a row twice in the block)
     rejects: list
     encoding: str
@@ -604,6 +639,7 @@ def _stage_blocks(out, path: str, zone: str, config, pbx: str, block_bytes: int,
         preparer = Preparer.from_config(config, pbx)  # the config's directory is the merged one
         parties = Parties(config, known)  # what the importing process knows
         batches = read_cdr_batches(path, config, zone=zone, block_bytes=block_bytes, check_zone=False, as_columns=True)
+        seen = Recurring(Path(path).stat().st_size // ROW_BYTES)
         with fewer_collections():
             for batch in batches:
                 columns, keys, raw = unique_cdr_columns(batch.columns, batch.raw)
@@ -612,15 +648,16 @@ def _stage_blocks(out, path: str, zone: str, config, pbx: str, block_bytes: int,
                     builder = stage.StageBuilder(directory)
                     rows = dict(zip(JOURNAL_COLUMNS, cdr_journal_columns(pbx, path, columns, keys, raw, None)))
                     builder.add_columns("journal", JOURNAL_STAGED, [rows[c] for c in JOURNAL_STAGED])
+                    linkedids = rows["linkedid"]
                 else:
                     builder = pgstage.Builder(directory)
                     file_id, source = journal
                     rows = cdr_journal_columns(pbx, source, columns, keys, raw, file_id)
-                    linkedids = Counter(filter(None, rows[JOURNAL_COLUMNS.index("linkedid")]))
-                    builder.add_journal(pgcopy.csv_block(rows), linkedids)
+                    linkedids = rows[JOURNAL_COLUMNS.index("linkedid")]
+                    builder.add_journal(pgcopy.csv_block(rows), Counter(filter(None, linkedids)))
                 prepared = preparer.stage_records(preparer.prepare_records(records), builder)
-                out.send(("block", StagedBlock(builder.file(), prepared, rest, len(keys), batch.count,
-                                               batch.rejects, batch.encoding, batch.nbytes)))
+                out.send(("block", StagedBlock(builder.file(), prepared, rest, len(keys), seen.block(linkedids),
+                                               batch.count, batch.rejects, batch.encoding, batch.nbytes)))
         out.send(("end",))
     except Exception as exc:  # noqa: BLE001 - everything goes back to the importing process
         out.send(("error", type(exc).__name__, str(exc) if isinstance(exc, InputError) else traceback.format_exc()))

@@ -120,11 +120,13 @@ class Block:
 
         return pgcopy.copy_new(self._raw, "journal", JOURNAL_COLUMNS, data=self.journal)
 
-    def spread(self, pbx: str) -> set[str]:
+    def spread(self, pbx: str, among: Sequence[str] | None = None) -> set[str]:
         """Linkedids of the block's journal rows that have more journal rows than the block
-        (rows from elsewhere); run after :meth:`copy_journal`."""
-        stored = self.store.journal_counts(self.conn, pbx, self.linkedids)
-        return {lid for lid, n in stored.items() if n > self.linkedids[lid]}
+        (rows from elsewhere); run after :meth:`copy_journal`. ``among``: only these can (the
+        others are not looked up)."""
+        mine = self.linkedids if among is None else {lid: self.linkedids[lid] for lid in among if lid in self.linkedids}
+        stored = self.store.journal_counts(self.conn, pbx, mine)
+        return {lid for lid, n in stored.items() if n > mine[lid]}
 
     def skip(self, call_ids: Iterable[str]) -> None:
         """Leave the rows of these calls out when copying (they are derived otherwise)."""

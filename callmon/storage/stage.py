@@ -16,6 +16,7 @@ exactly as if it had been bound there.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -252,15 +253,20 @@ def has(conn: Connection, table: str) -> bool:
     return raw.execute(q, (table,)).fetchone() is not None
 
 
-def spread(conn: Connection, pbx: str) -> set[str]:
+def spread(conn: Connection, pbx: str, among: Sequence[str] | None = None) -> set[str]:
     """Linkedids of the staged journal rows that have more journal rows than the stage holds
     (rows from elsewhere: an earlier block, another file, the live listener). Run after the
-    staged rows were copied into the journal."""
+    staged rows were copied into the journal. ``among``: only these can (the others are not
+    looked up)."""
     raw = conn.connection.driver_connection
+    if among is not None and not among:
+        return set()
+    which = "linkedid IS NOT NULL" if among is None else "linkedid IN (SELECT value FROM json_each(?))"
     q = (f"SELECT s.linkedid FROM (SELECT linkedid, count(*) AS n FROM {SCHEMA}.journal "
-         "WHERE linkedid IS NOT NULL GROUP BY linkedid) s "
+         f"WHERE {which} GROUP BY linkedid) s "
          "WHERE (SELECT count(*) FROM main.journal j WHERE j.pbx = ? AND j.linkedid = s.linkedid) > s.n")
-    return {lid for (lid,) in raw.execute(q, (pbx,))}
+    args = (pbx,) if among is None else (json.dumps(list(among)), pbx)
+    return {lid for (lid,) in raw.execute(q, args)}
 
 
 class Attached:
@@ -280,8 +286,8 @@ class Attached:
         """Append the staged journal rows, skipping those already there; how many went in."""
         return copy(self.conn, "journal", self._journal, ignore=True, constants=self._constants)
 
-    def spread(self, pbx: str) -> set[str]:
-        return spread(self.conn, pbx)
+    def spread(self, pbx: str, among: Sequence[str] | None = None) -> set[str]:
+        return spread(self.conn, pbx, among)
 
     def skip(self, call_ids: Iterable[str]) -> None:
         skip(self.conn, call_ids)

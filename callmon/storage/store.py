@@ -359,6 +359,10 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
             journal.c.pbx == pbx, one_of(journal.c.linkedid, ids)).group_by(journal.c.linkedid)
         return dict(conn.execute(q).all())
 
+    def journal_has(self, conn: Connection, pbx: str) -> bool:
+        """Does the journal hold anything of this PBX?"""
+        return conn.execute(select(journal.c.id).where(journal.c.pbx == pbx).limit(1)).first() is not None
+
     def journal_shared(self, conn: Connection, pbx: str) -> dict[str, int]:
         """How many journal entries (of any kind) each linkedid with more than one has (every
         other linkedid of the journal has one): along ``ix_journal_linkedid``."""

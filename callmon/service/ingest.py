@@ -433,7 +433,7 @@ class FileIngest:
             defer = sqlite or bool(indexes)
             # a linkedid has rows elsewhere only if an earlier block had it: when the journal holds
             # nothing of the PBX and nobody else writes it (SQLite has one writer; PostgreSQL: alone)
-            self._first_rows = defer and not self.store.journal_has(conn, self.pipeline.pbx)
+            self._first_rows = defer and self.store.journal_empty_until_commit(conn, self.pipeline.pbx)
             with _Helper(path, zone, self.pipeline, BLOCK_BYTES, journal) as helper, \
                     _deferring(self.pipeline.obligations, conn, defer), \
                     ThreadPoolExecutor(1, thread_name_prefix="callmon-assemble") as assembler:

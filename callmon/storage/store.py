@@ -359,9 +359,14 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
             journal.c.pbx == pbx, one_of(journal.c.linkedid, ids)).group_by(journal.c.linkedid)
         return dict(conn.execute(q).all())
 
-    def journal_has(self, conn: Connection, pbx: str) -> bool:
-        """Does the journal hold anything of this PBX?"""
-        return conn.execute(select(journal.c.id).where(journal.c.pbx == pbx).limit(1)).first() is not None
+    def journal_empty_until_commit(self, conn: Connection, pbx: str) -> bool:
+        """Does the journal hold nothing of this PBX, the transaction on ``conn`` being the only
+        one to write it until its commit? On SQLite, a transaction that has written holds the
+        database's one write lock; on PostgreSQL the journal is locked against other writers
+        here (readers go on; a large import alone has it locked already, by ``DROP INDEX``)."""
+        if self.dialect == "postgresql":
+            conn.exec_driver_sql("LOCK TABLE journal IN EXCLUSIVE MODE")
+        return conn.execute(select(journal.c.id).where(journal.c.pbx == pbx).limit(1)).first() is None
 
     def journal_shared(self, conn: Connection, pbx: str) -> dict[str, int]:
         """How many journal entries (of any kind) each linkedid with more than one has (every

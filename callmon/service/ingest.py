@@ -315,7 +315,6 @@ class FileIngest:
         self.progress = progress
         self.alone = alone
         self.stage_min_bytes = stage_min_bytes
-        self._first_rows = False  # (a staged import's: the journal held nothing of the PBX before it)
 
     def ingest(self, path: str | Path, kind: str) -> FileReport:
         """Journal one file's sound rows and derive the calls they touch; all or nothing.
@@ -428,13 +427,15 @@ class FileIngest:
             file_id = self.store.journal_file(conn, self.pipeline.pbx, identity)
             # PostgreSQL's helper makes the journal's rows whole: it is given their file and name
             journal = None if sqlite else (file_id, identity.name)
-            indexes = self.store.load_first(conn, path.stat().st_size // ROW_BYTES, alone=self.alone)
+            expected_rows = path.stat().st_size // ROW_BYTES
+            indexes = self.store.load_first(conn, expected_rows, alone=self.alone)
             # the obligations wait for the end: on PostgreSQL, when the import has the database alone
             defer = sqlite or bool(indexes)
             # a linkedid has rows elsewhere only if an earlier block had it: when the journal holds
-            # nothing of the PBX and nobody else writes it (SQLite has one writer; PostgreSQL: alone)
-            self._first_rows = defer and self.store.journal_empty_until_commit(conn, self.pipeline.pbx)
-            with _Helper(path, zone, self.pipeline, BLOCK_BYTES, journal) as helper, \
+            # nothing of the PBX and nobody else writes it (SQLite has one writer; PostgreSQL: alone),
+            # the helper names the linkedids an earlier block may have had (Recurring)
+            alone = defer and self.store.journal_empty_until_commit(conn, self.pipeline.pbx)
+            with _Helper(path, zone, self.pipeline, BLOCK_BYTES, journal, expected_rows if alone else None) as helper, \
                     _deferring(self.pipeline.obligations, conn, defer), \
                     ThreadPoolExecutor(1, thread_name_prefix="callmon-assemble") as assembler:
                 self._load_staged(conn, helper, assembler, path, kind, file_id, report, rejects, indexes)
@@ -478,7 +479,7 @@ class FileIngest:
         other calls are assembled and scored here: the helper has more to do than this process
         once the database is taken alone (measured, 1M rows: 66-68 s against 74-78 s with the
         helper scoring them and sending the scored calls)."""
-        elsewhere = staged.spread(self.pipeline.pbx, block.recurring if self._first_rows else None)
+        elsewhere = staged.spread(self.pipeline.pbx, block.recurring)
         prepared, in_hand = block.prepared, list(map(CdrRow._make, block.rest))
         if elsewhere:
             staged.skip(elsewhere & set(prepared.call_ids))
@@ -542,7 +543,7 @@ class StagedBlock:
     rest: list[tuple]  # the CdrRow of the calls of more than one record (and Local channels), as
     # plain tuples: a named tuple costs its class's constructor each when unpickled (7 times longer)
     entries: int  # journal rows in the image
-    recurring: list[str]  # its linkedids an earlier block of the file may have had (Recurring)
+    recurring: list[str] | None  # its linkedids an earlier block of the file may have had (Recurring); None: any
     rows: int  # sound rows of the block (before removing a row twice in the block)
     rejects: list
     encoding: str
@@ -569,13 +570,13 @@ class _Helper:
     """
 
     def __init__(self, path: Path, zone: str, pipeline: Pipeline, block_bytes: int,
-                 journal: tuple[int, str] | None = None):
+                 journal: tuple[int, str] | None = None, recurring: int | None = None):
         ctx = multiprocessing.get_context("spawn")
         self.directory = stage.import_directory()
         self._conn, child = ctx.Pipe(duplex=False)
         self._proc = ctx.Process(target=_stage_blocks, name="callmon-stage", daemon=True,
                                  args=(child, str(path), zone, pipeline.config, pipeline.pbx, block_bytes,
-                                       pipeline.parties.known, self.directory, journal))
+                                       pipeline.parties.known, self.directory, journal, recurring))
         self._proc.start()
         child.close()
         self._queue: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
@@ -628,18 +629,20 @@ class _Helper:
 
 
 def _stage_blocks(out, path: str, zone: str, config, pbx: str, block_bytes: int, known, directory: str,
-                  journal: tuple[int, str] | None = None) -> None:
+                  journal: tuple[int, str] | None = None, recurring: int | None = None) -> None:
     """The helper process: read the file (a Master.csv, as columns), prepare each block and bind
     its rows into a stage database (:class:`~callmon.storage.stage.StageBuilder`; of the journal,
     :data:`JOURNAL_STAGED`) in a file in ``directory``, send its name; then ``("end",)``.
 
     ``journal``: ``(file id, source)`` of the journal's rows: the block is made for PostgreSQL
-    instead (:class:`~callmon.storage.pgstage.Builder`: the journal's rows whole, as CSV)."""
+    instead (:class:`~callmon.storage.pgstage.Builder`: the journal's rows whole, as CSV).
+    ``recurring``: the rows expected; each block names the linkedids an earlier one may have had
+    (:class:`Recurring`; None: not tracked, the block's ``recurring`` is None)."""
     try:
         preparer = Preparer.from_config(config, pbx)  # the config's directory is the merged one
         parties = Parties(config, known)  # what the importing process knows
         batches = read_cdr_batches(path, config, zone=zone, block_bytes=block_bytes, check_zone=False, as_columns=True)
-        seen = Recurring(Path(path).stat().st_size // ROW_BYTES)
+        seen = Recurring(recurring) if recurring is not None else None
         with fewer_collections():
             for batch in batches:
                 columns, keys, raw = unique_cdr_columns(batch.columns, batch.raw)
@@ -656,8 +659,9 @@ def _stage_blocks(out, path: str, zone: str, config, pbx: str, block_bytes: int,
                     linkedids = rows[JOURNAL_COLUMNS.index("linkedid")]
                     builder.add_journal(pgcopy.csv_block(rows), Counter(filter(None, linkedids)))
                 prepared = preparer.stage_records(preparer.prepare_records(records), builder)
-                out.send(("block", StagedBlock(builder.file(), prepared, rest, len(keys), seen.block(linkedids),
-                                               batch.count, batch.rejects, batch.encoding, batch.nbytes)))
+                earlier = seen.block(linkedids) if seen is not None else None
+                out.send(("block", StagedBlock(builder.file(), prepared, rest, len(keys), earlier, batch.count,
+                                               batch.rejects, batch.encoding, batch.nbytes)))
         out.send(("end",))
     except Exception as exc:  # noqa: BLE001 - everything goes back to the importing process
         out.send(("error", type(exc).__name__, str(exc) if isinstance(exc, InputError) else traceback.format_exc()))

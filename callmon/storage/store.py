@@ -471,8 +471,8 @@ class Store(CallbackQueries, DirectoryQueries, EndpointQueries, FrameQueries):
         # the rollups' insert triggers mark an hour per row: instead, the hours of the rows
         # stored after this point are marked a block at a time (the delete and update triggers stay)
         triggers = _schema_sql(raw, "trigger", tuple(LOAD_FIRST_TRIGGERS))
-        if (found or triggers) and not raw.in_transaction:  # sqlite3 begins one before DML only: DDL would commit at once
-            raw.execute("BEGIN")
+        if found or triggers:
+            _sqlite_begin(raw)
         for name, _ in found:
             raw.execute(f"DROP INDEX {name}")
         plan = LoadFirst([sql for _, sql in found])
@@ -826,17 +826,21 @@ def _heads() -> frozenset[str]:
     return frozenset(ScriptDirectory.from_config(_alembic_config()).get_heads())
 
 
+def _sqlite_begin(raw: sqlite3.Connection, mode: str = "") -> None:
+    """Begin a transaction on ``raw`` unless one is open (``mode``: ``IMMEDIATE`` takes the
+    write lock at once): sqlite3 begins one before DML only, so DDL before it would commit at once."""
+    if not raw.in_transaction:
+        raw.execute(f"BEGIN {mode}")
+
+
 def _migration_lock(conn: Connection) -> None:
     """Make the migration's transaction the only one migrating this database: processes opening
     a new database together (gunicorn's workers; a listener and its dashboard) would each create
     its tables, and all but the first fail. The others wait here, then find it at the newest
-    revision. SQLite: the write lock from the start (``BEGIN IMMEDIATE``; sqlite3 would begin
-    only before the first DML, the DDL before it committed at once); PostgreSQL: an advisory
-    lock for this schema, released with the transaction."""
+    revision. SQLite: the write lock from the start (``BEGIN IMMEDIATE``); PostgreSQL: an
+    advisory lock for this schema, released with the transaction."""
     if conn.dialect.name == "sqlite":
-        raw = conn.connection.driver_connection
-        if not raw.in_transaction:
-            raw.execute("BEGIN IMMEDIATE")
+        _sqlite_begin(conn.connection.driver_connection, "IMMEDIATE")
     elif conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('callmon.migrate.' || current_schema()))"))
 
@@ -847,8 +851,7 @@ def _empty_calls(conn: Connection, tables: Sequence[str]) -> None:
     without ``WHERE`` on a table without triggers: the rollups' delete and update triggers are
     dropped meanwhile and the hours they would mark are marked beforehand."""
     raw = conn.connection.driver_connection
-    if not raw.in_transaction:  # sqlite3 begins one before DML only: DDL would commit at once
-        raw.execute("BEGIN")
+    _sqlite_begin(raw)
     q = f"SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name IN ({', '.join('?' * len(tables))})"
     triggers = raw.execute(q, tuple(tables)).fetchall()
     if any(name.startswith("rollup_mark_") for name, _ in triggers):
